@@ -1,0 +1,72 @@
+# mxshield: BPF objects first, then skeletons, then the controller and tests.
+#
+#   make            build ./mxshield (and build/)
+#   make test       install dependencies (Debian, as root), build, run all tests
+#   make demo       install dependencies, build, run the namespace demo lab
+#   make bench      benchmarks (not tests)
+
+CLANG    ?= clang
+CC       ?= gcc
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
+BUILD    := build
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(BUILD) -I.
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
+	-I/usr/include/$(MULTIARCH)
+
+HDR      := maps/mxshield.h
+BPF_OBJ  := $(BUILD)/mxshield.bpf.o
+SKEL     := $(BUILD)/mxshield.skel.h
+LIB_SRC  := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+LIB_OBJ  := $(patsubst userspace/%.c,$(BUILD)/%.o,$(LIB_SRC))
+UHDR     := $(wildcard userspace/*.h)
+TEST_BINS:= $(BUILD)/test_parse $(BUILD)/test_xdp
+
+.PHONY: all deps test demo bench clean
+all: mxshield $(TEST_BINS)
+
+$(BUILD):
+	mkdir -p $@
+
+$(BPF_OBJ): bpf/mxshield.bpf.c $(HDR) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name mxshield_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL) | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmxs.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
+	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+
+$(BUILD)/test_xdp: tests/prog_tests/test_xdp.c $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL)
+	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+
+deps:
+	scripts/install-deps.sh
+
+test: deps
+	$(MAKE) all
+	tests/run.sh
+
+demo: deps
+	$(MAKE) mxshield
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD) mxshield

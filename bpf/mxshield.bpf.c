@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * mxshield XDP program: classify TCP packets to the SMTP ports by source
+ * address and drop or tag them. The precedence rule is mxs_decide() in
+ * maps/mxshield.h; this file parses packets, implements the two lookups it
+ * needs over the maps below, and records what happened on one exit path.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../maps/mxshield.h"
+
+static int mxs_match(void *ctx, __u32 list, __u8 plen, struct mxs_rule *out);
+static __u8 mxs_country_action(void *ctx, __u32 cc);
+#define MXS_WANT_DECIDE
+#include "../maps/mxshield.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ------------------------------------------------------------------ maps
+ * All maps are pinned by name under the controller's bpffs directory, so
+ * the filter and its lists outlive the controller process. */
+
+/* Inner map template: one LPM trie per list and family. The controller
+ * creates the real tries and swaps them in whole (flush, country rebuild). */
+#define MXS_TRIE(keytype)						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
+		__uint(map_flags, BPF_F_NO_PREALLOC);			\
+		__uint(max_entries, MXS_MAX_ENTRIES);			\
+		__uint(key_size, sizeof(keytype));	\
+		__uint(value_size, sizeof(struct mxs_rule));	\
+	}
+
+/* IPv4 list tries, indexed by enum mxs_list (trust .. country). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MXS_LIST_MAX);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, MXS_TRIE(struct mxs_lpm_v4));
+} lists_v4 SEC(".maps");
+
+/* IPv6 list tries, indexed by enum mxs_list. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MXS_LIST_MAX);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, MXS_TRIE(struct mxs_lpm_v6));
+} lists_v6 SEC(".maps");
+
+/* Action per country index; changing a policy is one atomic write. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXS_COUNTRY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mxs_country_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} country_policy SEC(".maps");
+
+/* Mode flags and the SMTP port set (slot 0). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+/* Verdict/reason and XDP action counters, see MXS_STAT_* in the header. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_STAT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mxs_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+/* SMTP packets per source country (country index), policy or not. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_COUNTRY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mxs_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} country_stats SEC(".maps");
+
+/* Tagged sources for the mail server side (policy service). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MXS_MAX_TAGS);
+	__type(key, struct mxs_addr);
+	__type(value, struct mxs_tag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tags SEC(".maps");
+
+/* --------------------------------------------------------------- lookups */
+
+struct mxs_ctx {
+	int v6;
+	struct mxs_lpm_v4 k4;
+	struct mxs_lpm_v6 k6;
+	struct mxs_rule *last;	/* value of the last successful match */
+};
+
+static __noinline int mxs_match(void *vctx, __u32 list, __u8 plen,
+				struct mxs_rule *out)
+{
+	struct mxs_ctx *c = vctx;
+	struct mxs_rule *r;
+	void *trie;
+
+	if (c->v6) {
+		trie = bpf_map_lookup_elem(&lists_v6, &list);
+		if (!trie)
+			return 0;
+		c->k6.prefixlen = plen;
+		r = bpf_map_lookup_elem(trie, &c->k6);
+	} else {
+		trie = bpf_map_lookup_elem(&lists_v4, &list);
+		if (!trie)
+			return 0;
+		c->k4.prefixlen = plen;
+		r = bpf_map_lookup_elem(trie, &c->k4);
+	}
+	if (!r)
+		return 0;
+	__builtin_memcpy(out, r, sizeof(*out));
+	c->last = r;
+	return 1;
+}
+
+static __u8 mxs_country_action(void *ctx, __u32 cc)
+{
+	struct mxs_country_policy *p = bpf_map_lookup_elem(&country_policy, &cc);
+
+	return p ? p->action : MXS_ACT_NONE;
+}
+
+/* --------------------------------------------------------------- parsing */
+
+#define VLAN_HLEN 4
+#define IP_MF 0x2000
+#define IP_OFFMASK 0x1fff
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
+
+/* Bound for header offsets, keeps the verifier's range tracking small. */
+#define MXS_MAX_HDR_OFF 1024
+
+enum parse_result {
+	P_CLASSIFY,	/* SMTP packet (or possibly SMTP): classify by source */
+	P_PASS,		/* not for us: reason says why */
+};
+
+static __always_inline int smtp_port(const struct mxs_config *cfg, __u16 dport)
+{
+	int i;
+
+	for (i = 0; i < MXS_MAX_PORTS; i++) {
+		if (i >= cfg->nports)
+			break;
+		if (cfg->ports[i] == dport)
+			return 1;
+	}
+	return 0;
+}
+
+/* Look at the L4 header at @off: is it TCP to an SMTP port? A header that
+ * is cut short could be SMTP, so it is classified (fail closed). */
+static __always_inline int l4_verdict(void *data, void *data_end, __u32 off,
+				      const struct mxs_config *cfg, __u8 *reason)
+{
+	__u16 *ports;
+
+	if (off > MXS_MAX_HDR_OFF)
+		return P_CLASSIFY;
+	ports = data + off;
+	if ((void *)(ports + 2) > data_end)
+		return P_CLASSIFY;
+	if (!smtp_port(cfg, bpf_ntohs(ports[1]))) {
+		*reason = MXS_R_NOT_SMTP;
+		return P_PASS;
+	}
+	return P_CLASSIFY;
+}
+
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
+				      struct mxs_ctx *c,
+				      const struct mxs_config *cfg, __u8 *reason)
+{
+	struct iphdr *ip;
+	__u32 ihl;
+
+	if (off > MXS_MAX_HDR_OFF)
+		return P_PASS;
+	ip = data + off;
+	if ((void *)(ip + 1) > data_end) {
+		*reason = MXS_R_NO_SOURCE;
+		return P_PASS;
+	}
+	__builtin_memcpy(c->k4.addr, &ip->saddr, 4);
+	if (ip->protocol != IPPROTO_TCP) {
+		*reason = MXS_R_NOT_TCP;
+		return P_PASS;
+	}
+	if (ip->frag_off & bpf_htons(IP_OFFMASK)) {
+		*reason = MXS_R_FRAGMENT;
+		return P_PASS;
+	}
+	ihl = ip->ihl * 4;
+	if (ihl < sizeof(*ip))	/* malformed: source known, fail closed */
+		return P_CLASSIFY;
+	return l4_verdict(data, data_end, off + ihl, cfg, reason);
+}
+
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
+				      struct mxs_ctx *c,
+				      const struct mxs_config *cfg, __u8 *reason)
+{
+	struct ipv6hdr *ip6;
+	__u8 nh;
+	int i;
+
+	if (off > MXS_MAX_HDR_OFF)
+		return P_PASS;
+	ip6 = data + off;
+	if ((void *)(ip6 + 1) > data_end) {
+		*reason = MXS_R_NO_SOURCE;
+		return P_PASS;
+	}
+	c->v6 = 1;
+	__builtin_memcpy(c->k6.addr, &ip6->saddr, 16);
+	nh = ip6->nexthdr;
+	off += sizeof(*ip6);
+
+	for (i = 0; i < MXS_MAX_IPV6_EXT; i++) {
+		__u8 *h;
+
+		if (nh == IPPROTO_TCP)
+			return l4_verdict(data, data_end, off, cfg, reason);
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
+		    nh != NEXTHDR_DEST && nh != NEXTHDR_FRAGMENT &&
+		    nh != NEXTHDR_AUTH) {
+			*reason = MXS_R_NOT_TCP;
+			return P_PASS;
+		}
+		if (off > MXS_MAX_HDR_OFF)
+			return P_CLASSIFY;	/* could be SMTP: fail closed */
+		h = data + off;
+		if ((void *)(h + 8) > data_end)
+			return P_CLASSIFY;	/* truncated chain */
+		if (nh == NEXTHDR_FRAGMENT) {
+			/* offset in bits 15..3 of bytes 2-3 */
+			if ((h[2] << 8 | h[3]) & 0xfff8) {
+				*reason = MXS_R_FRAGMENT;
+				return P_PASS;
+			}
+			off += 8;
+		} else if (nh == NEXTHDR_AUTH) {
+			off += ((__u32)h[1] + 2) * 4;
+		} else {
+			off += ((__u32)h[1] + 1) * 8;
+		}
+		nh = h[0];
+	}
+	if (nh == IPPROTO_TCP)
+		return l4_verdict(data, data_end, off, cfg, reason);
+	/* Chain longer than we walk: it could be SMTP, fail closed. */
+	return P_CLASSIFY;
+}
+
+/* ------------------------------------------------------------- recording */
+
+static __always_inline void count(__u32 slot, __u64 bytes)
+{
+	struct mxs_counter *cnt = bpf_map_lookup_elem(&stats, &slot);
+
+	if (cnt) {
+		cnt->packets++;
+		cnt->bytes += bytes;
+	}
+}
+
+static __always_inline void record_tag(struct mxs_ctx *c,
+				       const struct mxs_verdict *v, __u64 now)
+{
+	struct mxs_addr src = {};
+	struct mxs_tag *t, nt = {};
+	__u32 i;
+
+	if (c->v6) {
+		__builtin_memcpy(src.addr, c->k6.addr, 16);
+	} else {
+		src.addr[10] = 0xff;
+		src.addr[11] = 0xff;
+		__builtin_memcpy(&src.addr[12], c->k4.addr, 4);
+	}
+	t = bpf_map_lookup_elem(&tags, &src);
+	if (t) {
+		t->last_seen = now;
+		t->packets++;
+		t->action = v->action;
+		t->list = v->list;
+		t->reason = v->reason;
+		t->ref = v->ref;
+		t->rule_plen = v->rule_plen;
+		return;
+	}
+	nt.first_seen = now;
+	nt.last_seen = now;
+	nt.packets = 1;
+	nt.action = v->action;
+	nt.list = v->list;
+	nt.reason = v->reason;
+	nt.ref = v->ref;
+	nt.rule_plen = v->rule_plen;
+	/* the deciding entry: the source masked to the rule's prefix */
+	__builtin_memcpy(nt.rule_addr, src.addr, 16);
+	{
+		__u32 plen = c->v6 ? v->rule_plen : v->rule_plen + 96;
+
+		for (i = 0; i < 16; i++) {
+			if (plen >= 8) {
+				plen -= 8;
+				continue;
+			}
+			nt.rule_addr[i] &= (__u8)(0xff00 >> plen);
+			plen = 0;
+		}
+	}
+	bpf_map_update_elem(&tags, &src, &nt, BPF_ANY);
+}
+
+SEC("xdp")
+int mxs_xdp(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data;
+	void *data_end = (void *)(long)xdp->data_end;
+	__u64 bytes = data_end - data;
+	struct mxs_verdict v = { .list = MXS_LIST_NONE,
+				 .country = MXS_COUNTRY_NONE };
+	struct mxs_ctx c = {};
+	struct mxs_config *cfg;
+	struct ethhdr *eth = data;
+	__u32 zero = 0, off, i;
+	__u8 reason = MXS_R_NOT_IP;
+	int xdp_act = XDP_PASS;
+	__u16 proto;
+	int res = P_PASS;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+
+	if ((void *)(eth + 1) > data_end)
+		goto out;
+	proto = eth->h_proto;
+	off = sizeof(*eth);
+	for (i = 0; i < MXS_MAX_VLANS; i++) {
+		__u16 *vh;
+
+		if (proto != bpf_htons(ETH_P_8021Q) &&
+		    proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vh = data + off;
+		if ((void *)(vh + 2) > data_end)
+			break;
+		proto = vh[1];
+		off += VLAN_HLEN;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP))
+		res = parse_ipv4(data, data_end, off, &c, cfg, &reason);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		res = parse_ipv6(data, data_end, off, &c, cfg, &reason);
+	else if (proto == bpf_htons(ETH_P_8021Q) ||
+		 proto == bpf_htons(ETH_P_8021AD))
+		reason = MXS_R_NO_SOURCE;	/* deeper VLAN stack, or cut */
+
+	if (res == P_CLASSIFY) {
+		__u64 now = bpf_ktime_get_tai_ns();
+
+		mxs_decide(&c, c.v6 ? 128 : 32, now, cfg->flags, &v);
+		reason = v.reason;
+		if (v.list != MXS_LIST_NONE && c.last) {
+			__sync_fetch_and_add(&c.last->hits, 1);
+			c.last->last_hit = now;
+		}
+		if (v.country != MXS_COUNTRY_NONE) {
+			__u32 cc = v.country;
+			struct mxs_counter *cs =
+				bpf_map_lookup_elem(&country_stats, &cc);
+
+			if (cs) {
+				cs->packets++;
+				cs->bytes += bytes;
+			}
+		}
+		if (v.action >= MXS_ACT_REJECT ||
+		    (v.action == MXS_ACT_DROP && (cfg->flags & MXS_F_MONITOR)))
+			record_tag(&c, &v, now);
+	} else if (reason == MXS_R_NO_SOURCE &&
+		   (cfg->flags & MXS_F_GATEWAY_ONLY)) {
+		/* unknown source under gateway-only: the default is drop */
+		v.action = MXS_ACT_DROP;
+	}
+
+out:
+	if (v.action == MXS_ACT_DROP && !(cfg->flags & MXS_F_MONITOR))
+		xdp_act = XDP_DROP;
+	count(reason * MXS_ACT_MAX + v.action, bytes);
+	count(MXS_STAT_XDP + xdp_act, bytes);
+	return xdp_act;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run every mxshield test and end with "N passed, N failed".
+#
+# Each test is a program (build/test_*) or a script (tests/test_*.sh) that
+# prints one line per check: "ok - NAME" or "not ok - NAME [reason]". A test
+# that exits non-zero without printing a "not ok" counts one failure.
+# Usage: tests/run.sh [FILTER]   (only tests whose name contains FILTER)
+set -u
+cd "$(dirname "$0")/.."
+filter=${1:-}
+pass=0 fail=0
+log=$(mktemp -d /tmp/mxs-testlog.XXXXXX)
+
+run_one() {
+	local name=$1; shift
+	[ -n "$filter" ] && [[ $name != *"$filter"* ]] && return
+	echo "=== $name"
+	"$@" > "$log/$name.out" 2>&1
+	local rc=$?
+	cat "$log/$name.out"
+	local p f
+	p=$(grep -c '^ok - ' "$log/$name.out")
+	f=$(grep -c '^not ok - ' "$log/$name.out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		f=1
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name ran no check"
+		f=1
+	fi
+	pass=$((pass + p)); fail=$((fail + f))
+}
+
+for t in build/test_*; do
+	[ -x "$t" ] && run_one "$(basename "$t")" "$t"
+done
+for t in tests/test_*.sh; do
+	[ -f "$t" ] && run_one "$(basename "$t" .sh)" bash "$t"
+done
+rm -rf "$log"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -92,7 +92,7 @@ int trie_put_many(int fd, const struct mxs_prefix *p, const struct mxs_rule *rul
 			i += cnt;
 			continue;
 		}
-		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP) {
+		if (errno != EINVAL && errno != 524 /* kernel ENOTSUPP */ && errno != EOPNOTSUPP) {
 			err = -errno;
 			break;
 		}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The controller's run-time context and the pieces its commands share. */
+#ifndef MXS_CTL_H
+#define MXS_CTL_H
+
+#include "mxs.h"
+#include "state.h"
+#include "json.h"
+
+#define MXS_DEFAULT_STATE_DIR "/var/lib/mxshield"
+#define MXS_DEFAULT_BPFFS_DIR "/sys/fs/bpf/mxshield"
+
+/* State files in the state directory. */
+#define ST_SETTINGS  "settings"		/* mode, gateway-only, ports */
+#define ST_IFACES    "ifaces"		/* interfaces attached, with mode */
+#define ST_PARTNERS  "partners"
+#define ST_COUNTRIES "countries"
+#define ST_GEO       "geo.mmdb"		/* copy of the loaded database */
+
+struct ctl {
+	const char *state_dir;
+	const char *bpffs_dir;
+	bool json;
+	int lock_fd;
+	bool loaded;
+	int fd_config, fd_stats, fd_cstats, fd_tags;
+	struct mxs_maps_view mv;	/* lists_v4, lists_v6, country_policy */
+};
+
+/* Print "mxshield: MESSAGE" on stderr; returns 1 (the exit status). */
+int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Explain a negative errno from a BPF call in admin terms. */
+const char *bpf_errstr(int err);
+
+void state_path(const struct ctl *c, const char *name, char *buf, size_t len);
+int ctl_lock(struct ctl *c);
+/* Make sure the program and maps are loaded and pinned (loading them and
+ * filling every list from the state directory if they are not), open the
+ * maps, sweep expired entries. Returns 0, or 1 after printing an error. */
+int ctl_ensure_loaded(struct ctl *c);
+/* Open the pinned maps only: 0, or -ENOENT when not loaded. */
+int ctl_open_pinned(struct ctl *c);
+
+/* Read/write one state file; errors printed, return 1. */
+int ctl_read(const struct ctl *c, const char *name, struct recfile *f);
+int ctl_write(const struct ctl *c, const char *name, const struct recfile *f);
+
+/* Settings -> struct mxs_config, and write it to the config map. */
+int settings_to_config(const struct recfile *settings, struct mxs_config *cfg,
+		       char *err, size_t errlen);
+int ctl_apply_config(struct ctl *c, const struct recfile *settings);
+
+/* Lists (lists.c) */
+extern const struct listdef {
+	const char *name;	/* CLI object and state file name */
+	uint32_t list;
+	bool has_action, has_expires;
+} ip_lists[3];
+const struct listdef *listdef_by_id(uint32_t list);
+/* Turn one list state record into its trie entry. */
+int rec_to_rule(const struct rec *r, uint32_t list, struct mxs_prefix *p,
+		struct mxs_rule *rule, char *err, size_t errlen);
+/* Build a fresh trie pair for @list from state and swap it in. */
+int ctl_rebuild_list(struct ctl *c, uint32_t list);
+int ctl_sweep(struct ctl *c, int *removed);
+
+/* Options of one sub-command: "--name value" pairs and positionals. */
+struct cmd_args {
+	const char *pos[4];
+	int npos;
+	const char *opt[8];	/* values, parallel to the allowed names */
+};
+int get_args(int argc, char **argv, const char *const *allowed, int maxpos,
+	     struct cmd_args *a);
+const char *arg(const struct cmd_args *a, const char *const *allowed, const char *name);
+
+/* Commands */
+int cmd_attach(struct ctl *c, int argc, char **argv);
+int cmd_detach(struct ctl *c, int argc, char **argv);
+int cmd_unload(struct ctl *c, int argc, char **argv);
+int cmd_status(struct ctl *c, int argc, char **argv);
+int cmd_mode(struct ctl *c, int argc, char **argv);
+int cmd_gateway_only(struct ctl *c, int argc, char **argv);
+int cmd_iplist(struct ctl *c, const char *obj, int argc, char **argv);
+int cmd_partner(struct ctl *c, int argc, char **argv);
+int cmd_country(struct ctl *c, int argc, char **argv);
+int cmd_geo(struct ctl *c, int argc, char **argv);
+int cmd_sweep(struct ctl *c, int argc, char **argv);
+int cmd_lookup(struct ctl *c, int argc, char **argv);
+int cmd_stats(struct ctl *c, int argc, char **argv);
+int cmd_tags(struct ctl *c, int argc, char **argv);
+
+#endif

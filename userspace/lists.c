@@ -1,0 +1,1077 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The lists: trust, gateway, block (one state file each), partners and
+ * country policies. Every change is validated first, applied to the map,
+ * then written to the state directory; if the write fails the map change
+ * is undone, so nothing is ever half-applied.
+ *
+ * Whole-list changes (flush, country policy sets, a new geo database) build
+ * new tries off to the side and swap them into the outer map: a packet sees
+ * the old list or the new one, never a half-filled one.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ctl.h"
+
+const struct listdef ip_lists[3] = {
+	{ "trust", MXS_LIST_TRUST, false, true },
+	{ "gateway", MXS_LIST_GATEWAY, false, false },
+	{ "block", MXS_LIST_BLOCK, true, true },
+};
+
+const struct listdef *listdef_by_id(uint32_t list)
+{
+	for (int i = 0; i < 3; i++)
+		if (ip_lists[i].list == list)
+			return &ip_lists[i];
+	return NULL;
+}
+
+static const struct listdef *listdef_by_name(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(ip_lists[i].name, name))
+			return &ip_lists[i];
+	return NULL;
+}
+
+static int64_t rec_i64(const struct rec *r, const char *key)
+{
+	const char *v = rec_get(r, key);
+
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+int rec_to_rule(const struct rec *r, uint32_t list, struct mxs_prefix *p,
+		struct mxs_rule *rule, char *err, size_t errlen)
+{
+	const char *act = rec_get(r, "action");
+
+	if (parse_prefix(rec_get(r, "prefix"), p, err, errlen))
+		return -1;
+	memset(rule, 0, sizeof(*rule));
+	rule->list = list;
+	rule->prefixlen = p->plen;
+	rule->expires = unix_to_tai_ns(rec_i64(r, "expires"));
+	rule->action = MXS_ACT_NONE;
+	if (list == MXS_LIST_BLOCK) {
+		rule->action = MXS_ACT_DROP;
+		if (act && parse_action(act, &rule->action, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- building tries */
+
+struct build {
+	struct mxs_prefix *p;
+	struct mxs_rule *r;
+	size_t n, cap;
+};
+
+static int build_push(struct build *b, const struct mxs_prefix *p, const struct mxs_rule *r)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		void *np = realloc(b->p, cap * sizeof(*b->p));
+
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		np = realloc(b->r, cap * sizeof(*b->r));
+		if (!np)
+			return -ENOMEM;
+		b->r = np;
+		b->cap = cap;
+	}
+	b->p[b->n] = *p;
+	b->r[b->n++] = *r;
+	return 0;
+}
+
+static void build_free(struct build *b)
+{
+	free(b->p);
+	free(b->r);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Collect the entries of one list from state (both families). */
+static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
+			struct build fam[2])
+{
+	char err[MXS_ERRLEN];
+	struct recfile f;
+	int64_t now = time(NULL);
+	int rc = 0;
+
+	if (list == MXS_LIST_COUNTRY) {
+		uint8_t want[MXS_COUNTRY_SLOTS] = {};
+		char gp[PATH_MAX];
+		struct pfx_vec pv = {};
+		struct geo_meta meta;
+		struct stat st;
+
+		if (ctl_read(c, ST_COUNTRIES, &f))
+			return 1;
+		for (int i = 0; i < f.n; i++) {
+			uint32_t cc;
+
+			if (!parse_country(rec_get(&f.r[i], "cc"), &cc, NULL, err, sizeof(err)))
+				want[cc] = 1;
+		}
+		recfile_free(&f);
+		state_path(c, ST_GEO, gp, sizeof(gp));
+		if (!geo_path) {
+			if (stat(gp, &st))
+				return 0;	/* no database yet: empty tries */
+			geo_path = gp;
+		}
+		if (geo_collect(geo_path, want, &pv, NULL, &meta, err, sizeof(err)))
+			return ctl_err("%s", err);
+		for (size_t i = 0; i < pv.n && !rc; i++) {
+			struct mxs_rule r = { .list = MXS_LIST_COUNTRY, .ref = pv.ref[i],
+					      .prefixlen = pv.v[i].plen };
+
+			rc = build_push(&fam[pv.v[i].v6], &pv.v[i], &r);
+		}
+		pfx_vec_free(&pv);
+		return rc ? ctl_err("out of memory") : 0;
+	}
+
+	if (list == MXS_LIST_PARTNER) {
+		if (ctl_read(c, ST_PARTNERS, &f))
+			return 1;
+		for (int i = 0; i < f.n && !rc; i++) {
+			char *ips = strdup(rec_get(&f.r[i], "ip") ? : ""), *save, *tok;
+
+			for (tok = strtok_r(ips, ",", &save); tok && !rc;
+			     tok = strtok_r(NULL, ",", &save)) {
+				struct mxs_prefix p;
+				struct mxs_rule r = { .list = MXS_LIST_PARTNER,
+						      .ref = rec_i64(&f.r[i], "id") };
+
+				if (parse_prefix(tok, &p, err, sizeof(err))) {
+					rc = ctl_err("partners:%d: %s", f.r[i].line, err);
+					break;
+				}
+				r.prefixlen = p.plen;
+				if (build_push(&fam[p.v6], &p, &r))
+					rc = ctl_err("out of memory");
+			}
+			free(ips);
+		}
+		recfile_free(&f);
+		return rc;
+	}
+
+	if (ctl_read(c, listdef_by_id(list)->name, &f))
+		return 1;
+	for (int i = 0; i < f.n && !rc; i++) {
+		struct mxs_prefix p;
+		struct mxs_rule r;
+		int64_t exp = rec_i64(&f.r[i], "expires");
+
+		if (rec_to_rule(&f.r[i], list, &p, &r, err, sizeof(err))) {
+			rc = ctl_err("%s:%d: %s", listdef_by_id(list)->name, f.r[i].line, err);
+			break;
+		}
+		if (exp && exp <= now)
+			continue;	/* expired: the sweep removes it */
+		if (build_push(&fam[p.v6], &p, &r))
+			rc = ctl_err("out of memory");
+	}
+	recfile_free(&f);
+	return rc;
+}
+
+/* Build both tries of @list (from @geo_path for countries, if given) and
+ * return their fds in out[2] without swapping them in yet. */
+static int build_tries(struct ctl *c, uint32_t list, const char *geo_path, int out[2])
+{
+	struct build fam[2] = {};
+	int rc = 0;
+
+	out[0] = out[1] = -1;
+	if (collect_list(c, list, geo_path, fam)) {
+		rc = 1;
+		goto done;
+	}
+	for (int v6 = 0; v6 < 2 && !rc; v6++) {
+		int err;
+
+		out[v6] = trie_create(v6);
+		if (out[v6] < 0) {
+			rc = ctl_err("creating a trie: %s", bpf_errstr(out[v6]));
+			break;
+		}
+		err = trie_put_many(out[v6], fam[v6].p, fam[v6].r, fam[v6].n);
+		if (err)
+			rc = ctl_err("filling the %s list: %s", list_name(list), bpf_errstr(err));
+	}
+done:
+	if (rc) {
+		for (int v6 = 0; v6 < 2; v6++)
+			if (out[v6] >= 0)
+				close(out[v6]);
+	}
+	build_free(&fam[0]);
+	build_free(&fam[1]);
+	return rc;
+}
+
+static int swap_tries(struct ctl *c, uint32_t list, int fds[2])
+{
+	int e4 = outer_set(c->mv.lists_v4, list, fds[0]);
+	int e6 = e4 ? e4 : outer_set(c->mv.lists_v6, list, fds[1]);
+
+	close(fds[0]);
+	close(fds[1]);
+	if (e4 || e6)
+		return ctl_err("swapping in the %s list: %s", list_name(list), bpf_errstr(e4 ? e4 : e6));
+	return 0;
+}
+
+int ctl_rebuild_list(struct ctl *c, uint32_t list)
+{
+	int fds[2];
+
+	if (build_tries(c, list, NULL, fds))
+		return 1;
+	return swap_tries(c, list, fds);
+}
+
+/* ---------------------------------------------------------------- sweep */
+
+int ctl_sweep(struct ctl *c, int *removed)
+{
+	int64_t now = time(NULL);
+
+	*removed = 0;
+	for (int l = 0; l < 3; l++) {
+		const struct listdef *d = &ip_lists[l];
+		struct recfile f;
+		int n = 0, fds[2];
+
+		if (!d->has_expires)
+			continue;
+		if (ctl_read(c, d->name, &f))
+			return 1;
+		fds[0] = mxs_trie_fd(&c->mv, d->list, 0);
+		fds[1] = mxs_trie_fd(&c->mv, d->list, 1);
+		for (int i = f.n - 1; i >= 0; i--) {
+			int64_t exp = rec_i64(&f.r[i], "expires");
+			struct mxs_prefix p;
+			char err[MXS_ERRLEN];
+
+			if (!exp || exp > now)
+				continue;
+			if (!parse_prefix(rec_get(&f.r[i], "prefix"), &p, err, sizeof(err)) &&
+			    fds[p.v6] >= 0)
+				trie_del(fds[p.v6], &p);
+			recfile_del(&f, i);
+			n++;
+		}
+		for (int v6 = 0; v6 < 2; v6++)
+			if (fds[v6] >= 0)
+				close(fds[v6]);
+		if (n && ctl_write(c, d->name, &f)) {
+			recfile_free(&f);
+			return 1;
+		}
+		recfile_free(&f);
+		*removed += n;
+	}
+	return 0;
+}
+
+int cmd_sweep(struct ctl *c, int argc, char **argv)
+{
+	int removed;
+
+	if (argc != 1)
+		return ctl_err("usage: mxshield sweep");
+	if (ctl_lock(c) || ctl_ensure_loaded(c))
+		return 1;
+	/* ctl_ensure_loaded swept already; sweep again to report a count */
+	if (ctl_sweep(c, &removed))
+		return 1;
+	if (c->json) {
+		jw_obj();
+		jw_ku64("removed", removed);
+		jw_end_obj();
+	} else {
+		printf("swept %d expired entr%s\n", removed, removed == 1 ? "y" : "ies");
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- IP list CLI */
+
+static int valid_comment(const char *s)
+{
+	if (strlen(s) > 200)
+		return ctl_err("comment longer than 200 characters");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return ctl_err("comment contains control characters");
+	return 0;
+}
+
+static void print_expiry(int64_t exp)
+{
+	char buf[64];
+
+	printf("%s", exp ? fmt_remaining(exp, buf, sizeof(buf)) : "never");
+}
+
+static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **argv)
+{
+	static const char *const opts[] = { "action", "expires", "comment", NULL };
+	struct cmd_args a;
+	struct mxs_prefix p;
+	struct mxs_rule rule, old;
+	struct recfile f;
+	struct rec *r;
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], num[32];
+	const char *act, *exps, *comment;
+	int64_t expires = 0, secs;
+	uint8_t action = MXS_ACT_DROP;
+	int fd, i, e, had_old, rc = 1;
+
+	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1)
+		return ctl_err("usage: mxshield %s add CIDR%s%s [--comment TEXT]", d->name,
+			       d->has_action ? " [--action drop|reject|quarantine|spam]" : "",
+			       d->has_expires ? " [--expires 7d|12h|30m|45s]" : "");
+	act = arg(&a, opts, "action");
+	exps = arg(&a, opts, "expires");
+	comment = arg(&a, opts, "comment");
+	if (act && !d->has_action)
+		return ctl_err("%s entries have no action (they bypass the block list)", d->name);
+	if (exps && !d->has_expires)
+		return ctl_err("%s entries do not expire", d->name);
+	if (parse_prefix(a.pos[0], &p, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (act && parse_action(act, &action, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (exps) {
+		if (parse_duration(exps, &secs, err, sizeof(err)))
+			return ctl_err("%s", err);
+		expires = time(NULL) + secs;
+	}
+	if (comment && valid_comment(comment))
+		return 1;
+	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+		return 1;
+
+	prefix_str(&p, ps);
+	i = recfile_find(&f, "prefix", ps);
+	r = i >= 0 ? &f.r[i] : recfile_add(&f);
+	if (i < 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+		rec_set(r, "prefix", ps);
+		rec_set(r, "added", num);
+	}
+	if (d->has_action)
+		rec_set(r, "action", action_name(action));
+	snprintf(num, sizeof(num), "%lld", (long long)expires);
+	rec_set(r, "expires", num);
+	if (comment || i < 0)
+		rec_set(r, "comment", comment ? comment : "");
+	if (rec_to_rule(r, d->list, &p, &rule, err, sizeof(err))) {
+		ctl_err("%s", err);
+		goto out;
+	}
+	fd = mxs_trie_fd(&c->mv, d->list, p.v6);
+	if (fd < 0) {
+		ctl_err("%s list: %s", d->name, bpf_errstr(fd));
+		goto out;
+	}
+	had_old = trie_get(fd, &p, &old) == 0;
+	if (had_old) {		/* an update keeps the entry's counters */
+		rule.hits = old.hits;
+		rule.last_hit = old.last_hit;
+	}
+	e = trie_put(fd, &p, &rule);
+	if (e) {
+		ctl_err("%s add %s: %s", d->name, ps, bpf_errstr(e));
+	} else if (ctl_write(c, d->name, &f)) {
+		if (had_old)
+			trie_put(fd, &p, &old);
+		else
+			trie_del(fd, &p);
+	} else {
+		rc = 0;
+		if (!c->json) {
+			printf("%s %s %s", d->name, i >= 0 ? "updated" : "added", ps);
+			if (d->has_action)
+				printf(" action %s", action_name(action));
+			if (d->has_expires) {
+				printf(", expires ");
+				print_expiry(expires);
+			}
+			printf("\n");
+		}
+	}
+	close(fd);
+out:
+	recfile_free(&f);
+	return rc;
+}
+
+static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **argv)
+{
+	struct mxs_prefix p;
+	struct mxs_rule old;
+	struct recfile f;
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN];
+	int fd, i, rc = 1;
+
+	if (argc != 2)
+		return ctl_err("usage: mxshield %s del CIDR", d->name);
+	if (parse_prefix(argv[1], &p, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+		return 1;
+	prefix_str(&p, ps);
+	i = recfile_find(&f, "prefix", ps);
+	if (i < 0) {
+		ctl_err("%s is not in the %s list", ps, d->name);
+		goto out;
+	}
+	recfile_del(&f, i);
+	fd = mxs_trie_fd(&c->mv, d->list, p.v6);
+	if (fd < 0) {
+		ctl_err("%s list: %s", d->name, bpf_errstr(fd));
+		goto out;
+	}
+	if (trie_get(fd, &p, &old))
+		memset(&old, 0, sizeof(old));
+	trie_del(fd, &p);
+	if (ctl_write(c, d->name, &f)) {
+		if (old.prefixlen == p.plen)
+			trie_put(fd, &p, &old);
+	} else {
+		rc = 0;
+		if (!c->json)
+			printf("%s deleted %s\n", d->name, ps);
+	}
+	close(fd);
+out:
+	recfile_free(&f);
+	return rc;
+}
+
+static int iplist_flush(struct ctl *c, const struct listdef *d, int argc)
+{
+	struct recfile f, empty = {};
+	int fds[2], old[2], rc;
+
+	if (argc != 1)
+		return ctl_err("usage: mxshield %s flush", d->name);
+	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+		return 1;
+	/* swap in empty tries, keep the old ones until the state is written */
+	old[0] = mxs_trie_fd(&c->mv, d->list, 0);
+	old[1] = mxs_trie_fd(&c->mv, d->list, 1);
+	fds[0] = trie_create(0);
+	fds[1] = trie_create(1);
+	if (fds[0] < 0 || fds[1] < 0) {
+		rc = ctl_err("creating a trie: %s", bpf_errstr(fds[0] < 0 ? fds[0] : fds[1]));
+		goto out;
+	}
+	rc = swap_tries(c, d->list, fds);
+	if (!rc && (rc = ctl_write(c, d->name, &empty)) && old[0] >= 0 && old[1] >= 0) {
+		outer_set(c->mv.lists_v4, d->list, old[0]);
+		outer_set(c->mv.lists_v6, d->list, old[1]);
+	}
+	if (!rc && !c->json)
+		printf("%s flushed (%d entr%s)\n", d->name, f.n, f.n == 1 ? "y" : "ies");
+out:
+	for (int v6 = 0; v6 < 2; v6++)
+		if (old[v6] >= 0)
+			close(old[v6]);
+	recfile_free(&f);
+	return rc;
+}
+
+static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
+{
+	struct recfile f;
+	int fds[2];
+
+	if (argc != 1)
+		return ctl_err("usage: mxshield %s list", d->name);
+	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+		return 1;
+	fds[0] = mxs_trie_fd(&c->mv, d->list, 0);
+	fds[1] = mxs_trie_fd(&c->mv, d->list, 1);
+	if (c->json)
+		jw_arr();
+	else if (f.n)
+		printf("%-43s %-10s %-16s %10s  %s\n", "PREFIX", d->has_action ? "ACTION" : "",
+		       "EXPIRES", "HITS", "COMMENT");
+	for (int i = 0; i < f.n; i++) {
+		const struct rec *r = &f.r[i];
+		struct mxs_prefix p;
+		struct mxs_rule rule = {}, live = {};
+		char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], exp[64];
+		int64_t e = rec_i64(r, "expires");
+
+		if (rec_to_rule(r, d->list, &p, &rule, err, sizeof(err)))
+			continue;
+		if (fds[p.v6] >= 0)
+			trie_get(fds[p.v6], &p, &live);
+		prefix_str(&p, ps);
+		if (c->json) {
+			jw_obj();
+			jw_kstr("prefix", ps);
+			if (d->has_action)
+				jw_kstr("action", action_name(rule.action));
+			jw_ki64("expires", e);
+			jw_ku64("hits", live.hits);
+			jw_ki64("last_hit", tai_ns_to_unix(live.last_hit));
+			jw_ki64("added", rec_i64(r, "added"));
+			jw_kstr("comment", rec_get(r, "comment") ? : "");
+			jw_end_obj();
+		} else {
+			printf("%-43s %-10s %-16s %10llu  %s\n", ps,
+			       d->has_action ? action_name(rule.action) : "",
+			       e ? fmt_remaining(e, exp, sizeof(exp)) : "never",
+			       (unsigned long long)live.hits, rec_get(r, "comment") ? : "");
+		}
+	}
+	if (c->json)
+		jw_end_arr();
+	for (int v6 = 0; v6 < 2; v6++)
+		if (fds[v6] >= 0)
+			close(fds[v6]);
+	recfile_free(&f);
+	return 0;
+}
+
+int cmd_iplist(struct ctl *c, const char *obj, int argc, char **argv)
+{
+	const struct listdef *d = listdef_by_name(obj);
+
+	if (argc < 1)
+		return ctl_err("usage: mxshield %s add|del|list|flush ...", obj);
+	if (!strcmp(argv[0], "add"))
+		return iplist_add(c, d, argc, argv);
+	if (!strcmp(argv[0], "del"))
+		return iplist_del(c, d, argc, argv);
+	if (!strcmp(argv[0], "list"))
+		return iplist_list(c, d, argc);
+	if (!strcmp(argv[0], "flush"))
+		return iplist_flush(c, d, argc);
+	return ctl_err("%s: unknown command '%s' (add, del, list, flush)", obj, argv[0]);
+}
+
+/* -------------------------------------------------------------- partners */
+
+/* Split "a,b,c" and validate each with @check; return a normalised list. */
+static int split_list(const char *s, char *out, size_t outlen,
+		      int (*check)(const char *in, char *norm, size_t nlen, char *err, size_t elen))
+{
+	char *copy = strdup(s), *save, *tok;
+	char err[MXS_ERRLEN], norm[300];
+	int rc = 0;
+
+	out[0] = '\0';
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (check(tok, norm, sizeof(norm), err, sizeof(err))) {
+			rc = ctl_err("%s", err);
+			break;
+		}
+		if (strlen(out) + strlen(norm) + 2 > outlen) {
+			rc = ctl_err("list too long");
+			break;
+		}
+		if (out[0])
+			strcat(out, ",");
+		strcat(out, norm);
+	}
+	if (!rc && !out[0])
+		rc = ctl_err("empty list '%s'", s);
+	free(copy);
+	return rc;
+}
+
+static int check_prefix(const char *in, char *norm, size_t nlen, char *err, size_t elen)
+{
+	struct mxs_prefix p;
+	char ps[MXS_PFX_STRLEN];
+
+	if (parse_prefix(in, &p, err, elen))
+		return -1;
+	snprintf(norm, nlen, "%s", prefix_str(&p, ps));
+	return 0;
+}
+
+static int check_domain(const char *in, char *norm, size_t nlen, char *err, size_t elen)
+{
+	return parse_domain(in, norm, nlen, err, elen);
+}
+
+/* Does any prefix of @ips already belong to a partner other than @skip? */
+static int partner_conflict(const struct recfile *f, const char *ips, int skip)
+{
+	for (int i = 0; i < f->n; i++) {
+		char *mine, *save, *tok;
+		const char *theirs = rec_get(&f->r[i], "ip");
+
+		if (i == skip || !theirs)
+			continue;
+		mine = strdup(ips);
+		for (tok = strtok_r(mine, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char pat[80];
+			size_t tl = strlen(tok);
+			const char *t = theirs;
+
+			snprintf(pat, sizeof(pat), "%s", tok);
+			while ((t = strstr(t, pat))) {
+				if ((t == theirs || t[-1] == ',') && (t[tl] == ',' || !t[tl])) {
+					ctl_err("%s already belongs to partner '%s'", tok,
+						rec_get(&f->r[i], "name"));
+					free(mine);
+					return 1;
+				}
+				t += tl;
+			}
+		}
+		free(mine);
+	}
+	return 0;
+}
+
+static int partner_add(struct ctl *c, int argc, char **argv)
+{
+	static const char *const opts[] = { "ip", "domain", NULL };
+	struct cmd_args a;
+	struct recfile f;
+	struct rec *r;
+	char err[MXS_ERRLEN], ips[4096], doms[4096] = "", num[24];
+	const char *ip, *dom;
+	int64_t maxid = 0;
+	int rc = 1;
+
+	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1 || !(ip = arg(&a, opts, "ip")))
+		return ctl_err("usage: mxshield partner add NAME --ip CIDR[,CIDR..] [--domain DOMAIN[,..]]");
+	dom = arg(&a, opts, "domain");
+	if (parse_name(a.pos[0], err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (split_list(ip, ips, sizeof(ips), check_prefix) ||
+	    (dom && split_list(dom, doms, sizeof(doms), check_domain)))
+		return 1;
+	if (ctl_ensure_loaded(c) || ctl_read(c, ST_PARTNERS, &f))
+		return 1;
+	if (recfile_find(&f, "name", a.pos[0]) >= 0) {
+		ctl_err("partner '%s' exists (del it first to change it)", a.pos[0]);
+		goto out;
+	}
+	if (partner_conflict(&f, ips, -1))
+		goto out;
+	for (int i = 0; i < f.n; i++)
+		if (rec_i64(&f.r[i], "id") > maxid)
+			maxid = rec_i64(&f.r[i], "id");
+	r = recfile_add(&f);
+	rec_set(r, "name", a.pos[0]);
+	snprintf(num, sizeof(num), "%lld", (long long)maxid + 1);
+	rec_set(r, "id", num);
+	rec_set(r, "ip", ips);
+	rec_set(r, "domain", doms);
+	/* write state, then swap in a rebuilt partner trie; if that fails,
+	 * put the old state back */
+	{
+		struct recfile before;
+
+		if (ctl_read(c, ST_PARTNERS, &before))
+			goto out;
+		if (ctl_write(c, ST_PARTNERS, &f)) {
+			recfile_free(&before);
+			goto out;
+		}
+		if (ctl_rebuild_list(c, MXS_LIST_PARTNER)) {
+			ctl_write(c, ST_PARTNERS, &before);
+			recfile_free(&before);
+			goto out;
+		}
+		recfile_free(&before);
+	}
+	rc = 0;
+	if (!c->json)
+		printf("partner %s added (id %s): ip %s%s%s\n", a.pos[0], num, ips,
+		       doms[0] ? ", domain " : "", doms);
+out:
+	recfile_free(&f);
+	return rc;
+}
+
+static int partner_del(struct ctl *c, int argc, char **argv)
+{
+	struct recfile f, before;
+	int i, rc = 1;
+
+	if (argc != 2)
+		return ctl_err("usage: mxshield partner del NAME");
+	if (ctl_ensure_loaded(c) || ctl_read(c, ST_PARTNERS, &f))
+		return 1;
+	i = recfile_find(&f, "name", argv[1]);
+	if (i < 0) {
+		ctl_err("no partner '%s'", argv[1]);
+		goto out;
+	}
+	if (ctl_read(c, ST_PARTNERS, &before))
+		goto out;
+	recfile_del(&f, i);
+	if (!ctl_write(c, ST_PARTNERS, &f)) {
+		if (ctl_rebuild_list(c, MXS_LIST_PARTNER))
+			ctl_write(c, ST_PARTNERS, &before);
+		else
+			rc = 0;
+	}
+	recfile_free(&before);
+	if (!rc && !c->json)
+		printf("partner %s deleted\n", argv[1]);
+out:
+	recfile_free(&f);
+	return rc;
+}
+
+static int partner_list(struct ctl *c, int argc)
+{
+	struct recfile f;
+
+	if (argc != 1)
+		return ctl_err("usage: mxshield partner list");
+	if (ctl_ensure_loaded(c) || ctl_read(c, ST_PARTNERS, &f))
+		return 1;
+	if (c->json)
+		jw_arr();
+	else if (f.n)
+		printf("%-20s %-5s %-40s %s\n", "NAME", "ID", "IP", "DOMAIN");
+	for (int i = 0; i < f.n; i++) {
+		const struct rec *r = &f.r[i];
+
+		if (c->json) {
+			/* every key of the record: later options appear as they come */
+			jw_obj();
+			for (int j = 0; j < r->n; j++) {
+				if (!strcmp(r->kv[j].k, "id")) {
+					jw_ku64("id", rec_i64(r, "id"));
+				} else if (!strcmp(r->kv[j].k, "ip") || !strcmp(r->kv[j].k, "domain")) {
+					char *v = strdup(r->kv[j].v), *save, *tok;
+
+					jw_key(r->kv[j].k);
+					jw_arr();
+					for (tok = strtok_r(v, ",", &save); tok;
+					     tok = strtok_r(NULL, ",", &save))
+						jw_str(tok);
+					jw_end_arr();
+					free(v);
+				} else {
+					jw_kstr(r->kv[j].k, r->kv[j].v);
+				}
+			}
+			jw_end_obj();
+		} else {
+			printf("%-20s %-5s %-40s %s\n", rec_get(r, "name"), rec_get(r, "id"),
+			       rec_get(r, "ip"), rec_get(r, "domain") ? : "");
+		}
+	}
+	if (c->json)
+		jw_end_arr();
+	recfile_free(&f);
+	return 0;
+}
+
+int cmd_partner(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 1 && !strcmp(argv[0], "add"))
+		return partner_add(c, argc, argv);
+	if (argc >= 1 && !strcmp(argv[0], "del"))
+		return partner_del(c, argc, argv);
+	if (argc >= 1 && !strcmp(argv[0], "list"))
+		return partner_list(c, argc);
+	return ctl_err("usage: mxshield partner add|del|list ...");
+}
+
+/* ------------------------------------------------------------- countries */
+
+static bool geo_present(const struct ctl *c)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	state_path(c, ST_GEO, p, sizeof(p));
+	return stat(p, &st) == 0;
+}
+
+static int country_set(struct ctl *c, uint32_t cc, uint8_t action)
+{
+	struct mxs_country_policy p = { .action = action };
+
+	if (bpf_map_update_elem(c->mv.country_policy, &cc, &p, BPF_ANY))
+		return ctl_err("country_policy map: %s", bpf_errstr(-errno));
+	return 0;
+}
+
+static int country_add(struct ctl *c, int argc, char **argv)
+{
+	static const char *const opts[] = { "action", NULL };
+	struct cmd_args a;
+	struct recfile f;
+	struct mxs_country_policy oldp = {};
+	char code[3], err[MXS_ERRLEN];
+	uint32_t cc;
+	uint8_t action;
+	int i, rc = 1, fds[2] = { -1, -1 };
+	bool is_new;
+
+	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1 || !arg(&a, opts, "action"))
+		return ctl_err("usage: mxshield country add CC --action drop|reject|quarantine|spam");
+	if (parse_country(a.pos[0], &cc, code, err, sizeof(err)) ||
+	    parse_action(arg(&a, opts, "action"), &action, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (ctl_ensure_loaded(c) || ctl_read(c, ST_COUNTRIES, &f))
+		return 1;
+	i = recfile_find(&f, "cc", code);
+	is_new = i < 0;
+	{
+		struct rec *r = is_new ? recfile_add(&f) : &f.r[i];
+
+		rec_set(r, "cc", code);
+		rec_set(r, "action", action_name(action));
+	}
+	bpf_map_lookup_elem(c->mv.country_policy, &cc, &oldp);
+	if (ctl_write(c, ST_COUNTRIES, &f))
+		goto out;
+	/* a new country needs its prefixes: build the new tries first, then
+	 * set the policy and swap, so all its networks start at once */
+	if (is_new && build_tries(c, MXS_LIST_COUNTRY, NULL, fds))
+		goto undo;
+	if (country_set(c, cc, action))
+		goto undo;
+	if (is_new && swap_tries(c, MXS_LIST_COUNTRY, fds)) {
+		fds[0] = fds[1] = -1;
+		country_set(c, cc, oldp.action);
+		goto undo;
+	}
+	fds[0] = fds[1] = -1;
+	rc = 0;
+	if (!c->json) {
+		printf("country %s %s: %s\n", code, is_new ? "added" : "updated", action_name(action));
+		if (!geo_present(c))
+			printf("note: no geo database loaded; country policies take effect "
+			       "after 'mxshield geo load FILE.mmdb'\n");
+	}
+	goto out;
+undo:
+	if (is_new)
+		recfile_del(&f, f.n - 1);
+	ctl_write(c, ST_COUNTRIES, &f);
+out:
+	for (int v6 = 0; v6 < 2; v6++)
+		if (fds[v6] >= 0)
+			close(fds[v6]);
+	recfile_free(&f);
+	return rc;
+}
+
+static int country_del(struct ctl *c, int argc, char **argv)
+{
+	struct recfile f;
+	char code[3], err[MXS_ERRLEN];
+	uint32_t cc;
+	int i, rc = 1;
+
+	if (argc != 2)
+		return ctl_err("usage: mxshield country del CC");
+	if (parse_country(argv[1], &cc, code, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (ctl_ensure_loaded(c) || ctl_read(c, ST_COUNTRIES, &f))
+		return 1;
+	i = recfile_find(&f, "cc", code);
+	if (i < 0) {
+		ctl_err("country %s has no policy", code);
+		goto out;
+	}
+	recfile_del(&f, i);
+	if (ctl_write(c, ST_COUNTRIES, &f))
+		goto out;
+	/* the policy goes first (one atomic write), the prefixes after */
+	if (country_set(c, cc, MXS_ACT_NONE) || ctl_rebuild_list(c, MXS_LIST_COUNTRY))
+		goto out;
+	rc = 0;
+	if (!c->json)
+		printf("country %s deleted\n", code);
+out:
+	recfile_free(&f);
+	return rc;
+}
+
+static int country_list(struct ctl *c, int argc)
+{
+	struct recfile f;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (argc != 1)
+		return ctl_err("usage: mxshield country list");
+	if (ctl_ensure_loaded(c) || ctl_read(c, ST_COUNTRIES, &f))
+		return 1;
+	if (c->json)
+		jw_arr();
+	else if (f.n)
+		printf("%-8s %-11s %12s\n", "COUNTRY", "ACTION", "PACKETS");
+	for (int i = 0; i < f.n; i++) {
+		const char *code = rec_get(&f.r[i], "cc");
+		struct mxs_counter cnt[ncpu > 0 ? ncpu : 1];
+		uint64_t pk = 0;
+		uint32_t cc;
+		char err[MXS_ERRLEN];
+
+		if (parse_country(code, &cc, NULL, err, sizeof(err)))
+			continue;
+		if (!bpf_map_lookup_elem(c->fd_cstats, &cc, cnt))
+			for (int k = 0; k < ncpu; k++)
+				pk += cnt[k].packets;
+		if (c->json) {
+			jw_obj();
+			jw_kstr("country", code);
+			jw_kstr("action", rec_get(&f.r[i], "action"));
+			jw_ku64("packets", pk);
+			jw_end_obj();
+		} else {
+			printf("%-8s %-11s %12llu\n", code, rec_get(&f.r[i], "action"),
+			       (unsigned long long)pk);
+		}
+	}
+	if (c->json)
+		jw_end_arr();
+	else if (!geo_present(c))
+		printf("note: no geo database loaded ('mxshield geo load FILE.mmdb')\n");
+	recfile_free(&f);
+	return 0;
+}
+
+int cmd_country(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 1 && !strcmp(argv[0], "add"))
+		return country_add(c, argc, argv);
+	if (argc >= 1 && !strcmp(argv[0], "del"))
+		return country_del(c, argc, argv);
+	if (argc >= 1 && !strcmp(argv[0], "list"))
+		return country_list(c, argc);
+	return ctl_err("usage: mxshield country add|del|list ...");
+}
+
+/* ------------------------------------------------------------------- geo */
+
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return ctl_err("%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return ctl_err("%s: %s", path, strerror(errno));
+	}
+	*buf = malloc(n ? n : 1);
+	if (!*buf || fread(*buf, 1, n, f) != (size_t)n) {
+		free(*buf);
+		fclose(f);
+		return ctl_err("%s: read error", path);
+	}
+	*len = n;
+	fclose(f);
+	return 0;
+}
+
+static int geo_load(struct ctl *c, int argc, char **argv)
+{
+	struct geo_meta meta = {};
+	uint64_t per[MXS_COUNTRY_SLOTS] = {};
+	struct pfx_vec all = {};
+	char err[MXS_ERRLEN + PATH_MAX], gp[PATH_MAX], *buf = NULL;
+	struct recfile f;
+	size_t len = 0;
+	int fds[2], rc = 1;
+
+	if (argc != 2)
+		return ctl_err("usage: mxshield geo load FILE.mmdb");
+	/* validate and count first: a bad database changes nothing */
+	if (geo_collect(argv[1], NULL, &all, per, &meta, err, sizeof(err)))
+		return ctl_err("%s", err);
+	pfx_vec_free(&all);
+	if (ctl_ensure_loaded(c) || read_file(argv[1], &buf, &len))
+		return 1;
+	if (build_tries(c, MXS_LIST_COUNTRY, argv[1], fds))
+		goto out;
+	state_path(c, ST_GEO, gp, sizeof(gp));
+	if (atomic_write(gp, buf, len, err, sizeof(err))) {
+		ctl_err("storing the database: %s", err);
+		close(fds[0]);
+		close(fds[1]);
+		goto out;
+	}
+	if (swap_tries(c, MXS_LIST_COUNTRY, fds))
+		goto out;
+	rc = 0;
+	if (ctl_read(c, ST_COUNTRIES, &f))
+		goto out;
+	if (c->json) {
+		jw_obj();
+		jw_kstr("file", argv[1]);
+		jw_kstr("database_type", meta.type);
+		jw_kstr("schema", meta.schema ? meta.schema : "");
+		jw_ku64("build_epoch", meta.build_epoch);
+		jw_ku64("networks", meta.networks);
+		jw_key("policy_countries");
+		jw_arr();
+	} else {
+		printf("geo database %s: %s, schema %s, %llu networks\n", argv[1], meta.type,
+		       meta.schema ? meta.schema : "?", (unsigned long long)meta.networks);
+	}
+	for (int i = 0; i < f.n; i++) {
+		uint32_t cc;
+		char e2[MXS_ERRLEN];
+		const char *code = rec_get(&f.r[i], "cc");
+
+		if (parse_country(code, &cc, NULL, e2, sizeof(e2)))
+			continue;
+		if (c->json) {
+			jw_obj();
+			jw_kstr("country", code);
+			jw_ku64("prefixes", per[cc]);
+			jw_end_obj();
+		} else {
+			printf("  %s %-10s %llu prefixes\n", code, rec_get(&f.r[i], "action"),
+			       (unsigned long long)per[cc]);
+		}
+	}
+	if (c->json) {
+		jw_end_arr();
+		jw_end_obj();
+	}
+	recfile_free(&f);
+out:
+	free(buf);
+	return rc;
+}
+
+int cmd_geo(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 1 && !strcmp(argv[0], "load"))
+		return geo_load(c, argc, argv);
+	return ctl_err("usage: mxshield geo load FILE.mmdb");
+}

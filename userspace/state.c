@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* State files (see state.h): parse, edit, write atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "state.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d) {
+		perror("mxshield");
+		exit(1);
+	}
+	return d;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		perror("mxshield");
+		exit(1);
+	}
+	return p;
+}
+
+const char *rec_get(const struct rec *r, const char *key)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->kv[i].k, key))
+			return r->kv[i].v;
+	return NULL;
+}
+
+void rec_set(struct rec *r, const char *key, const char *val)
+{
+	for (int i = 0; i < r->n; i++) {
+		if (!strcmp(r->kv[i].k, key)) {
+			free(r->kv[i].v);
+			r->kv[i].v = xstrdup(val);
+			return;
+		}
+	}
+	r->kv = xrealloc(r->kv, (r->n + 1) * sizeof(*r->kv));
+	r->kv[r->n].k = xstrdup(key);
+	r->kv[r->n].v = xstrdup(val);
+	r->n++;
+}
+
+void rec_free(struct rec *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		free(r->kv[i].k);
+		free(r->kv[i].v);
+	}
+	free(r->kv);
+	memset(r, 0, sizeof(*r));
+}
+
+struct rec *recfile_add(struct recfile *f)
+{
+	f->r = xrealloc(f->r, (f->n + 1) * sizeof(*f->r));
+	memset(&f->r[f->n], 0, sizeof(f->r[0]));
+	return &f->r[f->n++];
+}
+
+void recfile_del(struct recfile *f, int i)
+{
+	rec_free(&f->r[i]);
+	memmove(&f->r[i], &f->r[i + 1], (f->n - i - 1) * sizeof(*f->r));
+	f->n--;
+}
+
+int recfile_find(const struct recfile *f, const char *key, const char *val)
+{
+	for (int i = 0; i < f->n; i++) {
+		const char *v = rec_get(&f->r[i], key);
+
+		if (v && !strcmp(v, val))
+			return i;
+	}
+	return -1;
+}
+
+void recfile_free(struct recfile *f)
+{
+	for (int i = 0; i < f->n; i++)
+		rec_free(&f->r[i]);
+	free(f->r);
+	memset(f, 0, sizeof(*f));
+}
+
+static int valid_key(const char *k, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') ||
+		      k[i] == '_' || k[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen)
+{
+	const char *f = line;
+
+	memset(r, 0, sizeof(*r));
+	while (*f) {
+		const char *end = strchr(f, '\t'), *eq;
+		size_t len = end ? (size_t)(end - f) : strlen(f), kl;
+		char *val, *o;
+
+		eq = memchr(f, '=', len);
+		if (!eq || !valid_key(f, eq - f)) {
+			rec_free(r);
+			return fail(err, errlen, "field '%.*s' is not key=value", (int)len, f);
+		}
+		kl = eq - f;
+		val = o = calloc(1, len - kl);
+		if (!val) {
+			rec_free(r);
+			return fail(err, errlen, "out of memory");
+		}
+		for (const char *c = eq + 1; c < f + len; c++) {
+			if (*c != '\\') {
+				*o++ = *c;
+				continue;
+			}
+			c++;
+			if (c >= f + len) {
+				free(val);
+				rec_free(r);
+				return fail(err, errlen, "dangling backslash");
+			}
+			*o++ = *c == 't' ? '\t' : *c == 'n' ? '\n' : *c;
+		}
+		{
+			char key[64];
+
+			if (kl >= sizeof(key)) {
+				free(val);
+				rec_free(r);
+				return fail(err, errlen, "key too long");
+			}
+			memcpy(key, f, kl);
+			key[kl] = '\0';
+			if (rec_get(r, key)) {
+				free(val);
+				rec_free(r);
+				return fail(err, errlen, "key '%s' given twice", key);
+			}
+			rec_set(r, key, val);
+		}
+		free(val);
+		f += len;
+		if (*f == '\t')
+			f++;
+	}
+	return 0;
+}
+
+int state_read(const char *path, struct recfile *f, char *err, size_t errlen)
+{
+	char *line = NULL, lerr[200];
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0;
+	FILE *fp;
+
+	memset(f, 0, sizeof(*f));
+	fp = fopen(path, "r");
+	if (!fp) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		struct rec r;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		if (state_parse_line(line, &r, lerr, sizeof(lerr))) {
+			fail(err, errlen, "%s:%d: %s", path, lineno, lerr);
+			free(line);
+			fclose(fp);
+			recfile_free(f);
+			return -1;
+		}
+		r.line = lineno;
+		*recfile_add(f) = r;
+	}
+	free(line);
+	fclose(fp);
+	return 0;
+}
+
+static void put_escaped(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			fputs("\\t", fp);
+		else if (*s == '\n')
+			fputs("\\n", fp);
+		else if (*s == '\\')
+			fputs("\\\\", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+static int fsync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY), rc = 0;
+
+	free(copy);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd))
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/* Create PATH.tmp.PID, hand it to @fill, fsync, rename over PATH. */
+static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
+			 const void *arg, char *err, size_t errlen)
+{
+	char tmp[4096];
+	FILE *fp;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	fp = fdopen(fd, "w");
+	if (!fp) {
+		close(fd);
+		unlink(tmp);
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	}
+	if (fill(fp, arg) || fflush(fp) || fsync(fileno(fp))) {
+		int e = errno;
+
+		fclose(fp);
+		unlink(tmp);
+		return fail(err, errlen, "%s: %s", tmp, strerror(e ? e : EIO));
+	}
+	if (fclose(fp)) {
+		unlink(tmp);
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	}
+	if (rename(tmp, path)) {
+		int e = errno;
+
+		unlink(tmp);
+		return fail(err, errlen, "%s: %s", path, strerror(e));
+	}
+	fsync_dir(path);
+	return 0;
+}
+
+static int fill_recs(FILE *fp, const void *arg)
+{
+	const struct recfile *f = arg;
+
+	fputs("# mxshield state v1: one record a line, tab-separated key=value\n", fp);
+	for (int i = 0; i < f->n; i++) {
+		for (int j = 0; j < f->r[i].n; j++) {
+			if (j)
+				fputc('\t', fp);
+			fputs(f->r[i].kv[j].k, fp);
+			fputc('=', fp);
+			put_escaped(fp, f->r[i].kv[j].v);
+		}
+		fputc('\n', fp);
+	}
+	return ferror(fp) ? -1 : 0;
+}
+
+int state_write(const char *path, const struct recfile *f, char *err, size_t errlen)
+{
+	return write_via_tmp(path, fill_recs, f, err, errlen);
+}
+
+struct blob {
+	const void *buf;
+	size_t len;
+};
+
+static int fill_blob(FILE *fp, const void *arg)
+{
+	const struct blob *b = arg;
+
+	return fwrite(b->buf, 1, b->len, fp) == b->len ? 0 : -1;
+}
+
+int atomic_write(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct blob b = { buf, len };
+
+	return write_via_tmp(path, fill_blob, &b, err, errlen);
+}

@@ -1,8 +1,8 @@
 # mxshield: BPF objects first, then skeletons, then the controller and tests.
 #
 #   make            build ./mxshield (and build/)
-#   make test       install dependencies (Debian, as root), build, run all tests
-#   make demo       install dependencies, build, run the namespace demo lab
+#   make test       = scripts/test.sh: install dependencies (Debian, root), build, run all tests
+#   make demo       = scripts/demo.sh: install dependencies, build, run the namespace demo lab
 #   make bench      benchmarks (not tests)
 
 CLANG    ?= clang
@@ -56,12 +56,10 @@ $(BUILD)/test_xdp: tests/prog_tests/test_xdp.c $(BUILD)/libmxs.a $(UHDR) $(HDR) 
 deps:
 	scripts/install-deps.sh
 
-test: deps
-	$(MAKE) all
-	tests/run.sh
+test:
+	scripts/test.sh
 
-demo: deps
-	$(MAKE) mxshield
+demo:
 	scripts/demo.sh
 
 bench: deps

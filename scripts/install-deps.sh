@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what mxshield needs to build, test and run its demo on Debian 12.
+# Idempotent: does nothing when everything is present. Needs root.
+set -euo pipefail
+pkgs=(
+	# build
+	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+	libmaxminddb-dev pkg-config
+	# run and test
+	iproute2 nftables mmdb-bin libmaxmind-db-writer-perl tcpreplay
+	python3 python3-scapy socat jq util-linux
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: need root to install: ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

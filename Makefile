@@ -13,8 +13,8 @@ MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
 BUILD    := build
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(BUILD) -I.
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -I$(BUILD) -I.
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 

@@ -5,10 +5,12 @@ set -euo pipefail
 pkgs=(
 	# build
 	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libmaxminddb-dev pkg-config
+	libmaxminddb-dev libspf2-dev pkg-config
 	# run and test
 	iproute2 nftables mmdb-bin libmaxmind-db-writer-perl tcpreplay
 	python3 python3-scapy socat jq util-linux
+	# the MTA hand-off tests: a real Postfix, SMTP client, DNS, certificates
+	postfix swaks dnsmasq-base openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -22,6 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 	echo "install-deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix is only ever started by the tests, in a namespace, with its
+	# own configuration: install it unconfigured and keep the system
+	# instance from starting (policy-rc.d), so the root namespace is untouched.
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	rc_d=/usr/sbin/policy-rc.d
+	[ -e $rc_d ] || { printf '#!/bin/sh\nexit 101\n' > $rc_d; chmod +x $rc_d; trap 'rm -f $rc_d' EXIT; }
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

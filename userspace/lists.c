@@ -654,23 +654,50 @@ static int partner_conflict(const struct recfile *f, const char *ips, int skip)
 
 static int partner_add(struct ctl *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "ip", "domain", NULL };
+	static const char *const opts[] = {
+		"ip", "domain", "?lock-domain", "tls", "cert-name", "skip", NULL
+	};
 	struct cmd_args a;
 	struct recfile f;
 	struct rec *r;
-	char err[MXS_ERRLEN], ips[4096], doms[4096] = "", num[24];
-	const char *ip, *dom;
+	char err[MXS_ERRLEN], ips[4096], doms[4096] = "", num[24], cert[256] = "";
+	const char *ip, *dom, *tls, *cn, *skip;
 	int64_t maxid = 0;
 	int rc = 1;
 
 	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1 || !(ip = arg(&a, opts, "ip")))
-		return ctl_err("usage: mxshield partner add NAME --ip CIDR[,CIDR..] [--domain DOMAIN[,..]]");
+		return ctl_err("usage: mxshield partner add NAME --ip CIDR[,CIDR..] [--domain DOMAIN[,..]] "
+			       "[--lock-domain] [--tls opportunistic|require] [--cert-name NAME] "
+			       "[--skip spam,policy]");
 	dom = arg(&a, opts, "domain");
+	tls = arg(&a, opts, "tls");
+	cn = arg(&a, opts, "cert-name");
+	skip = arg(&a, opts, "skip");
 	if (parse_name(a.pos[0], err, sizeof(err)))
 		return ctl_err("%s", err);
 	if (split_list(ip, ips, sizeof(ips), check_prefix) ||
 	    (dom && split_list(dom, doms, sizeof(doms), check_domain)))
 		return 1;
+	if (arg(&a, opts, "lock-domain") && !doms[0])
+		return ctl_err("--lock-domain needs --domain");
+	if (tls && strcmp(tls, "opportunistic") && strcmp(tls, "require"))
+		return ctl_err("'%s': --tls is opportunistic or require", tls);
+	if (cn) {
+		if (parse_domain(cn[0] == '*' && cn[1] == '.' ? cn + 2 : cn, cert, sizeof(cert),
+				 err, sizeof(err)))
+			return ctl_err("--cert-name: %s", err);
+		snprintf(cert, sizeof(cert), "%s", cn);
+	}
+	if (skip) {
+		char *copy = strdup(skip), *save, *tok;
+		int bad = 0;
+
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			bad |= strcmp(tok, "spam") && strcmp(tok, "policy") && strcmp(tok, "none");
+		free(copy);
+		if (bad)
+			return ctl_err("'%s': --skip takes spam, policy (comma-separated) or none", skip);
+	}
 	if (ctl_ensure_loaded(c) || ctl_read(c, ST_PARTNERS, &f))
 		return 1;
 	if (recfile_find(&f, "name", a.pos[0]) >= 0) {
@@ -688,6 +715,10 @@ static int partner_add(struct ctl *c, int argc, char **argv)
 	rec_set(r, "id", num);
 	rec_set(r, "ip", ips);
 	rec_set(r, "domain", doms);
+	rec_set(r, "lock_domain", arg(&a, opts, "lock-domain") ? "yes" : "no");
+	rec_set(r, "tls", tls ? tls : "opportunistic");
+	rec_set(r, "cert_name", cert);
+	rec_set(r, "skip", skip && strcmp(skip, "none") ? skip : "");
 	/* write state, then swap in a rebuilt partner trie; if that fails,
 	 * put the old state back */
 	{

@@ -829,6 +829,13 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 
 /* ------------------------------------------------------------- arguments */
 
+/* allowed: option names; a leading '?' marks a flag that takes no value
+ * (its value reads as "yes"). */
+static bool opt_is(const char *allowed, const char *name)
+{
+	return !strcmp(allowed + (allowed[0] == '?'), name);
+}
+
 int get_args(int argc, char **argv, const char *const *allowed, int maxpos,
 	     struct cmd_args *a)
 {
@@ -844,14 +851,18 @@ int get_args(int argc, char **argv, const char *const *allowed, int maxpos,
 			continue;
 		}
 		for (k = 0; allowed && allowed[k]; k++)
-			if (!strcmp(s + 2, allowed[k]))
+			if (opt_is(allowed[k], s + 2))
 				break;
 		if (!allowed || !allowed[k])
 			return ctl_err("unknown option '%s'", s);
-		if (i + 1 >= argc)
-			return ctl_err("option '%s' needs a value", s);
 		if (a->opt[k])
 			return ctl_err("option '%s' given twice", s);
+		if (allowed[k][0] == '?') {
+			a->opt[k] = "yes";
+			continue;
+		}
+		if (i + 1 >= argc)
+			return ctl_err("option '%s' needs a value", s);
 		a->opt[k] = argv[++i];
 	}
 	return 0;
@@ -860,7 +871,7 @@ int get_args(int argc, char **argv, const char *const *allowed, int maxpos,
 const char *arg(const struct cmd_args *a, const char *const *allowed, const char *name)
 {
 	for (int k = 0; allowed[k]; k++)
-		if (!strcmp(allowed[k], name))
+		if (opt_is(allowed[k], name))
 			return a->opt[k];
 	return NULL;
 }

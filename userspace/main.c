@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "ctl.h"
+#include "envelope.h"
 
 static const char usage_text[] =
 "usage: mxshield [--json] [--state-dir DIR] [--bpffs-dir DIR] OBJECT COMMAND [ARGS]\n"
@@ -21,13 +21,26 @@ static const char usage_text[] =
 "  block   del CIDR | list | flush\n"
 "  trust   add CIDR [--expires 12h] [--comment TEXT] | del CIDR | list | flush\n"
 "  gateway add CIDR [--comment TEXT] | del CIDR | list | flush\n"
-"  partner add NAME --ip CIDR[,CIDR..] [--domain DOMAIN[,..]] | del NAME | list\n"
+"  partner add NAME --ip CIDR[,CIDR..] [--domain DOMAIN[,..]] [--lock-domain]\n"
+"              [--tls opportunistic|require] [--cert-name NAME] [--skip spam,policy]\n"
+"  partner del NAME | list\n"
 "  country add CC --action drop|reject|quarantine|spam | del CC | list\n"
 "  geo     load FILE.mmdb\n"
 "  lookup  IP\n"
 "  stats   [reset]\n"
 "  tags    list | flush\n"
 "  sweep                           remove expired entries\n"
+"\n"
+"  Mail-server side (Postfix policy service):\n"
+"  policy serve [--listen unix:PATH|inet:127.0.0.1:10040]\n"
+"  sender|domain add VALUE --list allow|block|trust [--action reject|quarantine|spam]\n"
+"                [--expires D] [--comment T]\n"
+"  tld|recipient add VALUE [--action A] [--expires D] [--comment T]   (block list)\n"
+"  pattern add TEXT|REGEX [--type text|regex] [--action A] [--expires D]\n"
+"  sender|domain|tld|recipient|pattern del VALUE [--list L] | list [--list L]\n"
+"  sender|domain|tld|recipient|pattern import FILE[.gz]|- [--list L] [--action A]\n"
+"  org-domain add|del DOMAIN | list\n"
+"  quarantine list | release ID | delete ID [--postfix-config DIR]\n"
 "\n"
 "Environment: MXSHIELD_STATE_DIR (default " MXS_DEFAULT_STATE_DIR "),\n"
 "             MXSHIELD_BPFFS_DIR (default " MXS_DEFAULT_BPFFS_DIR ").\n";
@@ -37,6 +50,11 @@ typedef int (*handler_fn)(struct ctl *c, int argc, char **argv);
 static int do_block(struct ctl *c, int argc, char **argv) { return cmd_iplist(c, "block", argc, argv); }
 static int do_trust(struct ctl *c, int argc, char **argv) { return cmd_iplist(c, "trust", argc, argv); }
 static int do_gateway(struct ctl *c, int argc, char **argv) { return cmd_iplist(c, "gateway", argc, argv); }
+static int do_sender(struct ctl *c, int argc, char **argv) { return cmd_envelope(c, "sender", argc, argv); }
+static int do_domain(struct ctl *c, int argc, char **argv) { return cmd_envelope(c, "domain", argc, argv); }
+static int do_tld(struct ctl *c, int argc, char **argv) { return cmd_envelope(c, "tld", argc, argv); }
+static int do_recipient(struct ctl *c, int argc, char **argv) { return cmd_envelope(c, "recipient", argc, argv); }
+static int do_pattern(struct ctl *c, int argc, char **argv) { return cmd_envelope(c, "pattern", argc, argv); }
 
 /* argv handed to a handler starts at the word after OBJECT for objects
  * that take a COMMAND, and at OBJECT itself for verbs (attach IFACE...). */
@@ -61,6 +79,14 @@ static const struct {
 	{ "country", cmd_country, false },
 	{ "geo", cmd_geo, false },
 	{ "tags", cmd_tags, false },
+	{ "sender", do_sender, false },
+	{ "domain", do_domain, false },
+	{ "tld", do_tld, false },
+	{ "recipient", do_recipient, false },
+	{ "pattern", do_pattern, false },
+	{ "org-domain", cmd_org, false },
+	{ "policy", cmd_policy, false },
+	{ "quarantine", cmd_quarantine, false },
 };
 
 int main(int argc, char **argv)

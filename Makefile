@@ -24,7 +24,9 @@ SKEL     := $(BUILD)/mxshield.skel.h
 LIB_SRC  := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 LIB_OBJ  := $(patsubst userspace/%.c,$(BUILD)/%.o,$(LIB_SRC))
 UHDR     := $(wildcard userspace/*.h)
-TEST_BINS:= $(BUILD)/test_parse $(BUILD)/test_xdp
+# every tests/unit/test_*.c and tests/prog_tests/test_*.c is a test program
+TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
+	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
 .PHONY: all deps test demo bench clean
 all: mxshield $(TEST_BINS)
@@ -50,7 +52,7 @@ mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
 $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
-$(BUILD)/test_xdp: tests/prog_tests/test_xdp.c $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL)
+$(BUILD)/test_%: tests/prog_tests/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL)
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
 deps:

@@ -295,7 +295,9 @@ static int ctl_load(struct ctl *c)
 	char p[PATH_MAX + 64];
 	int err, prog_fd = -1;
 
-	libbpf_set_print(NULL);
+	/* libbpf's own messages only on request: ours name the problem */
+	if (!getenv("MXSHIELD_DEBUG"))
+		libbpf_set_print(NULL);
 	skel = mxshield_bpf__open_opts(&oo);
 	if (!skel)
 		return ctl_err("opening the BPF object: %s", bpf_errstr(-errno)), -1;

@@ -43,6 +43,7 @@ static const char usage_text[] =
 "  quarantine list | release ID | delete ID [--postfix-config DIR]\n"
 "\n"
 "Environment: MXSHIELD_STATE_DIR (default " MXS_DEFAULT_STATE_DIR "),\n"
+"             MXSHIELD_DEBUG=1 (show libbpf messages),\n"
 "             MXSHIELD_BPFFS_DIR (default " MXS_DEFAULT_BPFFS_DIR ").\n";
 
 typedef int (*handler_fn)(struct ctl *c, int argc, char **argv);

@@ -87,15 +87,14 @@ mkdir -p "$bpffs"
 mount -t bpf bpf "$bpffs"
 printf '%s\n' "$geo_spec" | scripts/make-test-mmdb.pl --schema geoip2 "$work/demo.mmdb"
 
-say "configuring mxshield"
-set -x
-mx country add CN --action drop
-mx geo load "$work/demo.mmdb"
-mx block add 203.0.113.192/26 --comment "botnet seen 2026-11"
-mx partner add acme --ip 198.51.100.77 --domain acme.example
-mx attach mx0 --mode native
-{ set +x; } 2>/dev/null
-ip -n "$MAIL" link show mx0 | grep -o 'prog/xdp id [0-9]* name [a-z_]*'
+say "configuring mxshield (in the mail namespace)"
+show() { printf '\033[2m$ mxshield %s\033[0m\n' "$*"; mx "$@"; }
+show geo load "$work/demo.mmdb"
+show country add CN --action drop
+show block add 203.0.113.192/26 --comment "botnet seen 2026-11"
+show partner add acme --ip 198.51.100.77 --domain acme.example
+show attach mx0 --mode native
+echo "ip link: $(ip -n "$MAIL" link show mx0 | grep -o 'prog/xdp id [0-9]* name [a-z_]*')"
 
 sleep 1
 say "SMTP connections from the internet namespace"

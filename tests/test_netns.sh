@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Namespace integration test: native XDP on a veth of the mail host, real TCP
+# connections from several IPv4 and IPv6 sources in another namespace.
+source "$(dirname "$0")/lib.sh"
+
+BLOCKED=203.0.113.20 BLOCKED6=2001:db8:1::20
+TRUSTED=203.0.113.40 PARTNER=203.0.113.50 NET_BLOCKED=203.0.113.55
+SPAM=203.0.113.60 UNLISTED=203.0.113.70 EXPIRING=203.0.113.80 GATEWAY=203.0.113.90
+UNLISTED6=2001:db8:1::70
+
+lab_up $BLOCKED $TRUSTED $PARTNER $NET_BLOCKED $SPAM $UNLISTED $EXPIRING $GATEWAY \
+	$BLOCKED6 $UNLISTED6 || { not_ok "lab setup"; exit 1; }
+
+# --- before the filter: everyone connects
+check "before attach: $BLOCKED connects" can_connect $BLOCKED 25
+check "before attach: $BLOCKED6 connects" can_connect $BLOCKED6 25
+
+# --- lists, then attach (native)
+mx block add $BLOCKED --comment "test: single host" >/dev/null
+mx block add $BLOCKED6 >/dev/null
+mx block add 203.0.113.32/27 >/dev/null          # covers .40, .50, .55
+mx trust add $TRUSTED >/dev/null
+mx partner add p1 --ip $PARTNER --domain p1.example >/dev/null
+mx block add $SPAM --action spam >/dev/null
+check "attach native" mx attach mx0 --mode native
+check "ip link shows native (not generic) XDP on mx0" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
+check_fails "attach to a missing interface fails" mx attach nosuch0
+
+check "blocked IPv4 source can't reach port 25" cannot_connect $BLOCKED 25
+check "blocked IPv4 source can't reach port 587" cannot_connect $BLOCKED 587
+check "blocked source still reaches non-SMTP port 8080" can_connect $BLOCKED 8080
+check "blocked IPv6 source can't reach port 25" cannot_connect $BLOCKED6 25
+check "blocked IPv6 source reaches port 8080" can_connect $BLOCKED6 8080
+check "CIDR-blocked source can't connect" cannot_connect $NET_BLOCKED 25
+check "trusted source inside a blocked CIDR connects" can_connect $TRUSTED 25
+check "partner inside a blocked CIDR connects" can_connect $PARTNER 25
+check "spam-tagged source connects (tags pass)" can_connect $SPAM 25
+check "unlisted IPv4 source connects" can_connect $UNLISTED 25
+check "unlisted IPv6 source connects" can_connect $UNLISTED6 587
+check_eq "tag map records the spam-tagged source" "spam block" \
+	"$(mx --json tags list | jq -r --arg s $SPAM '.[] | select(.source == $s) | "\(.action) \(.list)"')"
+check_eq "tag map holds no drop in enforce mode" "" \
+	"$(mx --json tags list | jq -r --arg s $BLOCKED '.[] | select(.source == $s) | .action')"
+hits=$(mx --json block list | jq -r --arg p "$BLOCKED/32" '.[] | select(.prefix == $p) | .hits')
+check "hit counter of the blocked entry counts its SYNs" test "${hits:-0}" -ge 1
+check_eq "lookup agrees: blocked source drops" "drop block drop" \
+	"$(mx --json lookup $BLOCKED | jq -r '"\(.verdict) \(.reason) \(.nic)"')"
+
+# --- bad input changes nothing
+before=$(mx --json block list | jq length)
+check_fails "host bits set is refused" mx block add 203.0.113.21/24
+msg=$(mx block add 203.0.113.21/24 2>&1)
+check "the error names the network" grep -q "203.0.113.0/24" <<<"$msg"
+check_fails "bad duration is refused" mx block add 203.0.113.99 --expires 5
+check_fails "bad action is refused" mx block add 203.0.113.99 --action burn
+check_eq "nothing half-applied" "$before" "$(mx --json block list | jq length)"
+
+# --- monitor mode: pass everything, count what would drop
+drops_before=$(stat_packets block drop)
+xdp_drop_before=$(xdp_packets drop)
+check "mode monitor" mx mode monitor
+check "monitor: blocked source connects" can_connect $BLOCKED 25
+drops_after=$(stat_packets block drop)
+check "monitor: block/drop verdicts still counted" test "$drops_after" -gt "$drops_before"
+check_eq "monitor: nothing dropped at the NIC" "$xdp_drop_before" "$(xdp_packets drop)"
+check_eq "monitor: would-be drop recorded as a tag" "drop" \
+	"$(mx --json tags list | jq -r --arg s $BLOCKED '.[] | select(.source == $s) | .action')"
+check "mode enforce" mx mode enforce
+check "enforce again: blocked source can't connect" cannot_connect $BLOCKED 25
+
+# --- expiry works in the kernel, with no controller running
+mx block add $EXPIRING --expires 3s >/dev/null
+check "entry with --expires 3s blocks" cannot_connect $EXPIRING 25
+sleep 3.5
+check "after expiry the source connects (no controller ran)" can_connect $EXPIRING 25
+check_eq "the controller sweeps the expired entry" "" \
+	"$(mx --json block list | jq -r --arg p "$EXPIRING/32" '.[] | select(.prefix == $p) | .prefix')"
+
+# --- the filter outlives every controller process; nsenter works as well
+check_eq "a new controller process sees the attachment" "true" \
+	"$(mx --json status | jq -r '.interfaces[] | select(.name == "mx0") | .attached')"
+check_eq "nsenter --net keeps /sys and works too" "true" \
+	"$(mx_nsenter --json status | jq -r '.loaded')"
+check "still blocking after the controllers exited" cannot_connect $BLOCKED 25
+
+# --- gateway-only: only trust, partner and gateway sources get in
+mx gateway add $GATEWAY --comment "mail security gateway" >/dev/null
+check "gateway-only on" mx gateway-only on
+check "gateway-only: unlisted source can't connect" cannot_connect $UNLISTED 25
+check "gateway-only: gateway connects" can_connect $GATEWAY 25
+check "gateway-only: trusted source connects" can_connect $TRUSTED 25
+check "gateway-only: partner connects" can_connect $PARTNER 25
+check "gateway-only: non-SMTP untouched" can_connect $UNLISTED 8080
+check "gateway-only off" mx gateway-only off
+check "gateway-only off: unlisted connects again" can_connect $UNLISTED 25
+
+# --- detach removes it cleanly
+check "detach" mx detach mx0
+check_fails "ip link shows no XDP after detach" bash -c "ip -n $MAIL -d link show mx0 | grep -q 'xdp id'"
+check "after detach: blocked source connects" can_connect $BLOCKED 25
+
+# --- a reboot: pins gone, state kept; attach restores every list
+check "unload (pins removed)" mx unload
+check_fails "no map pins left" test -e "$bpffs/lists_v4"
+check "attach after 'reboot'" mx attach mx0
+check "restored: blocked IPv4 source can't connect" cannot_connect $BLOCKED 25
+check "restored: blocked IPv6 source can't connect" cannot_connect $BLOCKED6 25
+check "restored: partner connects" can_connect $PARTNER 25
+check "restored: trusted connects" can_connect $TRUSTED 25
+check_eq "restored: block list entries" "4" "$(mx --json block list | jq length)"
+
+# --- concurrent invocations never lose an update
+adders=()
+for i in $(seq 1 20); do mx block add 198.51.100.$i >/dev/null & adders+=($!); done
+wait "${adders[@]}"
+check_eq "20 concurrent adds all landed" "24" "$(mx --json block list | jq length)"
+
+lab_finish

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * BPF_PROG_TEST_RUN over a table of crafted packets. One rule set covers
+ * every precedence case; each packet is checked for its XDP action, the
+ * exact counter slots it moved (and nothing else), its tag map entry, the
+ * hit counter of the deciding entry, the per-country counter, and the
+ * controller's mxs_classify() verdict for the same source.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "mxs.h"
+#include "mxshield.skel.h"
+
+/* the tables below name only the fields that matter for each row */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+static int failures, checks;
+
+static void result(bool good, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void result(bool good, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	checks++;
+	if (good) {
+		printf("ok - %s\n", name);
+		return;
+	}
+	failures++;
+	printf("not ok - %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* ------------------------------------------------------------ the lab */
+
+static struct mxshield_bpf *skel;
+static struct mxs_maps_view mv;
+static int tries[MXS_LIST_MAX][2];
+static int ncpu;
+
+struct rule_spec {
+	uint32_t list;
+	const char *prefix;
+	uint8_t action;
+	uint32_t ref;
+	int expires;		/* 0 never, -1 past, +1 future */
+};
+
+#define CC(a, b) (((a) - 'A') * 26 + ((b) - 'A'))
+
+static const struct rule_spec rules[] = {
+	{ MXS_LIST_TRUST, "192.0.2.10/32" },
+	{ MXS_LIST_PARTNER, "192.0.2.0/28", 0, 7 },
+	{ MXS_LIST_GATEWAY, "192.0.2.16/28" },
+	{ MXS_LIST_BLOCK, "192.0.2.0/24", MXS_ACT_DROP },
+	{ MXS_LIST_BLOCK, "198.51.100.0/25", MXS_ACT_DROP },
+	{ MXS_LIST_BLOCK, "198.51.100.64/26", MXS_ACT_REJECT },
+	{ MXS_LIST_BLOCK, "198.51.100.32/27", MXS_ACT_QUARANTINE },
+	{ MXS_LIST_BLOCK, "198.51.100.16/28", MXS_ACT_SPAM, 0, -1 },	/* expired */
+	{ MXS_LIST_BLOCK, "198.51.100.8/29", MXS_ACT_REJECT, 0, +1 },
+	{ MXS_LIST_BLOCK, "198.51.100.200/29", MXS_ACT_SPAM },
+	{ MXS_LIST_BLOCK, "203.0.113.0/26", MXS_ACT_SPAM },
+	{ MXS_LIST_PARTNER, "203.0.113.100/32", 0, 9 },
+	{ MXS_LIST_COUNTRY, "203.0.113.0/25", 0, CC('A', 'A') },
+	{ MXS_LIST_COUNTRY, "203.0.113.128/26", 0, CC('A', 'B') },
+	{ MXS_LIST_COUNTRY, "203.0.113.192/27", 0, CC('A', 'C') },
+	{ MXS_LIST_COUNTRY, "203.0.113.224/28", 0, CC('A', 'D') },
+	{ MXS_LIST_COUNTRY, "203.0.113.240/28", 0, CC('A', 'E') },	/* no policy */
+	{ MXS_LIST_BLOCK, "2001:db8:bad::/48", MXS_ACT_DROP },
+	{ MXS_LIST_TRUST, "2001:db8:bad::1/128" },
+	{ MXS_LIST_BLOCK, "2001:db8:bad:1::/64", MXS_ACT_SPAM },
+	{ MXS_LIST_COUNTRY, "2001:db8:c0::/48", 0, CC('A', 'A') },
+};
+
+static const struct { uint32_t cc; uint8_t act; } policies[] = {
+	{ CC('A', 'A'), MXS_ACT_DROP }, { CC('A', 'B'), MXS_ACT_REJECT },
+	{ CC('A', 'C'), MXS_ACT_QUARANTINE }, { CC('A', 'D'), MXS_ACT_SPAM },
+};
+
+static void set_config(uint32_t flags, const uint16_t *ports, int n)
+{
+	struct mxs_config cfg = { .flags = flags, .nports = n };
+	__u32 zero = 0;
+
+	memcpy(cfg.ports, ports, n * sizeof(*ports));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY);
+}
+
+static const uint16_t smtp_ports[] = { 25, 465, 587 };
+
+static int lab_open(void)
+{
+	char err[MXS_ERRLEN];
+	struct bpf_map *m;
+	uint64_t now = now_tai_ns();
+
+	skel = mxshield_bpf__open();
+	if (!skel)
+		return -1;
+	bpf_object__for_each_map(m, skel->obj)
+		bpf_map__set_pin_path(m, NULL);	/* nothing pinned, nothing reused */
+	if (mxshield_bpf__load(skel))
+		return -1;
+	mv.lists_v4 = bpf_map__fd(skel->maps.lists_v4);
+	mv.lists_v6 = bpf_map__fd(skel->maps.lists_v6);
+	mv.country_policy = bpf_map__fd(skel->maps.country_policy);
+	for (uint32_t l = 0; l < MXS_LIST_MAX; l++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			tries[l][v6] = trie_create(v6);
+			if (tries[l][v6] < 0 || outer_set(v6 ? mv.lists_v6 : mv.lists_v4, l, tries[l][v6]))
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct mxs_prefix p;
+		struct mxs_rule r = { .list = rules[i].list, .action = rules[i].action,
+				      .ref = rules[i].ref };
+
+		if (parse_prefix(rules[i].prefix, &p, err, sizeof(err)))
+			return -1;
+		r.prefixlen = p.plen;
+		if (rules[i].expires)
+			r.expires = rules[i].expires < 0 ? now - 1000000000ULL : now + 3600000000000ULL;
+		if (trie_put(tries[rules[i].list][p.v6], &p, &r))
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+		struct mxs_country_policy pol = { .action = policies[i].act };
+
+		bpf_map_update_elem(mv.country_policy, &policies[i].cc, &pol, BPF_ANY);
+	}
+	set_config(0, smtp_ports, 3);
+	ncpu = libbpf_num_possible_cpus();
+	return 0;
+}
+
+/* ------------------------------------------------------- packet builder */
+
+enum { P_TCP = 6, P_UDP = 17, P_ARP = 1000 };
+
+struct pkt {
+	const char *src;
+	int proto;		/* P_TCP (default), P_UDP, P_ARP */
+	uint16_t dport;		/* default 25 */
+	int vlans;		/* 0..3 tags (first 802.1ad, then 802.1Q) */
+	int ihl;		/* IPv4 header words, default 5 */
+	int ext;		/* IPv6: that many destination-options headers */
+	bool chain;		/* IPv6: hop-by-hop, routing, dest opts, fragment(0) */
+	int frag;		/* fragment offset in 8-byte units; -1: first, MF set */
+	int cut;		/* keep only this many bytes */
+};
+
+static size_t build(const struct pkt *s, uint8_t *b)
+{
+	struct mxs_prefix a;
+	char err[MXS_ERRLEN];
+	size_t off = 12;
+	uint8_t l4;
+	int i;
+
+	memset(b, 0, 1024);
+	memcpy(b, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	for (i = 0; i < s->vlans; i++) {
+		uint16_t tpid = htons(i == 0 && s->vlans > 1 ? ETH_P_8021AD : ETH_P_8021Q);
+
+		memcpy(b + off, &tpid, 2);
+		b[off + 3] = 10 + i;	/* VLAN id */
+		off += 4;
+	}
+	if (s->proto == P_ARP) {
+		uint16_t t = htons(ETH_P_ARP);
+
+		memcpy(b + off, &t, 2);
+		return off + 2 + 28;
+	}
+	parse_addr(s->src, &a, err, sizeof(err));
+	l4 = s->proto ? s->proto : P_TCP;
+	{
+		uint16_t t = htons(a.v6 ? ETH_P_IPV6 : ETH_P_IP);
+
+		memcpy(b + off, &t, 2);
+		off += 2;
+	}
+	if (!a.v6) {
+		struct iphdr *ip = (void *)(b + off);
+		int ihl = s->ihl ? s->ihl : 5;
+
+		ip->version = 4;
+		ip->ihl = ihl;
+		ip->ttl = 64;
+		ip->protocol = l4;
+		memcpy(&ip->saddr, a.addr, 4);
+		inet_pton(AF_INET, "203.0.113.1", &ip->daddr);
+		if (s->frag > 0)
+			ip->frag_off = htons(s->frag);
+		else if (s->frag < 0)
+			ip->frag_off = htons(0x2000);	/* MF, offset 0 */
+		for (int o = 20; o < ihl * 4; o++)
+			b[off + o] = 1;			/* NOP options */
+		off += ihl >= 5 ? ihl * 4 : 20;
+	} else {
+		struct ipv6hdr *ip6 = (void *)(b + off);
+		uint8_t *nh = &ip6->nexthdr;
+
+		ip6->version = 6;
+		ip6->hop_limit = 64;
+		memcpy(&ip6->saddr, a.addr, 16);
+		inet_pton(AF_INET6, "2001:db8:1::1", &ip6->daddr);
+		off += sizeof(*ip6);
+		if (s->chain) {
+			static const uint8_t kinds[] = { 0, 43, 60, 44 };
+
+			for (i = 0; i < 4; i++) {
+				*nh = kinds[i];
+				nh = b + off;
+				off += 8;
+			}
+		}
+		for (i = 0; i < s->ext; i++) {
+			*nh = 60;
+			nh = b + off;
+			off += 8;
+		}
+		if (s->frag) {
+			*nh = 44;
+			nh = b + off;
+			b[off + 2] = (s->frag > 0 ? s->frag << 3 : 0) >> 8;
+			b[off + 3] = (s->frag > 0 ? s->frag << 3 : 1) & 0xff;
+			off += 8;
+		}
+		*nh = l4;
+	}
+	if (l4 == P_TCP) {
+		struct tcphdr *t = (void *)(b + off);
+
+		t->source = htons(40000);
+		t->dest = htons(s->dport ? s->dport : 25);
+		t->doff = 5;
+		t->syn = 1;
+		off += sizeof(*t);
+	} else {
+		struct udphdr *u = (void *)(b + off);
+
+		u->source = htons(40000);
+		u->dest = htons(s->dport ? s->dport : 25);
+		off += sizeof(*u);
+	}
+	return s->cut ? (size_t)s->cut : off;
+}
+
+/* ---------------------------------------------------------------- cases */
+
+struct tcase {
+	const char *name;
+	struct pkt pkt;
+	uint32_t flags;
+	int xdp;		/* XDP_PASS / XDP_DROP */
+	uint8_t reason, action;
+	uint8_t list;		/* deciding list, or MXS_LIST_NONE */
+	const char *rule;	/* deciding entry (hit counter, tag) */
+	bool tag;		/* a tag entry is expected */
+	bool country;		/* the per-country counter moves */
+};
+
+#define MON MXS_F_MONITOR
+#define GWO MXS_F_GATEWAY_ONLY
+#define NONE MXS_LIST_NONE
+
+static const struct tcase cases[] = {
+	/* precedence */
+	{ "trust beats partner and block", { "192.0.2.10" }, 0, XDP_PASS, MXS_R_TRUST, 0,
+	  MXS_LIST_TRUST, "192.0.2.10/32" },
+	{ "partner beats block", { "192.0.2.5" }, 0, XDP_PASS, MXS_R_PARTNER, 0,
+	  MXS_LIST_PARTNER, "192.0.2.0/28" },
+	{ "gateway beats block", { "192.0.2.20" }, 0, XDP_PASS, MXS_R_GATEWAY, 0,
+	  MXS_LIST_GATEWAY, "192.0.2.16/28" },
+	{ "block drop", { "192.0.2.200" }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP,
+	  MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "longest block entry wins: reject inside drop", { "198.51.100.70" }, 0, XDP_PASS,
+	  MXS_R_BLOCK, MXS_ACT_REJECT, MXS_LIST_BLOCK, "198.51.100.64/26", true },
+	{ "block quarantine", { "198.51.100.40" }, 0, XDP_PASS, MXS_R_BLOCK, MXS_ACT_QUARANTINE,
+	  MXS_LIST_BLOCK, "198.51.100.32/27", true },
+	{ "block spam", { "198.51.100.201" }, 0, XDP_PASS, MXS_R_BLOCK, MXS_ACT_SPAM,
+	  MXS_LIST_BLOCK, "198.51.100.200/29", true },
+	{ "expired entry stops matching, the covering one applies", { "198.51.100.20" }, 0,
+	  XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "198.51.100.0/25" },
+	{ "entry expiring in the future matches", { "198.51.100.9" }, 0, XDP_PASS, MXS_R_BLOCK,
+	  MXS_ACT_REJECT, MXS_LIST_BLOCK, "198.51.100.8/29", true },
+	{ "unlisted source: default pass", { "198.51.100.150" }, 0, XDP_PASS, MXS_R_DEFAULT, 0,
+	  NONE, NULL },
+	{ "block beats country", { "203.0.113.1" }, 0, XDP_PASS, MXS_R_BLOCK, MXS_ACT_SPAM,
+	  MXS_LIST_BLOCK, "203.0.113.0/26", true },
+	{ "partner beats country", { "203.0.113.100" }, 0, XDP_PASS, MXS_R_PARTNER, 0,
+	  MXS_LIST_PARTNER, "203.0.113.100/32" },
+	{ "country drop", { "203.0.113.70" }, 0, XDP_DROP, MXS_R_COUNTRY, MXS_ACT_DROP,
+	  MXS_LIST_COUNTRY, "203.0.113.0/25", false, true },
+	{ "country reject", { "203.0.113.130" }, 0, XDP_PASS, MXS_R_COUNTRY, MXS_ACT_REJECT,
+	  MXS_LIST_COUNTRY, "203.0.113.128/26", true, true },
+	{ "country quarantine", { "203.0.113.200" }, 0, XDP_PASS, MXS_R_COUNTRY,
+	  MXS_ACT_QUARANTINE, MXS_LIST_COUNTRY, "203.0.113.192/27", true, true },
+	{ "country spam", { "203.0.113.230" }, 0, XDP_PASS, MXS_R_COUNTRY, MXS_ACT_SPAM,
+	  MXS_LIST_COUNTRY, "203.0.113.224/28", true, true },
+	{ "country without a policy: default, still counted", { "203.0.113.245" }, 0, XDP_PASS,
+	  MXS_R_DEFAULT, 0, NONE, NULL, false, true },
+	{ "IPv6 block drop", { "2001:db8:bad::5" }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP,
+	  MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "IPv6 trust inside a block", { "2001:db8:bad::1" }, 0, XDP_PASS, MXS_R_TRUST, 0,
+	  MXS_LIST_TRUST, "2001:db8:bad::1/128" },
+	{ "IPv6 longest block entry: spam", { "2001:db8:bad:1::9" }, 0, XDP_PASS, MXS_R_BLOCK,
+	  MXS_ACT_SPAM, MXS_LIST_BLOCK, "2001:db8:bad:1::/64", true },
+	{ "IPv6 country drop", { "2001:db8:c0::9" }, 0, XDP_DROP, MXS_R_COUNTRY, MXS_ACT_DROP,
+	  MXS_LIST_COUNTRY, "2001:db8:c0::/48", false, true },
+	{ "IPv6 unlisted", { "2001:db8:1::9" }, 0, XDP_PASS, MXS_R_DEFAULT, 0, NONE, NULL },
+
+	/* ports and protocols */
+	{ "port 465 is SMTP", { "192.0.2.200", .dport = 465 }, 0, XDP_DROP, MXS_R_BLOCK,
+	  MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "port 587 is SMTP", { "192.0.2.200", .dport = 587 }, 0, XDP_DROP, MXS_R_BLOCK,
+	  MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "port 80 untouched", { "192.0.2.200", .dport = 80 }, 0, XDP_PASS, MXS_R_NOT_SMTP, 0, NONE },
+	{ "IPv6 port 443 untouched", { "2001:db8:bad::5", .dport = 443 }, 0, XDP_PASS,
+	  MXS_R_NOT_SMTP, 0, NONE },
+	{ "UDP to 25 untouched", { "192.0.2.200", .proto = P_UDP }, 0, XDP_PASS, MXS_R_NOT_TCP, 0,
+	  NONE },
+	{ "ARP untouched", { "192.0.2.200", .proto = P_ARP }, 0, XDP_PASS, MXS_R_NOT_IP, 0, NONE },
+
+	/* encapsulation and headers */
+	{ "802.1Q tag", { "192.0.2.200", .vlans = 1 }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP,
+	  MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "QinQ (802.1ad + 802.1Q)", { "2001:db8:bad::5", .vlans = 2 }, 0, XDP_DROP, MXS_R_BLOCK,
+	  MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "three VLAN tags: no source, default pass", { "192.0.2.200", .vlans = 3 }, 0, XDP_PASS,
+	  MXS_R_NO_SOURCE, 0, NONE },
+	{ "three VLAN tags under gateway-only: dropped", { "192.0.2.200", .vlans = 3 }, GWO,
+	  XDP_DROP, MXS_R_NO_SOURCE, MXS_ACT_DROP, NONE },
+	{ "IPv4 options (IHL 8)", { "198.51.100.201", .ihl = 8 }, 0, XDP_PASS, MXS_R_BLOCK,
+	  MXS_ACT_SPAM, MXS_LIST_BLOCK, "198.51.100.200/29", true },
+	{ "IPv4 IHL < 5: classified by source", { "192.0.2.200", .ihl = 3 }, 0, XDP_DROP,
+	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "IPv6 hop-by-hop, routing, dest opts, fragment 0", { "2001:db8:bad::5", .chain = true },
+	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "IPv6 chain beyond the walk: fail closed", { "2001:db8:bad::5", .ext = MXS_MAX_IPV6_EXT + 1 },
+	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "IPv6 chain beyond the walk, unlisted: pass", { "2001:db8:1::9", .ext = MXS_MAX_IPV6_EXT + 1 },
+	  0, XDP_PASS, MXS_R_DEFAULT, 0, NONE },
+	{ "IPv6 non-first fragment passes", { "2001:db8:bad::5", .frag = 100 }, 0, XDP_PASS,
+	  MXS_R_FRAGMENT, 0, NONE },
+	{ "IPv4 non-first fragment passes", { "192.0.2.200", .frag = 100 }, 0, XDP_PASS,
+	  MXS_R_FRAGMENT, 0, NONE },
+	{ "IPv4 first fragment (MF) classified", { "192.0.2.200", .frag = -1 }, 0, XDP_DROP,
+	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "IPv6 first fragment classified", { "2001:db8:bad::5", .frag = -1 }, 0, XDP_DROP,
+	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "TCP header cut before the ports: fail closed", { "192.0.2.200", .cut = 14 + 20 + 2 },
+	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "IPv6 extension chain cut: fail closed", { "2001:db8:bad::5", .chain = true,
+	  .cut = 14 + 40 + 12 }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK,
+	  "2001:db8:bad::/48" },
+	{ "IPv4 header cut: no source", { "192.0.2.200", .cut = 14 + 10 }, 0, XDP_PASS,
+	  MXS_R_NO_SOURCE, 0, NONE },
+	{ "Ethernet header only (the kernel's minimum frame): no source",
+	  { "192.0.2.200", .cut = 14 }, 0, XDP_PASS, MXS_R_NO_SOURCE, 0, NONE },
+
+	/* modes */
+	{ "monitor: drop verdict passes, tagged as drop", { "192.0.2.200" }, MON, XDP_PASS,
+	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24", true },
+	{ "monitor: country drop passes", { "203.0.113.70" }, MON, XDP_PASS, MXS_R_COUNTRY,
+	  MXS_ACT_DROP, MXS_LIST_COUNTRY, "203.0.113.0/25", true, true },
+	{ "gateway-only: unlisted dropped", { "198.51.100.150" }, GWO, XDP_DROP,
+	  MXS_R_GATEWAY_ONLY, MXS_ACT_DROP, NONE },
+	{ "gateway-only: tagged source dropped too", { "198.51.100.201" }, GWO, XDP_DROP,
+	  MXS_R_GATEWAY_ONLY, MXS_ACT_DROP, NONE },
+	{ "gateway-only: gateway passes", { "192.0.2.20" }, GWO, XDP_PASS, MXS_R_GATEWAY, 0,
+	  MXS_LIST_GATEWAY, "192.0.2.16/28" },
+	{ "gateway-only: trust passes", { "2001:db8:bad::1" }, GWO, XDP_PASS, MXS_R_TRUST, 0,
+	  MXS_LIST_TRUST, "2001:db8:bad::1/128" },
+	{ "gateway-only + monitor: passes, counted", { "198.51.100.150" }, GWO | MON, XDP_PASS,
+	  MXS_R_GATEWAY_ONLY, MXS_ACT_DROP, NONE, NULL, true },
+};
+
+/* ------------------------------------------------------------- checking */
+
+struct snap {
+	struct mxs_counter s[MXS_STAT_SLOTS];
+	struct mxs_counter c[MXS_COUNTRY_SLOTS];
+};
+
+static void snapshot(struct snap *sn)
+{
+	struct mxs_counter per[ncpu];
+	int fs = bpf_map__fd(skel->maps.stats), fc = bpf_map__fd(skel->maps.country_stats);
+
+	memset(sn, 0, sizeof(*sn));
+	for (__u32 k = 0; k < MXS_STAT_SLOTS; k++) {
+		bpf_map_lookup_elem(fs, &k, per);
+		for (int i = 0; i < ncpu; i++)
+			sn->s[k].packets += per[i].packets, sn->s[k].bytes += per[i].bytes;
+	}
+	for (__u32 k = 0; k < MXS_COUNTRY_SLOTS; k++) {
+		bpf_map_lookup_elem(fc, &k, per);
+		for (int i = 0; i < ncpu; i++)
+			sn->c[k].packets += per[i].packets;
+	}
+}
+
+static uint64_t rule_hits(uint32_t list, const char *rule)
+{
+	struct mxs_prefix p;
+	struct mxs_rule r = {};
+	char err[MXS_ERRLEN];
+
+	if (!rule || parse_prefix(rule, &p, err, sizeof(err)))
+		return 0;
+	trie_get(tries[list][p.v6], &p, &r);
+	return r.hits;
+}
+
+static void run_case(const struct tcase *t)
+{
+	uint8_t pkt[1024], out[1024];
+	struct snap a, b;
+	struct mxs_prefix src;
+	struct mxs_addr key;
+	struct mxs_tag tag;
+	char err[MXS_ERRLEN], why[512] = "";
+	size_t len = build(&t->pkt, pkt);
+	uint64_t hits0, hits1;
+	int tags = bpf_map__fd(skel->maps.tags), moved = 0, cc_moved = 0;
+	uint32_t slot = t->reason * MXS_ACT_MAX + t->action;
+	uint32_t xslot = MXS_STAT_XDP + t->xdp;
+	bool has_tag;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+	set_config(t->flags, smtp_ports, 3);
+	parse_addr(t->pkt.src, &src, err, sizeof(err));
+	prefix_to_tag_key(&src, &key);
+	bpf_map_delete_elem(tags, &key);
+	hits0 = t->rule ? rule_hits(t->list, t->rule) : 0;
+	snapshot(&a);
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxs_xdp), &o)) {
+		result(false, t->name, "BPF_PROG_TEST_RUN: %s", strerror(errno));
+		return;
+	}
+	snapshot(&b);
+	hits1 = t->rule ? rule_hits(t->list, t->rule) : 0;
+	has_tag = bpf_map_lookup_elem(tags, &key, &tag) == 0;
+
+	if ((int)o.retval != t->xdp)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " xdp=%u want %d;",
+			 o.retval, t->xdp);
+	for (uint32_t k = 0; k < MXS_STAT_SLOTS; k++) {
+		uint64_t dp = b.s[k].packets - a.s[k].packets, db = b.s[k].bytes - a.s[k].bytes;
+		bool want = k == slot || k == xslot;
+
+		moved += dp;
+		if (want && (dp != 1 || db != len))
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 " slot %u (%s/%s) moved %llu pkts %llu bytes;", k,
+				 k < MXS_STAT_XDP ? reason_name(k / MXS_ACT_MAX) : "xdp",
+				 k < MXS_STAT_XDP ? action_name(k % MXS_ACT_MAX) : "", (unsigned long long)dp,
+				 (unsigned long long)db);
+	}
+	if (moved != 2)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " %d counter packets moved, want 2;",
+			 moved);
+	for (uint32_t k = 0; k < MXS_COUNTRY_SLOTS; k++)
+		cc_moved += b.c[k].packets - a.c[k].packets;
+	if (cc_moved != (t->country ? 1 : 0))
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " country counters moved %d;",
+			 cc_moved);
+	if (t->rule && hits1 != hits0 + 1)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " hits of %s %llu -> %llu;",
+			 t->rule, (unsigned long long)hits0, (unsigned long long)hits1);
+	if (has_tag != t->tag) {
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " tag %s;",
+			 has_tag ? "present" : "missing");
+	} else if (has_tag) {
+		struct mxs_prefix rp;
+		struct mxs_addr rk = {};
+
+		if (t->rule) {
+			parse_prefix(t->rule, &rp, err, sizeof(err));
+			prefix_to_tag_key(&rp, &rk);
+		}
+		if (tag.action != t->action || tag.list != t->list || tag.reason != t->reason ||
+		    tag.packets != 1 || tag.first_seen != tag.last_seen || !tag.first_seen ||
+		    (t->rule && (memcmp(tag.rule_addr, rk.addr, 16) || tag.rule_plen != rp.plen)))
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 " tag {%s %s %s pkts %llu plen %u};", action_name(tag.action),
+				 list_name(tag.list), reason_name(tag.reason),
+				 (unsigned long long)tag.packets, tag.rule_plen);
+	}
+	/* classified packets: the controller must give the same verdict */
+	if (t->reason >= MXS_R_TRUST) {
+		struct mxs_verdict v;
+
+		mxs_classify(&mv, &src, t->flags, now_tai_ns(), &v);
+		if (v.action != t->action || v.reason != t->reason || v.list != t->list)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 " controller says %s/%s/%s;", action_name(v.action),
+				 reason_name(v.reason), list_name(v.list));
+	}
+	result(!why[0], t->name, "%s", why);
+}
+
+static void test_ports(void)
+{
+	static const uint16_t p2525[] = { 2525 };
+	struct tcase t25 = { "port set 2525: 25 is not SMTP", { "192.0.2.200" }, 0, XDP_PASS,
+			     MXS_R_NOT_SMTP, 0, NONE };
+	struct tcase t2525 = { "port set 2525: 2525 is SMTP", { "192.0.2.200", .dport = 2525 }, 0,
+			       XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" };
+	uint8_t pkt[1024];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1);
+
+	/* run_case resets the config: test the port set by hand */
+	for (int i = 0; i < 2; i++) {
+		const struct tcase *t = i ? &t2525 : &t25;
+
+		o.data_size_in = build(&t->pkt, pkt);
+		set_config(0, p2525, 1);
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxs_xdp), &o))
+			result(false, t->name, "%s", strerror(errno));
+		else
+			result((int)o.retval == t->xdp, t->name, "xdp=%u", o.retval);
+	}
+	set_config(0, smtp_ports, 3);
+}
+
+static void test_repeat_tag(void)
+{
+	const struct tcase *t = &cases[4];	/* a reject tag */
+	uint8_t pkt[1024];
+	struct mxs_prefix src;
+	struct mxs_addr key;
+	struct mxs_tag tag = {};
+	char err[MXS_ERRLEN];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 5);
+
+	o.data_size_in = build(&t->pkt, pkt);
+	parse_addr(t->pkt.src, &src, err, sizeof(err));
+	prefix_to_tag_key(&src, &key);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.tags), &key);
+	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxs_xdp), &o);
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.tags), &key, &tag);
+	result(tag.packets == 5 && tag.last_seen >= tag.first_seen && tag.action == MXS_ACT_REJECT,
+	       "tag entry counts repeated packets", "packets=%llu", (unsigned long long)tag.packets);
+}
+
+int main(void)
+{
+	libbpf_set_print(NULL);
+	if (lab_open()) {
+		printf("not ok - load the program and the rule set: %s\n", strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+	test_ports();
+	test_repeat_tag();
+	mxshield_bpf__destroy(skel);
+	printf("# %d checks\n", checks);
+	return failures ? 1 : 0;
+}

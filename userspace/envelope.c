@@ -45,12 +45,6 @@ int env_list_by_name(const char *s)
 	return -1;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *arg)
-{
-	snprintf(err, errlen, fmt, arg);
-	return -1;
-}
-
 static int parse_email(const char *in, char *out, size_t outlen, char *err, size_t errlen)
 {
 	const char *at = strrchr(in, '@');
@@ -58,17 +52,17 @@ static int parse_email(const char *in, char *out, size_t outlen, char *err, size
 	size_t ll;
 
 	if (!at || at == in)
-		return fail(err, errlen, "'%s': not an email address (local@domain)", in);
+		return mxs_fail(err, errlen, "'%s': not an email address (local@domain)", in);
 	ll = at - in;
 	for (size_t i = 0; i < ll; i++)
 		if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f || in[i] == '<' || in[i] == '>')
-			return fail(err, errlen, "'%s': invalid character in the local part", in);
+			return mxs_fail(err, errlen, "'%s': invalid character in the local part", in);
 	if (ll > 64)
-		return fail(err, errlen, "'%s': local part longer than 64 characters", in);
+		return mxs_fail(err, errlen, "'%s': local part longer than 64 characters", in);
 	if (parse_domain(at + 1, dom, sizeof(dom), err, errlen))
 		return -1;
 	if (ll + 1 + strlen(dom) + 1 > outlen)
-		return fail(err, errlen, "'%s': too long", in);
+		return mxs_fail(err, errlen, "'%s': too long", in);
 	for (size_t i = 0; i < ll; i++)
 		out[i] = tolower((unsigned char)in[i]);
 	out[ll] = '@';
@@ -90,10 +84,10 @@ int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outl
 		size_t n = strlen(t);
 
 		if (n < 2 || n > 63 || n >= outlen)
-			return fail(err, errlen, "'%s': a TLD is 2-63 characters", in);
+			return mxs_fail(err, errlen, "'%s': a TLD is 2-63 characters", in);
 		for (size_t i = 0; i < n; i++) {
 			if (!isalnum((unsigned char)t[i]) && t[i] != '-')
-				return fail(err, errlen, "'%s': a TLD is one label (letters, digits, '-')", in);
+				return mxs_fail(err, errlen, "'%s': a TLD is one label (letters, digits, '-')", in);
 			out[i] = tolower((unsigned char)t[i]);
 		}
 		out[n] = '\0';
@@ -103,10 +97,10 @@ int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outl
 		size_t n = strlen(in);
 
 		if (!n || n >= outlen || n > 500)
-			return fail(err, errlen, "'%s': patterns are 1-500 characters", in);
+			return mxs_fail(err, errlen, "'%s': patterns are 1-500 characters", in);
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)in[i] < 0x20)
-				return fail(err, errlen, "'%s': control character in pattern", in);
+				return mxs_fail(err, errlen, "'%s': control character in pattern", in);
 		if (regex) {
 			regex_t re;
 			int rc = regcomp(&re, in, REG_EXTENDED | REG_ICASE | REG_NOSUB);
@@ -127,7 +121,7 @@ int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outl
 		return 0;
 	}
 	}
-	return fail(err, errlen, "%s: unknown kind", in);
+	return mxs_fail(err, errlen, "%s: unknown kind", in);
 }
 
 bool domain_within(const char *domain, const char *d)

@@ -33,6 +33,9 @@ void pfx_vec_free(struct pfx_vec *pv);
 
 #define MXS_ERRLEN 256
 
+/* Format a reason into err[errlen]; returns -1 (for "return mxs_fail(...)"). */
+int mxs_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 int parse_prefix(const char *s, struct mxs_prefix *p, char *err, size_t errlen);
 /* A single address (no "/len"); IPv4-mapped IPv6 becomes IPv4. */
 int parse_addr(const char *s, struct mxs_prefix *p, char *err, size_t errlen);

@@ -10,7 +10,7 @@
 #include <time.h>
 #include "mxs.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int mxs_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -101,22 +101,22 @@ int parse_prefix(const char *s, struct mxs_prefix *p, char *err, size_t errlen)
 	long len;
 
 	if (!s || !*s)
-		return fail(err, errlen, "empty address");
+		return mxs_fail(err, errlen, "empty address");
 	if (strlen(s) >= sizeof(buf))
-		return fail(err, errlen, "'%s': not an IP address or CIDR", s);
+		return mxs_fail(err, errlen, "'%s': not an IP address or CIDR", s);
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash = '\0';
 	bits = parse_bare(buf, p);
 	if (bits < 0)
-		return fail(err, errlen, "'%s': not an IP address or CIDR", s);
+		return mxs_fail(err, errlen, "'%s': not an IP address or CIDR", s);
 	p->plen = bits;
 	if (slash) {
 		errno = 0;
 		len = strtol(slash + 1, &end, 10);
 		if (!isdigit((unsigned char)slash[1]) || *end || errno || len < 0 || len > bits)
-			return fail(err, errlen, "'%s': prefix length must be 0-%d", s, bits);
+			return mxs_fail(err, errlen, "'%s': prefix length must be 0-%d", s, bits);
 		p->plen = len;
 	}
 	masked = *p;
@@ -125,7 +125,7 @@ int parse_prefix(const char *s, struct mxs_prefix *p, char *err, size_t errlen)
 		char n[MXS_PFX_STRLEN];
 
 		unmap_v4(&masked);
-		return fail(err, errlen, "'%s': host bits set (the network is %s)",
+		return mxs_fail(err, errlen, "'%s': host bits set (the network is %s)",
 			    s, prefix_str(&masked, n));
 	}
 	unmap_v4(p);
@@ -137,10 +137,10 @@ int parse_addr(const char *s, struct mxs_prefix *p, char *err, size_t errlen)
 	int bits;
 
 	if (!s || strchr(s, '/'))
-		return fail(err, errlen, "'%s': expected a single IP address", s ? s : "");
+		return mxs_fail(err, errlen, "'%s': expected a single IP address", s ? s : "");
 	bits = parse_bare(s, p);
 	if (bits < 0)
-		return fail(err, errlen, "'%s': not an IP address", s);
+		return mxs_fail(err, errlen, "'%s': not an IP address", s);
 	p->plen = bits;
 	unmap_v4(p);
 	return 0;
@@ -152,16 +152,16 @@ int parse_duration(const char *s, int64_t *secs, char *err, size_t errlen)
 	int64_t total = 0;
 
 	if (!s || !*s)
-		return fail(err, errlen, "empty duration");
+		return mxs_fail(err, errlen, "empty duration");
 	while (*c) {
 		int64_t n = 0, mul;
 
 		if (!isdigit((unsigned char)*c))
-			return fail(err, errlen, "'%s': bad duration (use e.g. 30s, 45m, 12h, 7d)", s);
+			return mxs_fail(err, errlen, "'%s': bad duration (use e.g. 30s, 45m, 12h, 7d)", s);
 		while (isdigit((unsigned char)*c)) {
 			n = n * 10 + (*c++ - '0');
 			if (n > 100000000)
-				return fail(err, errlen, "'%s': duration too long", s);
+				return mxs_fail(err, errlen, "'%s': duration too long", s);
 		}
 		switch (*c) {
 		case 's': mul = 1; break;
@@ -169,17 +169,17 @@ int parse_duration(const char *s, int64_t *secs, char *err, size_t errlen)
 		case 'h': mul = 3600; break;
 		case 'd': mul = 86400; break;
 		case '\0':
-			return fail(err, errlen, "'%s': duration needs a unit (s, m, h or d)", s);
+			return mxs_fail(err, errlen, "'%s': duration needs a unit (s, m, h or d)", s);
 		default:
-			return fail(err, errlen, "'%s': unknown duration unit '%c' (use s, m, h or d)", s, *c);
+			return mxs_fail(err, errlen, "'%s': unknown duration unit '%c' (use s, m, h or d)", s, *c);
 		}
 		c++;
 		total += n * mul;
 		if (total > 100LL * 365 * 86400)
-			return fail(err, errlen, "'%s': duration too long (100 years at most)", s);
+			return mxs_fail(err, errlen, "'%s': duration too long (100 years at most)", s);
 	}
 	if (total <= 0)
-		return fail(err, errlen, "'%s': duration must be positive", s);
+		return mxs_fail(err, errlen, "'%s': duration must be positive", s);
 	*secs = total;
 	return 0;
 }
@@ -208,7 +208,7 @@ int parse_country(const char *s, uint32_t *idx, char code[3], char *err, size_t 
 
 	if (!s || strlen(s) != 2 || !isalpha((unsigned char)s[0]) ||
 	    !isalpha((unsigned char)s[1]))
-		return fail(err, errlen, "'%s': country must be a two-letter ISO 3166-1 code", s ? s : "");
+		return mxs_fail(err, errlen, "'%s': country must be a two-letter ISO 3166-1 code", s ? s : "");
 	c[0] = toupper((unsigned char)s[0]);
 	c[1] = toupper((unsigned char)s[1]);
 	c[2] = '\0';
@@ -216,7 +216,7 @@ int parse_country(const char *s, uint32_t *idx, char code[3], char *err, size_t 
 		if ((hit - iso3166) % 3 == 0)
 			break;
 	if (!hit)
-		return fail(err, errlen, "'%s': not an ISO 3166-1 alpha-2 country code", s);
+		return mxs_fail(err, errlen, "'%s': not an ISO 3166-1 alpha-2 country code", s);
 	*idx = (c[0] - 'A') * 26 + (c[1] - 'A');
 	if (code)
 		memcpy(code, c, 3);
@@ -278,7 +278,7 @@ int parse_action(const char *s, uint8_t *act, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	return fail(err, errlen, "'%s': action must be drop, reject, quarantine or spam",
+	return mxs_fail(err, errlen, "'%s': action must be drop, reject, quarantine or spam",
 		    s ? s : "");
 }
 
@@ -288,27 +288,27 @@ int parse_ports(const char *s, uint16_t *ports, uint32_t *n, char *err, size_t e
 	uint32_t cnt = 0;
 
 	if (!s || !*s)
-		return fail(err, errlen, "empty port list");
+		return mxs_fail(err, errlen, "empty port list");
 	while (*c) {
 		char *end;
 		long v;
 
 		if (!isdigit((unsigned char)*c))
-			return fail(err, errlen, "'%s': ports must be numbers separated by commas", s);
+			return mxs_fail(err, errlen, "'%s': ports must be numbers separated by commas", s);
 		v = strtol(c, &end, 10);
 		if (v < 1 || v > 65535)
-			return fail(err, errlen, "'%s': port %ld out of range 1-65535", s, v);
+			return mxs_fail(err, errlen, "'%s': port %ld out of range 1-65535", s, v);
 		if (*end && *end != ',')
-			return fail(err, errlen, "'%s': ports must be numbers separated by commas", s);
+			return mxs_fail(err, errlen, "'%s': ports must be numbers separated by commas", s);
 		for (uint32_t i = 0; i < cnt; i++)
 			if (ports[i] == v)
-				return fail(err, errlen, "'%s': port %ld listed twice", s, v);
+				return mxs_fail(err, errlen, "'%s': port %ld listed twice", s, v);
 		if (cnt == MXS_MAX_PORTS)
-			return fail(err, errlen, "'%s': at most %d ports", s, MXS_MAX_PORTS);
+			return mxs_fail(err, errlen, "'%s': at most %d ports", s, MXS_MAX_PORTS);
 		ports[cnt++] = v;
 		c = *end ? end + 1 : end;
 		if (*end && !*c)
-			return fail(err, errlen, "'%s': trailing comma", s);
+			return mxs_fail(err, errlen, "'%s': trailing comma", s);
 	}
 	*n = cnt;
 	return 0;
@@ -319,31 +319,31 @@ int parse_domain(const char *s, char *out, size_t outlen, char *err, size_t errl
 	size_t len, label = 0, i;
 
 	if (!s || !*s)
-		return fail(err, errlen, "empty domain");
+		return mxs_fail(err, errlen, "empty domain");
 	len = strlen(s);
 	if (s[len - 1] == '.')
 		len--;		/* fully qualified form */
 	if (len == 0 || len > 253 || len >= outlen)
-		return fail(err, errlen, "'%s': not a valid domain name", s);
+		return mxs_fail(err, errlen, "'%s': not a valid domain name", s);
 	for (i = 0; i < len; i++) {
 		char c = tolower((unsigned char)s[i]);
 
 		if (c == '.') {
 			if (label == 0 || out[i - 1] == '-')
-				return fail(err, errlen, "'%s': empty label or label ending in '-'", s);
+				return mxs_fail(err, errlen, "'%s': empty label or label ending in '-'", s);
 			label = 0;
 		} else if (isalnum((unsigned char)c) || c == '-' || c == '_') {
 			if (label == 0 && c == '-')
-				return fail(err, errlen, "'%s': label starting with '-'", s);
+				return mxs_fail(err, errlen, "'%s': label starting with '-'", s);
 			if (++label > 63)
-				return fail(err, errlen, "'%s': label longer than 63 characters", s);
+				return mxs_fail(err, errlen, "'%s': label longer than 63 characters", s);
 		} else {
-			return fail(err, errlen, "'%s': invalid character '%c' in domain", s, s[i]);
+			return mxs_fail(err, errlen, "'%s': invalid character '%c' in domain", s, s[i]);
 		}
 		out[i] = c;
 	}
 	if (label == 0 || out[len - 1] == '-')
-		return fail(err, errlen, "'%s': not a valid domain name", s);
+		return mxs_fail(err, errlen, "'%s': not a valid domain name", s);
 	out[len] = '\0';
 	return 0;
 }
@@ -353,10 +353,10 @@ int parse_name(const char *s, char *err, size_t errlen)
 	size_t n = s ? strlen(s) : 0;
 
 	if (n == 0 || n > 63)
-		return fail(err, errlen, "'%s': names are 1-63 characters", s ? s : "");
+		return mxs_fail(err, errlen, "'%s': names are 1-63 characters", s ? s : "");
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return fail(err, errlen, "'%s': names use letters, digits, '.', '_' and '-'", s);
+			return mxs_fail(err, errlen, "'%s': names use letters, digits, '.', '_' and '-'", s);
 	return 0;
 }
 

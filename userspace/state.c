@@ -8,17 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "mxs.h"
 #include "state.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static char *xstrdup(const char *s)
 {
@@ -131,13 +122,13 @@ int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen)
 		eq = memchr(f, '=', len);
 		if (!eq || !valid_key(f, eq - f)) {
 			rec_free(r);
-			return fail(err, errlen, "field '%.*s' is not key=value", (int)len, f);
+			return mxs_fail(err, errlen, "field '%.*s' is not key=value", (int)len, f);
 		}
 		kl = eq - f;
 		val = o = calloc(1, len - kl);
 		if (!val) {
 			rec_free(r);
-			return fail(err, errlen, "out of memory");
+			return mxs_fail(err, errlen, "out of memory");
 		}
 		for (const char *c = eq + 1; c < f + len; c++) {
 			if (*c != '\\') {
@@ -148,7 +139,7 @@ int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen)
 			if (c >= f + len) {
 				free(val);
 				rec_free(r);
-				return fail(err, errlen, "dangling backslash");
+				return mxs_fail(err, errlen, "dangling backslash");
 			}
 			*o++ = *c == 't' ? '\t' : *c == 'n' ? '\n' : *c;
 		}
@@ -158,14 +149,14 @@ int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen)
 			if (kl >= sizeof(key)) {
 				free(val);
 				rec_free(r);
-				return fail(err, errlen, "key too long");
+				return mxs_fail(err, errlen, "key too long");
 			}
 			memcpy(key, f, kl);
 			key[kl] = '\0';
 			if (rec_get(r, key)) {
 				free(val);
 				rec_free(r);
-				return fail(err, errlen, "key '%s' given twice", key);
+				return mxs_fail(err, errlen, "key '%s' given twice", key);
 			}
 			rec_set(r, key, val);
 		}
@@ -190,7 +181,7 @@ int state_read(const char *path, struct recfile *f, char *err, size_t errlen)
 	if (!fp) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return mxs_fail(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	while ((n = getline(&line, &cap, fp)) >= 0) {
 		struct rec r;
@@ -201,7 +192,7 @@ int state_read(const char *path, struct recfile *f, char *err, size_t errlen)
 		if (!n || line[0] == '#')
 			continue;
 		if (state_parse_line(line, &r, lerr, sizeof(lerr))) {
-			fail(err, errlen, "%s:%d: %s", path, lineno, lerr);
+			mxs_fail(err, errlen, "%s:%d: %s", path, lineno, lerr);
 			free(line);
 			fclose(fp);
 			recfile_free(f);
@@ -254,29 +245,29 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	fp = fdopen(fd, "w");
 	if (!fp) {
 		close(fd);
 		unlink(tmp);
-		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	}
 	if (fill(fp, arg) || fflush(fp) || fsync(fileno(fp))) {
 		int e = errno;
 
 		fclose(fp);
 		unlink(tmp);
-		return fail(err, errlen, "%s: %s", tmp, strerror(e ? e : EIO));
+		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(e ? e : EIO));
 	}
 	if (fclose(fp)) {
 		unlink(tmp);
-		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	}
 	if (rename(tmp, path)) {
 		int e = errno;
 
 		unlink(tmp);
-		return fail(err, errlen, "%s: %s", path, strerror(e));
+		return mxs_fail(err, errlen, "%s: %s", path, strerror(e));
 	}
 	fsync_dir(path);
 	return 0;

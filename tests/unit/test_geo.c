@@ -10,20 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "mxs.h"
-
-static int failures;
-
-#define CHECK(name, cond, ...)                                          \
-	do {                                                            \
-		if (cond) {                                             \
-			printf("ok - %s\n", name);                      \
-		} else {                                                \
-			failures++;                                     \
-			printf("not ok - %s: ", name);                  \
-			printf(__VA_ARGS__);                            \
-			printf("\n");                                   \
-		}                                                       \
-	} while (0)
+#include "../check.h"
 
 static const char spec[] =
 	"198.51.100.0/24 CN\n"

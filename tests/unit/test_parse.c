@@ -7,20 +7,7 @@
 #include <unistd.h>
 #include "mxs.h"
 #include "state.h"
-
-static int failures;
-
-#define CHECK(name, cond, ...)                                          \
-	do {                                                            \
-		if (cond) {                                             \
-			printf("ok - %s\n", name);                      \
-		} else {                                                \
-			failures++;                                     \
-			printf("not ok - %s: ", name);                  \
-			printf(__VA_ARGS__);                            \
-			printf("\n");                                   \
-		}                                                       \
-	} while (0)
+#include "../check.h"
 
 static char err[MXS_ERRLEN];
 

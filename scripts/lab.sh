@@ -77,8 +77,10 @@ lab_up() {
 	done
 	mkdir -p "$bpffs" && mount -t bpf bpf "$bpffs" || return 1
 	# listeners up?
+	local first=${LAB_PORTS:-25 587 8080}
+	first=${first%% *}
 	for _ in $(seq 50); do
-		ip netns exec "$MAIL" ss -ltn | grep -q ':25 ' && return 0
+		ip netns exec "$MAIL" ss -ltn | grep -q ":$first " && return 0
 		sleep 0.1
 	done
 	return 1

@@ -8,8 +8,9 @@
  * MXS_POLICY_MAX_REQ or holding NUL bytes are logged and the connection is
  * closed; a request with malformed lines is logged and answered DUNNO.
  *
- * Decisions: policy_decide() at RCPT; at END-OF-MESSAGE the reason header
- * for a message marked as spam at RCPT. Lists are re-read when their state
+ * Decisions: policy_decide() at RCPT; at DATA the reason header for a
+ * message marked as spam at RCPT (Postfix takes PREPEND up to DATA, not at
+ * END-OF-MESSAGE). Lists are re-read when their state
  * files change.
  */
 #include <errno.h>
@@ -127,7 +128,7 @@ static void answer(struct server *s, const struct policy_req *q, char *out, size
 		if (!bpf_map_lookup_elem(s->c->fd_config, &zero, &cfg))
 			flags = cfg.flags;
 	}
-	if (!strcmp(state, "END-OF-MESSAGE")) {
+	if (!strcmp(state, "DATA")) {
 		pthread_mutex_lock(&s->mu);
 		if (q->instance && slot->hash == h) {
 			snprintf(out, outlen, "PREPEND X-Mxshield: spam; %s", slot->reason);

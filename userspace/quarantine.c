@@ -159,6 +159,14 @@ int cmd_quarantine(struct ctl *c, int argc, char **argv)
 			return ctl_err("'%s': not a Postfix queue id", a.pos[0]);
 		if (run(ps, NULL, &pid) || !wait_ok(pid))
 			return ctl_err("postsuper failed for %s", a.pos[0]);
+		if (rel) {
+			/* released mail lands in the deferred queue: deliver it now */
+			char *pq[] = { "postqueue", "-c", (char *)cfg, "-i", (char *)a.pos[0], NULL };
+
+			if (run(pq, NULL, &pid) || !wait_ok(pid))
+				fprintf(stderr, "mxshield: %s released; it waits for the next queue run\n",
+					a.pos[0]);
+		}
 		if (!c->json)
 			printf("%s %s\n", a.pos[0], rel ? "released" : "deleted");
 		return 0;

@@ -10,8 +10,9 @@ source "$(dirname "$0")/lib.sh"
 DROPPED=198.51.100.10 REJECTED=198.51.100.20 HELD=198.51.100.30 SPAMMY=198.51.100.40
 PARTNER=203.0.113.50 PLAIN=203.0.113.60 TRUSTED=203.0.113.70 GATEWAY=203.0.113.80
 PLAIN6=2001:db8:1::60
+BETA=203.0.113.51 GAMMA=203.0.113.52 DELTA=203.0.113.53	# partners: skip policy, none, skip spam
 LAB_PORTS=8080 lab_up $DROPPED $REJECTED $HELD $SPAMMY $PARTNER $PLAIN $TRUSTED $GATEWAY \
-	$PLAIN6 || { not_ok "lab setup"; exit 1; }
+	$PLAIN6 $BETA $GAMMA $DELTA || { not_ok "lab setup"; exit 1; }
 
 pf=$work/postfix
 KEEP=${KEEP:-}
@@ -131,6 +132,9 @@ mx recipient add ceo@corp.example --action reject >/dev/null
 mx pattern add '^bulk-[0-9]+@' --type regex --action quarantine >/dev/null
 mx tld add zip --action spam >/dev/null
 mx sender add friend@spf-pass.example --list allow >/dev/null
+mx partner add beta --ip $BETA --skip policy >/dev/null
+mx partner add gamma --ip $GAMMA >/dev/null
+mx partner add delta --ip $DELTA --skip spam >/dev/null
 mx sender add friend@spf-fail.example --list allow >/dev/null
 check_fails "the org's own TLD can't be blocked" mx tld add example
 msg=$(mx tld add example 2>&1)
@@ -230,6 +234,37 @@ check_eq "regex pattern sends to the hold queue" "$((before + 1))" "$(held_ids |
 smtp e-tld $PLAIN x@shop.zip r@corp.example
 f=$(delivered e-tld)
 check "blocked TLD tags spam" grep -q "^X-Mxshield: spam; tld block list zip" "${f:-/dev/null}"
+
+# ---- import: all or nothing, file:line errors, gzip ------------------------------
+n0=$(mx --json sender list --list block | jq length)
+cat > "$work/senders.csv" <<'EOF'
+# sender,action,expires,comment
+promo@beta.example,reject
+bulk@bad.example,quarantine,7d,seen in a campaign
+not-an-address,spam
+EOF
+check_fails "import with a bad line fails" mx sender import "$work/senders.csv" --list block
+msg=$(mx sender import "$work/senders.csv" --list block 2>&1)
+check "... naming file:line" grep -q "senders.csv:4: 'not-an-address': not an email address" <<<"$msg"
+check_eq "... and imports nothing" "$n0" "$(mx --json sender list --list block | jq length)"
+sed -i '/not-an-address/d' "$work/senders.csv"
+gzip "$work/senders.csv"
+check "gzip import" mx sender import "$work/senders.csv.gz" --list block
+check_eq "... adds both" "$((n0 + 2))" "$(mx --json sender list --list block | jq length)"
+check_eq "... with their actions and comments" "quarantine seen in a campaign" \
+	"$(mx --json sender list --list block | jq -r '.[] | select(.value == "bulk@bad.example") | "\(.action) \(.comment)"')"
+
+# ---- partner --skip ---------------------------------------------------------------
+smtp skip-pol $BETA promo@beta.example r@corp.example
+check "partner with --skip policy: envelope block not applied" delivered skip-pol
+smtp noskip $GAMMA promo@beta.example r@corp.example
+check "partner without --skip: envelope block applies" rejected noskip
+smtp skip-spam $DELTA x@shop.zip r@corp.example
+f=$(delivered skip-spam)
+check "partner with --skip spam: delivered" test -n "$f"
+check_fails "... without the spam headers" grep -q "^X-Spam-Flag" "${f:-/dev/null}"
+smtp skip-spam-rej $DELTA x@ok.example ceo@corp.example
+check "partner with --skip spam: a reject still applies" rejected skip-spam-rej
 
 # ---- allow + SPF ---------------------------------------------------------------
 smtp spf-pass $SPAMMY friend@spf-pass.example r@corp.example

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <stdio.h>
+#include <time.h>
 #include "envelope.h"
 
 static int severity(uint8_t a)
@@ -54,6 +55,9 @@ static bool entry_matches(const struct env_entry *e, const char *sender, const c
 {
 	const char *dot;
 
+	/* the service keeps lists loaded: an entry can expire under it */
+	if (e->expires && e->expires <= time(NULL))
+		return false;
 	switch (e->kind) {
 	case ENV_SENDER:
 		return *sender && !strcasecmp(sender, e->value);

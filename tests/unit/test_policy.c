@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "envelope.h"
 #include "../check.h"
 
@@ -162,6 +163,10 @@ static void test_decide(void)
 
 	a = decide(&s, "198.51.100.9", "x@ok.example", "r@corp.example", "", "");
 	CHECK("nothing listed: DUNNO", !strcmp(a, "DUNNO"), "%s", a);
+	s.e[s.n] = entry(ENV_DOMAIN, ENV_BLOCK, MXS_ACT_REJECT, "gone.example", false);
+	s.e[s.n++].expires = time(NULL) - 1;
+	a = decide(&s, "198.51.100.9", "x@gone.example", "r@corp.example", "", "");
+	CHECK("an entry that expired while loaded stops matching", !strcmp(a, "DUNNO"), "%s", a);
 	{
 		struct policy_req q = { .request = "junk" };
 		struct policy_out o;

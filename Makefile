@@ -28,7 +28,8 @@ UHDR     := $(wildcard userspace/*.h)
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench clean
+PREFIX   ?= /usr/local
+.PHONY: all deps test demo bench clean install
 all: mxshield $(TEST_BINS)
 
 $(BUILD):
@@ -67,6 +68,10 @@ demo:
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
+
+install: mxshield
+	install -D -m 755 mxshield $(DESTDIR)$(PREFIX)/sbin/mxshield
+	install -D -m 644 -t $(DESTDIR)/etc/systemd/system scripts/systemd/*
 
 clean:
 	rm -rf $(BUILD) mxshield

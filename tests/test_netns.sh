@@ -99,10 +99,13 @@ check "detach" mx detach mx0
 check_fails "ip link shows no XDP after detach" bash -c "ip -n $MAIL -d link show mx0 | grep -q 'xdp id'"
 check "after detach: blocked source connects" can_connect $BLOCKED 25
 
-# --- a reboot: pins gone, state kept; attach restores every list
+# --- a reboot: pins gone, state kept; restore brings back every list
+check "attach again" mx attach mx0
 check "unload (pins removed)" mx unload
+check_fails "unload detached mx0" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
 check_fails "no map pins left" test -e "$bpffs/lists_v4"
-check "attach after 'reboot'" mx attach mx0
+check "restore after 'reboot' re-attaches recorded interfaces" mx restore
+check "restore attached mx0 natively" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
 check "restored: blocked IPv4 source can't connect" cannot_connect $BLOCKED 25
 check "restored: blocked IPv6 source can't connect" cannot_connect $BLOCKED6 25
 check "restored: partner connects" can_connect $PARTNER 25

@@ -78,6 +78,7 @@ const char *arg(const struct cmd_args *a, const char *const *allowed, const char
 int cmd_attach(struct ctl *c, int argc, char **argv);
 int cmd_detach(struct ctl *c, int argc, char **argv);
 int cmd_unload(struct ctl *c, int argc, char **argv);
+int cmd_restore(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_mode(struct ctl *c, int argc, char **argv);
 int cmd_gateway_only(struct ctl *c, int argc, char **argv);

@@ -586,6 +586,36 @@ int cmd_detach(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* After a reboot: attach every interface recorded in the state directory,
+ * with its recorded mode (each attach fills the maps before attaching). */
+int cmd_restore(struct ctl *c, int argc, char **argv)
+{
+	struct recfile f;
+	int rc = 0, n = 0;
+
+	if (argc != 1)
+		return ctl_err("usage: mxshield restore");
+	if (ctl_lock(c) || ctl_read(c, ST_IFACES, &f))
+		return 1;
+	for (int i = 0; i < f.n; i++) {
+		const char *ifname = rec_get(&f.r[i], "iface");
+		const char *mode = rec_get(&f.r[i], "mode");
+		char *args[] = { "attach", (char *)ifname, "--mode", (char *)(mode ? mode : "native"),
+				 NULL };
+
+		if (!ifname)
+			continue;
+		if (cmd_attach(c, 4, args))
+			rc = 1;
+		else
+			n++;
+	}
+	recfile_free(&f);
+	if (!c->json)
+		printf("restored %d interface(s)%s\n", n, rc ? "; some failed (see above)" : "");
+	return rc;
+}
+
 int cmd_unload(struct ctl *c, int argc, char **argv)
 {
 	char links[64][IF_NAMESIZE], pin[64], path[PATH_MAX + 64];

@@ -14,6 +14,7 @@ static const char usage_text[] =
 "  attach IFACE [--mode native|generic] [--ports 25,465,587]\n"
 "  detach IFACE\n"
 "  unload                          detach everywhere, remove pins (state kept)\n"
+"  restore                         attach every interface in the state (boot)\n"
 "  status\n"
 "  mode enforce|monitor\n"
 "  gateway-only on|off\n"
@@ -67,6 +68,7 @@ static const struct {
 	{ "attach", cmd_attach, true },
 	{ "detach", cmd_detach, true },
 	{ "unload", cmd_unload, true },
+	{ "restore", cmd_restore, true },
 	{ "status", cmd_status, true },
 	{ "mode", cmd_mode, true },
 	{ "gateway-only", cmd_gateway_only, true },

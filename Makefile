@@ -30,7 +30,7 @@ TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)
 
 PREFIX   ?= /usr/local
 .PHONY: all deps test demo bench clean install
-all: mxshield $(TEST_BINS)
+all: mxshield $(TEST_BINS) $(BUILD)/bench
 
 $(BUILD):
 	mkdir -p $@
@@ -40,6 +40,20 @@ $(BPF_OBJ): bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name mxshield_bpf > $@.tmp && mv $@.tmp $@
+
+# benchmark builds (make bench): random-source variant and the baseline
+$(BUILD)/mxshield_bench.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -DMXS_BENCH -c $< -o $@
+
+$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c $(HDR) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench: tests/bench/bench.c $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
+		$(BUILD)/baseline.skel.h
+	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
 $(BUILD)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL) | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -66,7 +80,6 @@ demo:
 	scripts/demo.sh
 
 bench: deps
-	$(MAKE) all
 	scripts/bench.sh
 
 install: mxshield

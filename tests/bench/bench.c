@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * make bench: per-packet kernel time of the mxshield XDP program measured
+ * with BPF_PROG_TEST_RUN, next to a plain four-trie LPM baseline
+ * (tests/bench/baseline.bpf.c) loaded with the same rules, in one run.
+ *
+ *   hit     one blocked source, repeated
+ *   miss    one unlisted source (192.0.2.1), repeated
+ *   random  a pseudo-random IPv4 source per packet (benchmark builds)
+ *
+ * at 0, 10k, 100k and 1M random block prefixes plus the full country table
+ * of the CC0 database (every other country with a drop policy). Each figure
+ * is the median of BENCH_RUNS runs of `repeat` packets.
+ *
+ *   bench [--smoke]   --smoke: tiny sizes, few repeats, plus checks that the
+ *                     two programs give the same verdicts (run by CI)
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "mxs.h"
+#include "mxshield.skel.h"
+#include "mxshield_bench.skel.h"
+#include "baseline.skel.h"
+
+#define BENCH_RUNS 5
+
+static bool smoke;
+static int failures;
+
+static uint64_t mix(uint64_t x)
+{
+	x *= 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 29;
+	return x;
+}
+
+struct lab {
+	struct mxshield_bpf *m;
+	struct mxshield_bench_bpf *mb;
+	struct baseline_bpf *b;
+	int tries[MXS_LIST_MAX];	/* IPv4 inner tries of mxshield */
+	int base[4];			/* trust4, partner4, block4, country4 */
+};
+
+static int open_lab(struct lab *l)
+{
+	struct bpf_map *m;
+	int fd;
+
+	l->m = mxshield_bpf__open();
+	l->mb = mxshield_bench_bpf__open();
+	l->b = baseline_bpf__open();
+	if (!l->m || !l->mb || !l->b)
+		return -1;
+	bpf_object__for_each_map(m, l->m->obj)
+		bpf_map__set_pin_path(m, NULL);
+	if (mxshield_bpf__load(l->m))
+		return -1;
+	/* the benchmark build runs over the very same maps */
+	bpf_object__for_each_map(m, l->mb->obj) {
+		struct bpf_map *twin = bpf_object__find_map_by_name(l->m->obj, bpf_map__name(m));
+
+		bpf_map__set_pin_path(m, NULL);
+		if (twin && bpf_map__reuse_fd(m, bpf_map__fd(twin)))
+			return -1;
+	}
+	if (mxshield_bench_bpf__load(l->mb) || baseline_bpf__load(l->b))
+		return -1;
+	for (uint32_t i = 0; i < MXS_LIST_MAX; i++) {
+		int fd6 = trie_create(1);
+
+		l->tries[i] = trie_create(0);
+		if (l->tries[i] < 0 || fd6 < 0 ||
+		    outer_set(bpf_map__fd(l->m->maps.lists_v4), i, l->tries[i]) ||
+		    outer_set(bpf_map__fd(l->m->maps.lists_v6), i, fd6))
+			return -1;
+		close(fd6);
+	}
+	l->base[0] = bpf_map__fd(l->b->maps.trust4);
+	l->base[1] = bpf_map__fd(l->b->maps.partner4);
+	l->base[2] = bpf_map__fd(l->b->maps.block4);
+	l->base[3] = bpf_map__fd(l->b->maps.country4);
+	{
+		struct mxs_config cfg = { .nports = 1, .ports = { 25 } };
+		__u32 zero = 0;
+
+		fd = bpf_map__fd(l->m->maps.config);
+		bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY);
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static long memlock(int fd)
+{
+	char p[64], line[128];
+	long v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	f = fopen(p, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %ld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Load the country table: every network of the database; countries with an
+ * even index get a drop policy. Returns the number of prefixes. */
+static long load_countries(struct lab *l, const char *db)
+{
+	struct pfx_vec pv = {}, v4 = {};
+	struct geo_meta meta;
+	struct mxs_rule *r;
+	char err[512];
+	long n;
+
+	if (geo_collect(db, NULL, &pv, NULL, &meta, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < pv.n; i++)
+		if (!pv.v[i].v6)
+			pfx_vec_push(&v4, &pv.v[i], pv.ref[i]);
+	r = calloc(v4.n ? v4.n : 1, sizeof(*r));
+	for (size_t i = 0; i < v4.n; i++) {
+		r[i].list = MXS_LIST_COUNTRY;
+		r[i].ref = v4.ref[i];
+		r[i].prefixlen = v4.v[i].plen;
+	}
+	trie_put_many(l->tries[MXS_LIST_COUNTRY], v4.v, r, v4.n);
+	for (size_t i = 0; i < v4.n; i++)
+		r[i].action = v4.ref[i] % 2 ? MXS_ACT_NONE : MXS_ACT_DROP;
+	trie_put_many(l->base[3], v4.v, r, v4.n);
+	for (uint32_t cc = 0; cc < MXS_COUNTRY_SLOTS; cc += 2) {
+		struct mxs_country_policy p = { .action = MXS_ACT_DROP };
+
+		bpf_map_update_elem(bpf_map__fd(l->m->maps.country_policy), &cc, &p, BPF_ANY);
+	}
+	n = v4.n;
+	free(r);
+	pfx_vec_free(&pv);
+	pfx_vec_free(&v4);
+	return n;
+}
+
+/* Add @n random block prefixes (60% /32, 30% /24, 10% /16-/23), never
+ * inside 192.0.2.0/24 (the miss address). Returns the first one. */
+static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, double *secs)
+{
+	struct mxs_prefix *p = calloc(n ? n : 1, sizeof(*p)), first = { 0 };
+	struct mxs_rule *r = calloc(n ? n : 1, sizeof(*r));
+	double t0;
+
+	for (long i = 0; i < n; i++) {
+		uint64_t x = mix(++*seed);
+		int k = x % 10;
+
+		p[i].plen = k < 6 ? 32 : k < 9 ? 24 : 16 + (x >> 8) % 8;
+		memcpy(p[i].addr, (uint8_t *)&x + 4, 4);
+		prefix_mask(&p[i]);
+		if (p[i].addr[0] == 192 && p[i].addr[1] == 0 && p[i].addr[2] <= 2)
+			p[i].addr[0] = 10;
+		r[i].list = MXS_LIST_BLOCK;
+		r[i].action = MXS_ACT_DROP;
+		r[i].prefixlen = p[i].plen;
+	}
+	t0 = now_s();
+	trie_put_many(l->tries[MXS_LIST_BLOCK], p, r, n);
+	*secs = now_s() - t0;
+	trie_put_many(l->base[2], p, r, n);
+	if (n)
+		first = p[0];
+	free(p);
+	free(r);
+	return first;
+}
+
+static size_t syn_from(const struct mxs_prefix *src, uint8_t *b)
+{
+	struct iphdr *ip = (void *)(b + sizeof(struct ethhdr));
+	struct tcphdr *t = (void *)(ip + 1);
+
+	memset(b, 0, 64);
+	((struct ethhdr *)b)->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_TCP;
+	ip->tot_len = htons(40);
+	memcpy(&ip->saddr, src->addr, 4);
+	inet_pton(AF_INET, "203.0.113.1", &ip->daddr);
+	t->dest = htons(25);
+	t->doff = 5;
+	t->syn = 1;
+	return sizeof(struct ethhdr) + 40;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 :
+	       *(const uint32_t *)a > *(const uint32_t *)b;
+}
+
+/* Median ns per packet over BENCH_RUNS runs; *ret gets the last verdict. */
+static uint32_t measure(int prog, const struct mxs_prefix *src, int repeat, uint32_t *ret)
+{
+	uint8_t pkt[64];
+	uint32_t d[BENCH_RUNS];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = repeat);
+
+	o.data_size_in = syn_from(src, pkt);
+	for (int i = 0; i < BENCH_RUNS; i++) {
+		if (bpf_prog_test_run_opts(prog, &o)) {
+			fprintf(stderr, "bench: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+			exit(1);
+		}
+		d[i] = o.duration;
+	}
+	*ret = o.retval;
+	qsort(d, BENCH_RUNS, sizeof(d[0]), cmp_u32);
+	return d[BENCH_RUNS / 2];
+}
+
+static void check(bool good, const char *name)
+{
+	printf("%s - %s\n", good ? "ok" : "not ok", name);
+	failures += !good;
+}
+
+/* The random streams of both programs run through the same sequence:
+ * single-packet runs must give the same verdicts. */
+static void agree(struct lab *l, int n)
+{
+	int pm = bpf_program__fd(l->mb->progs.mxs_xdp), pb = bpf_program__fd(l->b->progs.baseline_xdp);
+	int seqm = bpf_map__fd(l->mb->maps.bench_seq), seqb = bpf_map__fd(l->b->maps.bench_seq);
+	int ncpu = libbpf_num_possible_cpus(), bad = 0, drops = 0;
+	uint64_t zeros[ncpu];
+	struct mxs_prefix any = { .plen = 32 };
+	uint8_t pkt[64];
+	__u32 zero = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1);
+
+	memset(zeros, 0, sizeof(zeros));
+	bpf_map_update_elem(seqm, &zero, zeros, BPF_ANY);
+	bpf_map_update_elem(seqb, &zero, zeros, BPF_ANY);
+	o.data_size_in = syn_from(&any, pkt);
+	for (int i = 0; i < n; i++) {
+		uint32_t a, b;
+
+		bpf_prog_test_run_opts(pm, &o);
+		a = o.retval;
+		bpf_prog_test_run_opts(pb, &o);
+		b = o.retval;
+		bad += a != b;
+		drops += a == XDP_DROP;
+	}
+	printf("# random stream: %d of %d sources dropped\n", drops, n);
+	check(bad == 0 && drops > 0 && drops < n,
+	      "random-source stream: mxshield and the four-trie baseline give the same verdicts");
+}
+
+int main(int argc, char **argv)
+{
+	static const long full[] = { 0, 10000, 100000, 1000000 };
+	static const long tiny[] = { 0, 1000 };
+	const long *sizes = full;
+	int nsizes = 4, repeat = 1000000, ncountry;
+	struct lab l = {};
+	uint64_t seed = 42;
+	long have = 0;
+	char db[512] = "";
+	FILE *p;
+
+	smoke = argc > 1 && !strcmp(argv[1], "--smoke");
+	if (smoke)
+		sizes = tiny, nsizes = 2, repeat = 10000;
+	libbpf_set_print(NULL);
+	if (open_lab(&l)) {
+		fprintf(stderr, "bench: loading the programs: %s\n", strerror(errno));
+		return 1;
+	}
+	p = popen("scripts/fetch-country-db.sh", "r");
+	if (!p || !fgets(db, sizeof(db), p) || pclose(p)) {
+		fprintf(stderr, "bench: no country database (scripts/fetch-country-db.sh)\n");
+		return 1;
+	}
+	db[strcspn(db, "\n")] = '\0';
+	ncountry = load_countries(&l, db);
+	if (ncountry < 0)
+		return 1;
+	printf("# BPF_PROG_TEST_RUN, median of %d runs x %d packets; country table: %d IPv4 "
+	       "prefixes\n", BENCH_RUNS, repeat, ncountry);
+	printf("%-9s %-7s %14s %14s %8s\n", "PREFIXES", "CASE", "MXSHIELD ns", "4-TRIE ns", "RATIO");
+	for (int s = 0; s < nsizes; s++) {
+		struct mxs_prefix hit, miss = { .plen = 32, .addr = { 192, 0, 2, 1 } };
+		double load = 0;
+		uint32_t rm, rb, tm, tb;
+		long mem;
+
+		hit = add_blocks(&l, sizes[s] - have, &seed, &load);
+		if (have)
+			hit = hit.plen ? hit : miss;
+		have = sizes[s];
+		if (!sizes[s])
+			hit = miss;
+		mem = memlock(l.tries[MXS_LIST_BLOCK]) + memlock(l.tries[MXS_LIST_COUNTRY]);
+		tm = measure(bpf_program__fd(l.m->progs.mxs_xdp), &hit, repeat, &rm);
+		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &hit, repeat, &rb);
+		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "hit", tm, tb, (double)tb / tm);
+		if (sizes[s] && smoke)
+			check(rm == XDP_DROP && rb == XDP_DROP, "blocked source dropped by both programs");
+		tm = measure(bpf_program__fd(l.m->progs.mxs_xdp), &miss, repeat, &rm);
+		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss, repeat, &rb);
+		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "miss", tm, tb, (double)tb / tm);
+		if (smoke)
+			check(rm == XDP_PASS && rb == XDP_PASS, "unlisted source passed by both programs");
+		l.b->bss->random_source = 1;
+		tm = measure(bpf_program__fd(l.mb->progs.mxs_xdp), &miss, repeat, &rm);
+		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss, repeat, &rb);
+		l.b->bss->random_source = 0;
+		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "random", tm, tb, (double)tb / tm);
+		printf("#   block trie load %.2f s (%ld prefixes), block+country trie memory %.1f MiB\n",
+		       load, sizes[s], mem / 1048576.0);
+	}
+	if (smoke) {
+		l.b->bss->random_source = 1;
+		agree(&l, 2000);
+	}
+	return failures ? 1 : 0;
+}

@@ -21,6 +21,19 @@ lab_pids=()
 lab_cleanup() {
 	set +e
 	for p in "${lab_pids[@]}"; do kill "$p" 2>/dev/null; done
+	# Anything still running inside the lab (children of background shell
+	# functions outlive the subshell $! names) goes before its namespace.
+	local ns pids
+	for ns in "$MAIL" "$CL"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+	done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$(ip netns pids "$MAIL" 2>/dev/null; ip netns pids "$CL" 2>/dev/null)
+		[ -z "$pids" ] && break
+		sleep 0.1
+	done
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 	if [ -e "$bpffs/lists_v4" ]; then
 		ip netns exec "$MAIL" "$MXS" --state-dir "$work/state" --bpffs-dir "$bpffs" unload \
 			>/dev/null 2>&1

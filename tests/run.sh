@@ -15,9 +15,22 @@ run_one() {
 	local name=$1; shift
 	[ -n "$filter" ] && [[ $name != *"$filter"* ]] && return
 	echo "=== $name"
+	local ns_before
+	ns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
 	"$@" > "$log/$name.out" 2>&1
 	local rc=$?
 	cat "$log/$name.out"
+	# Tests clean up after themselves, failed or not: no namespace and no
+	# controller process of this tree may outlive the test.
+	local left
+	left=$(comm -13 <(echo "$ns_before") \
+		<(ip netns list 2>/dev/null | awk '{print $1}' | sort) | tr '\n' ' ')
+	left+=$(pgrep -f "^$PWD/mxshield " | tr '\n' ' ')
+	if [ -n "${left// /}" ]; then
+		echo "not ok - $name left behind: $left"
+	else
+		echo "ok - $name left no namespace or controller process behind"
+	fi
 	local p f
 	p=$(grep -c '^ok - ' "$log/$name.out")
 	f=$(grep -c '^not ok - ' "$log/$name.out")

@@ -45,6 +45,14 @@ $(SKEL): $(BPF_OBJ)
 $(BUILD)/mxshield_bench.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DMXS_BENCH -c $< -o $@
 
+# test builds: the reference classifier (one LPM trie per list) and the
+# compiled one, both recording each verdict in a "trace" map
+$(BUILD)/mxshield_ref.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -DMXS_REFERENCE -DMXS_TRACE -c $< -o $@
+
+$(BUILD)/mxshield_trace.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -DMXS_TRACE -c $< -o $@
+
 $(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -67,7 +75,8 @@ mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
 $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
-$(BUILD)/test_%: tests/prog_tests/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL)
+$(BUILD)/test_%: tests/prog_tests/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
+		$(BUILD)/mxshield_ref.skel.h $(BUILD)/mxshield_trace.skel.h
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
 deps:

@@ -15,9 +15,17 @@
 
 #include "../maps/mxshield.h"
 
+#ifdef MXS_REFERENCE
 static int mxs_match(void *ctx, __u32 list, __u8 plen, struct mxs_rule *out);
-static __u8 mxs_country_action(void *ctx, __u32 cc);
 #define MXS_WANT_DECIDE
+#else
+static const __u32 *mxs_c_dir(void *ctx, __u32 i);
+static const struct mxs_cnode *mxs_c_node(void *ctx, __u32 i);
+static const __u32 *mxs_c_leaf(void *ctx, __u32 i);
+static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
+#define MXS_WANT_WALK
+#endif
+static __u8 mxs_country_action(void *ctx, __u32 cc);
 #include "../maps/mxshield.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -26,8 +34,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * All maps are pinned by name under the controller's bpffs directory, so
  * the filter and its lists outlive the controller process. */
 
-/* Inner map template: one LPM trie per list and family. The controller
- * creates the real tries and swaps them in whole (flush, country rebuild). */
+#ifdef MXS_REFERENCE
+/* Reference build (tests and benchmarks only): one LPM trie per list and
+ * family, mxs_decide() per packet. The differential test requires the
+ * compiled classifier to give the same verdict for every address. */
 #define MXS_TRIE(keytype)						\
 	struct {							\
 		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
@@ -54,6 +64,64 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, MXS_TRIE(struct mxs_lpm_v6));
 } lists_v6 SEC(".maps");
+#else
+/* The compiled classifier (see maps/mxshield.h). Inner map templates: the
+ * controller creates each build's arrays at their exact size (hence
+ * BPF_F_INNER_MAP) and fills them through mmap (BPF_F_MMAPABLE). */
+#define MXS_CARRAY(vtype)						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_ARRAY);			\
+		__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);	\
+		__uint(max_entries, 1);					\
+		__uint(key_size, sizeof(__u32));			\
+		__uint(value_size, sizeof(vtype));			\
+	}
+
+/* The live generation (0 or 1): a build fills the other one, then flips. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} c_gen SEC(".maps");
+
+/* First stage, indexed by the leading address bits; MXS_CSLOT(gen, v6). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MXS_CSLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, MXS_CARRAY(struct mxs_cline));
+} c_dir SEC(".maps");
+
+/* Nodes of 64 children. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MXS_CSLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, MXS_CARRAY(struct mxs_cnode));
+} c_node SEC(".maps");
+
+/* Leaf values, run-length compressed per node. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MXS_CSLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, MXS_CARRAY(struct mxs_cline));
+} c_leaf SEC(".maps");
+
+/* Compiled verdicts: the deciding entry, its hit counters, its fallback. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MXS_CSLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, MXS_CARRAY(struct mxs_crec));
+} c_rec SEC(".maps");
+#endif
 
 /* Action per country index; changing a policy is one atomic write. */
 struct {
@@ -106,9 +174,13 @@ struct mxs_ctx {
 	int v6;
 	struct mxs_lpm_v4 k4;
 	struct mxs_lpm_v6 k6;
-	struct mxs_rule *last;	/* value of the last successful match */
+	__u64 *hits, *last_hit;	/* counters of the deciding entry */
+#ifndef MXS_REFERENCE
+	void *dir, *node, *leaf, *rec;	/* this family's live arrays */
+#endif
 };
 
+#ifdef MXS_REFERENCE
 static __noinline int mxs_match(void *vctx, __u32 list, __u8 plen,
 				struct mxs_rule *out)
 {
@@ -132,9 +204,39 @@ static __noinline int mxs_match(void *vctx, __u32 list, __u8 plen,
 	if (!r)
 		return 0;
 	__builtin_memcpy(out, r, sizeof(*out));
-	c->last = r;
+	c->hits = &r->hits;
+	c->last_hit = &r->last_hit;
 	return 1;
 }
+#else
+static __always_inline const __u32 *line_at(void *map, __u32 i)
+{
+	__u32 k = i / MXS_CLINE;
+	struct mxs_cline *l = bpf_map_lookup_elem(map, &k);
+
+	return l ? &l->v[i % MXS_CLINE] : 0;
+}
+
+static __always_inline const __u32 *mxs_c_dir(void *vctx, __u32 i)
+{
+	return line_at(((struct mxs_ctx *)vctx)->dir, i);
+}
+
+static __always_inline const __u32 *mxs_c_leaf(void *vctx, __u32 i)
+{
+	return line_at(((struct mxs_ctx *)vctx)->leaf, i);
+}
+
+static __always_inline const struct mxs_cnode *mxs_c_node(void *vctx, __u32 i)
+{
+	return bpf_map_lookup_elem(((struct mxs_ctx *)vctx)->node, &i);
+}
+
+static __always_inline struct mxs_crec *mxs_c_rec(void *vctx, __u32 i)
+{
+	return bpf_map_lookup_elem(((struct mxs_ctx *)vctx)->rec, &i);
+}
+#endif
 
 static __u8 mxs_country_action(void *ctx, __u32 cc)
 {
@@ -142,6 +244,16 @@ static __u8 mxs_country_action(void *ctx, __u32 cc)
 
 	return p ? p->action : MXS_ACT_NONE;
 }
+
+#ifdef MXS_TRACE
+/* Test builds only: the verdict of the last classified packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_verdict);
+} trace SEC(".maps");
+#endif
 
 #ifdef MXS_BENCH
 /* Benchmark build only (make bench): a per-CPU sequence number from which
@@ -168,6 +280,52 @@ static __always_inline void bench_source(struct mxs_ctx *c)
 	__builtin_memcpy(c->k4.addr, &x, 4);
 }
 #endif
+
+/* Classify the source address in *c: the one lookup path. */
+static __always_inline void classify(struct mxs_ctx *c, __u64 now, __u32 flags,
+				     struct mxs_verdict *v)
+{
+#ifdef MXS_REFERENCE
+	mxs_decide(c, c->v6 ? 128 : 32, now, flags, v);
+#else
+	__u32 zero = 0, slot, *gen = bpf_map_lookup_elem(&c_gen, &zero);
+	void *dir, *node, *leaf, *rec;
+	struct mxs_crec *r;
+	__u64 hi, lo = 0;
+
+	slot = MXS_CSLOT(gen ? (*gen & 1) : 0, c->v6);
+	dir = bpf_map_lookup_elem(&c_dir, &slot);
+	node = bpf_map_lookup_elem(&c_node, &slot);
+	leaf = bpf_map_lookup_elem(&c_leaf, &slot);
+	rec = bpf_map_lookup_elem(&c_rec, &slot);
+	if (!dir || !node || !leaf || !rec) {
+		/* nothing compiled (the controller installs a build before
+		 * it attaches): no entry matches */
+		mxs_finish(c, 0, flags, v);
+		return;
+	}
+	c->dir = dir;
+	c->node = node;
+	c->leaf = leaf;
+	c->rec = rec;
+	if (c->v6) {
+		__builtin_memcpy(&hi, c->k6.addr, 8);
+		__builtin_memcpy(&lo, &c->k6.addr[8], 8);
+		hi = bpf_be64_to_cpu(hi);
+		lo = bpf_be64_to_cpu(lo);
+	} else {
+		__u32 a;
+
+		__builtin_memcpy(&a, c->k4.addr, 4);
+		hi = (__u64)bpf_ntohl(a) << 32;
+	}
+	r = mxs_c_classify(c, c->v6, hi, lo, now, flags, v);
+	if (r) {
+		c->hits = &r->hits;
+		c->last_hit = &r->last_hit;
+	}
+#endif
+}
 
 /* --------------------------------------------------------------- parsing */
 
@@ -419,11 +577,14 @@ int mxs_xdp(struct xdp_md *xdp)
 #ifdef MXS_BENCH
 		bench_source(&c);
 #endif
-		mxs_decide(&c, c.v6 ? 128 : 32, now, cfg->flags, &v);
+		classify(&c, now, cfg->flags, &v);
+#ifdef MXS_TRACE
+		bpf_map_update_elem(&trace, &zero, &v, BPF_ANY);
+#endif
 		reason = v.reason;
-		if (v.list != MXS_LIST_NONE && c.last) {
-			__sync_fetch_and_add(&c.last->hits, 1);
-			c.last->last_hit = now;
+		if (v.list != MXS_LIST_NONE && c.hits) {
+			__sync_fetch_and_add(c.hits, 1);
+			*c.last_hit = now;
 		}
 		if (v.country != MXS_COUNTRY_NONE) {
 			__u32 cc = v.country;

@@ -51,6 +51,31 @@
 #define MXS_EXPIRED_STEPS 4
 #endif
 
+/* The compiled classifier (see "compiled classifier" below): the first
+ * stage indexes this many leading address bits directly; every further
+ * level consumes MXS_STRIDE bits. (bits - dir bits) must be a multiple of
+ * MXS_STRIDE. IPv4: a 4 MiB first stage and at most two more levels.
+ * IPv6: a 64 KiB first stage and at most 19 more levels. */
+#ifndef MXS_DIR_BITS_V4
+#define MXS_DIR_BITS_V4 20
+#endif
+#ifndef MXS_DIR_BITS_V6
+#define MXS_DIR_BITS_V6 14
+#endif
+#define MXS_STRIDE 6
+#define MXS_LEVELS_V4 ((32 - MXS_DIR_BITS_V4) / MXS_STRIDE)
+#define MXS_LEVELS_V6 ((128 - MXS_DIR_BITS_V6) / MXS_STRIDE)
+_Static_assert((32 - MXS_DIR_BITS_V4) % MXS_STRIDE == 0, "MXS_DIR_BITS_V4");
+_Static_assert((128 - MXS_DIR_BITS_V6) % MXS_STRIDE == 0, "MXS_DIR_BITS_V6");
+
+/* Compiled verdicts stepped through per packet when the deciding entry has
+ * expired (each step is the verdict that applies once the previous entry
+ * is gone). Deeper chains fall back to the default until the controller's
+ * sweep recompiles. */
+#ifndef MXS_CHAIN_STEPS
+#define MXS_CHAIN_STEPS 8
+#endif
+
 /* Country codes: two letters A-Z, index = (c0 - 'A') * 26 + (c1 - 'A'). */
 #define MXS_COUNTRY_SLOTS (26 * 26)
 #define MXS_COUNTRY_NONE 0xffff
@@ -130,6 +155,62 @@ struct mxs_rule {
 	__u8 pad;
 };
 
+/*
+ * ------------------------------------------------ the compiled classifier
+ *
+ * The controller compiles every list (trust, partner, gateway, block,
+ * country) into one structure per family, with the precedence resolved at
+ * build time: for every address, the value of the longest match is the
+ * verdict mxs_decide() gives. It is a multibit trie in the style of
+ * Poptrie: a direct-indexed first stage ("dir"), then nodes of 64 children
+ * whose internal children and leaves are stored contiguously and found by
+ * counting bits (popcount) in two 64-bit vectors.
+ *
+ * A value (dir entry, leaf) is one __u32:
+ *   MXS_CV_NODE | index    dir only: continue at node[index]
+ *   MXS_CV_COUNTRY | cc    the country policy of country index cc decides
+ *   0                      no entry: the default
+ *   index (1 .. 2^30-1)    rec[index]: an entry decides (see mxs_crec)
+ *
+ * The four arrays of one family live in four array maps that the
+ * controller creates per build and swaps in through the outer maps c_dir,
+ * c_node, c_leaf, c_rec at slot MXS_CSLOT(generation, v6); the map c_gen
+ * names the live generation, so a new build becomes visible at once. dir
+ * and leaf maps hold MXS_CLINE values per element (one cache line).
+ */
+#define MXS_CV_NODE	(1U << 31)
+#define MXS_CV_COUNTRY	(1U << 30)
+#define MXS_CV_INDEX	(MXS_CV_COUNTRY - 1)
+#define MXS_CLINE	16
+#define MXS_CSLOT(gen, v6) ((gen) * 2 + (v6))
+#define MXS_CSLOTS	4
+
+struct mxs_cline {
+	__u32 v[MXS_CLINE];
+};
+
+struct mxs_cnode {
+	__u64 vector;		/* bit i: child i is a node */
+	__u64 leafvec;		/* bit i: child i is a leaf starting a new run */
+	__u32 base_node;	/* first child node */
+	__u32 base_leaf;	/* first leaf of this node */
+};
+
+/* A compiled verdict: the deciding entry, and the value that applies once
+ * it has expired. hits/last_hit are updated in place by the XDP program. */
+struct mxs_crec {
+	__u64 expires;		/* CLOCK_TAI ns; 0 = never */
+	__u64 hits;
+	__u64 last_hit;
+	__u8 addr[16];		/* the entry's prefix (IPv4 in addr[0..3]) */
+	__u32 ref;		/* partner id */
+	__u32 next;		/* value once this entry has expired */
+	__u8 action;
+	__u8 list;
+	__u8 prefixlen;
+	__u8 pad[5];
+};
+
 /* Single-slot array "config". */
 struct mxs_config {
 	__u32 flags;		/* MXS_F_* */
@@ -204,11 +285,67 @@ struct mxs_verdict {
  *
  *   static __u8 mxs_country_action(void *ctx, __u32 cc)
  *
- * which returns the policy action of a country index. The XDP program
- * implements them over its maps; the controller's `lookup` over the pinned
- * maps, so both give the same answer for the same maps.
+ * which returns the policy action of a country index.
+ *
+ * Who uses it: the controller's compiler (userspace/compile.c) calls
+ * mxs_winner() for every elementary address range over the entries that
+ * cover it, so the compiled structure holds exactly this precedence; the
+ * reference build of the XDP program (-DMXS_REFERENCE: one LPM trie per
+ * list) calls mxs_decide() per packet, and the differential test requires
+ * both to agree. mxs_finish() turns a winning entry into a verdict for both.
  */
 #endif /* MXSHIELD_MAPS_H */
+
+/* mxs_finish() is shared by both classifiers: it needs mxs_country_action(). */
+#if (defined(MXS_WANT_DECIDE) || defined(MXS_WANT_WALK)) && !defined(MXSHIELD_FINISH_H)
+#define MXSHIELD_FINISH_H
+
+/* The verdict of a winning entry (r), or of no entry (r == NULL). */
+static __always_inline void mxs_finish(void *ctx, const struct mxs_rule *r,
+				       __u32 flags, struct mxs_verdict *v)
+{
+	__builtin_memset(v, 0, sizeof(*v));
+	v->list = MXS_LIST_NONE;
+	v->country = MXS_COUNTRY_NONE;
+
+	if (r && r->list <= MXS_LIST_GATEWAY) {
+		v->action = MXS_ACT_NONE;
+		v->list = r->list;
+		v->reason = MXS_R_TRUST + r->list;	/* same order */
+		goto matched;
+	}
+	if (flags & MXS_F_GATEWAY_ONLY) {
+		v->action = MXS_ACT_DROP;
+		v->reason = MXS_R_GATEWAY_ONLY;
+		return;
+	}
+	if (r && r->list == MXS_LIST_BLOCK) {
+		v->action = r->action ? r->action : MXS_ACT_DROP;
+		v->list = MXS_LIST_BLOCK;
+		v->reason = MXS_R_BLOCK;
+		goto matched;
+	}
+	if (r && r->list == MXS_LIST_COUNTRY && r->ref < MXS_COUNTRY_SLOTS) {
+		__u8 act = mxs_country_action(ctx, r->ref);
+
+		v->country = r->ref;
+		if (act != MXS_ACT_NONE && act < MXS_ACT_MAX) {
+			v->action = act;
+			v->list = MXS_LIST_COUNTRY;
+			v->reason = MXS_R_COUNTRY;
+			goto matched;
+		}
+	}
+	v->action = MXS_ACT_NONE;
+	v->reason = MXS_R_DEFAULT;
+	return;
+matched:
+	v->rule_plen = r->prefixlen;
+	v->ref = r->ref;
+	v->expires = r->expires;
+}
+
+#endif /* mxs_finish */
 
 #if defined(MXS_WANT_DECIDE) && !defined(MXSHIELD_DECIDE_H)
 #define MXSHIELD_DECIDE_H
@@ -233,54 +370,144 @@ static __always_inline int mxs_match_live(void *ctx, __u32 list, __u8 maxplen,
 	return 0;
 }
 
+/* The winning live entry over all lists, in precedence order (the
+ * gateway-only switch does not change which entry wins, only its effect). */
+static __always_inline int mxs_winner(void *ctx, __u8 maxplen, __u64 now,
+				      struct mxs_rule *r)
+{
+	__u32 l;
+
+	for (l = MXS_LIST_TRUST; l < MXS_LIST_MAX; l++)
+		if (mxs_match_live(ctx, l, maxplen, now, r))
+			return 1;
+	return 0;
+}
+
 static __always_inline void mxs_decide(void *ctx, __u8 maxplen, __u64 now,
 				       __u32 flags, struct mxs_verdict *v)
 {
 	struct mxs_rule r;
-	__u32 l;
 
-	__builtin_memset(v, 0, sizeof(*v));
-	v->list = MXS_LIST_NONE;
-	v->country = MXS_COUNTRY_NONE;
-
-	for (l = MXS_LIST_TRUST; l <= MXS_LIST_GATEWAY; l++) {
-		if (mxs_match_live(ctx, l, maxplen, now, &r)) {
-			v->action = MXS_ACT_NONE;
-			v->list = l;
-			v->reason = MXS_R_TRUST + l;	/* same order */
-			goto matched;
-		}
-	}
-	if (flags & MXS_F_GATEWAY_ONLY) {
-		v->action = MXS_ACT_DROP;
-		v->reason = MXS_R_GATEWAY_ONLY;
-		return;
-	}
-	if (mxs_match_live(ctx, MXS_LIST_BLOCK, maxplen, now, &r)) {
-		v->action = r.action ? r.action : MXS_ACT_DROP;
-		v->list = MXS_LIST_BLOCK;
-		v->reason = MXS_R_BLOCK;
-		goto matched;
-	}
-	if (mxs_match_live(ctx, MXS_LIST_COUNTRY, maxplen, now, &r) &&
-	    r.ref < MXS_COUNTRY_SLOTS) {
-		__u8 act = mxs_country_action(ctx, r.ref);
-
-		v->country = r.ref;
-		if (act != MXS_ACT_NONE && act < MXS_ACT_MAX) {
-			v->action = act;
-			v->list = MXS_LIST_COUNTRY;
-			v->reason = MXS_R_COUNTRY;
-			goto matched;
-		}
-	}
-	v->action = MXS_ACT_NONE;
-	v->reason = MXS_R_DEFAULT;
-	return;
-matched:
-	v->rule_plen = r.prefixlen;
-	v->ref = r.ref;
-	v->expires = r.expires;
+	mxs_finish(ctx, mxs_winner(ctx, maxplen, now, &r) ? &r : (void *)0, flags, v);
 }
 
 #endif /* MXS_WANT_DECIDE */
+
+/*
+ * The compiled classifier's walk, written once for the XDP program and the
+ * controller. The includer defines MXS_WANT_WALK and provides, for the
+ * family and generation its ctx refers to:
+ *
+ *   static const __u32 *mxs_c_dir(void *ctx, __u32 i);
+ *   static const struct mxs_cnode *mxs_c_node(void *ctx, __u32 i);
+ *   static const __u32 *mxs_c_leaf(void *ctx, __u32 i);
+ *   static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
+ *
+ * (NULL when out of range). The key is the address as a 128-bit number
+ * hi:lo, IPv4 in the top 32 bits of hi.
+ */
+#if defined(MXS_WANT_WALK) && !defined(MXSHIELD_WALK_H)
+#define MXSHIELD_WALK_H
+
+static __always_inline __u64 mxs_popcount(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/* MXS_STRIDE bits of hi:lo starting at bit @off (0 = most significant). */
+static __always_inline __u32 mxs_c_bits(__u64 hi, __u64 lo, __u32 off)
+{
+	if (off + MXS_STRIDE <= 64)
+		return (hi >> (64 - MXS_STRIDE - off)) & ((1U << MXS_STRIDE) - 1);
+	if (off >= 64)
+		return (lo >> (128 - MXS_STRIDE - off)) & ((1U << MXS_STRIDE) - 1);
+	return ((hi << (off + MXS_STRIDE - 64)) | (lo >> (128 - MXS_STRIDE - off))) &
+	       ((1U << MXS_STRIDE) - 1);
+}
+
+/* The compiled value of the longest match of hi:lo. */
+static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
+{
+	__u32 dbits = v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
+	__u32 levels = v6 ? MXS_LEVELS_V6 : MXS_LEVELS_V4;
+	const struct mxs_cnode *n;
+	const __u32 *p;
+	__u32 v, off = dbits, i;
+
+	p = mxs_c_dir(ctx, hi >> (64 - dbits));
+	if (!p)
+		return 0;
+	v = *p;
+	for (i = 0; i < MXS_LEVELS_V6; i++) {
+		__u32 idx;
+		__u64 mask;
+
+		if (!(v & MXS_CV_NODE))
+			return v;
+		if (i >= levels)
+			return 0;
+		n = mxs_c_node(ctx, v & ~MXS_CV_NODE);
+		if (!n)
+			return 0;
+		idx = mxs_c_bits(hi, lo, off);
+		mask = ((__u64)2 << idx) - 1;	/* bits 0..idx */
+		if ((n->vector >> idx) & 1) {
+			v = MXS_CV_NODE | (n->base_node + mxs_popcount(n->vector & mask) - 1);
+		} else {
+			p = mxs_c_leaf(ctx, n->base_leaf + mxs_popcount(n->leafvec & mask) - 1);
+			return p ? *p : 0;
+		}
+		off += MXS_STRIDE;
+	}
+	return 0;
+}
+
+/* Follow a value past expired entries: the live record, or NULL with *val
+ * left at the country / default value that decides instead. */
+static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val, __u64 now)
+{
+	struct mxs_crec *r;
+	int i;
+
+	for (i = 0; i < MXS_CHAIN_STEPS; i++) {
+		if (*val == 0 || (*val & (MXS_CV_COUNTRY | MXS_CV_NODE)))
+			return (void *)0;
+		r = mxs_c_rec(ctx, *val);
+		if (!r)
+			break;
+		if (!r->expires || r->expires > now)
+			return r;
+		*val = r->next;
+	}
+	*val = 0;
+	return (void *)0;
+}
+
+/* Classify hi:lo with the compiled structure: fills *v as mxs_decide()
+ * would, and returns the deciding record (for its hit counters) or NULL. */
+static __always_inline struct mxs_crec *mxs_c_classify(void *ctx, int v6, __u64 hi,
+						       __u64 lo, __u64 now, __u32 flags,
+						       struct mxs_verdict *v)
+{
+	__u32 val = mxs_c_walk(ctx, v6, hi, lo);
+	struct mxs_crec *rec = mxs_c_resolve(ctx, &val, now);
+	struct mxs_rule r = {};
+
+	if (rec) {
+		r.expires = rec->expires;
+		r.ref = rec->ref;
+		r.action = rec->action;
+		r.list = rec->list;
+		r.prefixlen = rec->prefixlen;
+	} else if (val & MXS_CV_COUNTRY) {
+		r.list = MXS_LIST_COUNTRY;
+		r.ref = val & 0xffff;
+	}
+	mxs_finish(ctx, (rec || val) ? &r : (void *)0, flags, v);
+	return rec;
+}
+
+#endif /* MXS_WANT_WALK */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The controller's half of the precedence rule: mxs_decide() from
- * maps/mxshield.h, with its two lookups implemented over the pinned maps.
- * `mxshield lookup` and (later) the policy service answer through here,
- * so they give exactly the verdict the XDP program gives.
+ * The controller's classifier: the compiled walk and mxs_finish() from
+ * maps/mxshield.h -- the code the XDP program runs -- over the live build
+ * in the pinned maps, element by element through bpf(2). `mxshield lookup`
+ * and the policy service answer through here, so they give exactly the
+ * verdict the XDP program gives.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,49 +14,55 @@
 
 struct uctx {
 	const struct mxs_maps_view *mv;
-	const struct mxs_prefix *addr;
-	int fds[MXS_LIST_MAX];	/* opened lazily, -1 = not yet */
+	int fd[4];			/* dir, node, leaf, rec of the live build */
+	struct mxs_cline line;
+	struct mxs_cnode node;
+	struct mxs_crec rec;
 };
 
-static int mxs_match(void *ctx, __u32 list, __u8 plen, struct mxs_rule *out);
+static const __u32 *mxs_c_dir(void *ctx, __u32 i);
+static const struct mxs_cnode *mxs_c_node(void *ctx, __u32 i);
+static const __u32 *mxs_c_leaf(void *ctx, __u32 i);
+static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
 static __u8 mxs_country_action(void *ctx, __u32 cc);
-#define MXS_WANT_DECIDE
+#define MXS_WANT_WALK
 #include "../maps/mxshield.h"
 
-int mxs_trie_fd(const struct mxs_maps_view *mv, uint32_t list, int v6)
+static const __u32 *line_at(struct uctx *c, int fd, __u32 i)
 {
-	uint32_t id = 0;
-	int fd;
+	__u32 k = i / MXS_CLINE;
 
-	if (bpf_map_lookup_elem(v6 ? mv->lists_v6 : mv->lists_v4, &list, &id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
+	if (bpf_map_lookup_elem(fd, &k, &c->line))
+		return NULL;
+	return &c->line.v[i % MXS_CLINE];
 }
 
-static int mxs_match(void *vctx, __u32 list, __u8 plen, struct mxs_rule *out)
+static const __u32 *mxs_c_dir(void *vctx, __u32 i)
 {
 	struct uctx *c = vctx;
-	union {
-		struct mxs_lpm_v4 k4;
-		struct mxs_lpm_v6 k6;
-	} k;
 
-	if (list >= MXS_LIST_MAX)
-		return 0;
-	if (c->fds[list] == -1)
-		c->fds[list] = mxs_trie_fd(c->mv, list, c->addr->v6);
-	if (c->fds[list] < 0)
-		return 0;
-	memset(&k, 0, sizeof(k));
-	if (c->addr->v6) {
-		k.k6.prefixlen = plen;
-		memcpy(k.k6.addr, c->addr->addr, 16);
-	} else {
-		k.k4.prefixlen = plen;
-		memcpy(k.k4.addr, c->addr->addr, 4);
-	}
-	return bpf_map_lookup_elem(c->fds[list], &k, out) == 0;
+	return line_at(c, c->fd[0], i);
+}
+
+static const __u32 *mxs_c_leaf(void *vctx, __u32 i)
+{
+	struct uctx *c = vctx;
+
+	return line_at(c, c->fd[2], i);
+}
+
+static const struct mxs_cnode *mxs_c_node(void *vctx, __u32 i)
+{
+	struct uctx *c = vctx;
+
+	return bpf_map_lookup_elem(c->fd[1], &i, &c->node) ? NULL : &c->node;
+}
+
+static struct mxs_crec *mxs_c_rec(void *vctx, __u32 i)
+{
+	struct uctx *c = vctx;
+
+	return bpf_map_lookup_elem(c->fd[3], &i, &c->rec) ? NULL : &c->rec;
 }
 
 static __u8 mxs_country_action(void *vctx, __u32 cc)
@@ -68,41 +75,44 @@ static __u8 mxs_country_action(void *vctx, __u32 cc)
 	return p.action;
 }
 
-static void uctx_init(struct uctx *c, const struct mxs_maps_view *mv,
-		      const struct mxs_prefix *addr)
+static int inner_fd(int outer, __u32 slot)
 {
-	c->mv = mv;
-	c->addr = addr;
-	for (int i = 0; i < MXS_LIST_MAX; i++)
-		c->fds[i] = -1;
-}
+	__u32 id = 0;
+	int fd;
 
-static void uctx_close(struct uctx *c)
-{
-	for (int i = 0; i < MXS_LIST_MAX; i++)
-		if (c->fds[i] >= 0)
-			close(c->fds[i]);
+	if (bpf_map_lookup_elem(outer, &slot, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
 }
 
 int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 		 uint32_t flags, uint64_t now_tai, struct mxs_verdict *v)
 {
-	struct uctx c;
+	int outer[4] = { mv->c_dir, mv->c_node, mv->c_leaf, mv->c_rec };
+	struct uctx c = { .mv = mv, .fd = { -1, -1, -1, -1 } };
+	__u32 zero = 0, gen = 0, slot;
+	__u64 hi = 0, lo = 0;
+	int ok = 1;
 
-	uctx_init(&c, mv, addr);
-	mxs_decide(&c, addr->v6 ? 128 : 32, now_tai, flags, v);
-	uctx_close(&c);
-	return 0;
-}
-
-int mxs_list_match(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
-		   uint32_t list, uint64_t now_tai, struct mxs_rule *r)
-{
-	struct uctx c;
-	int found;
-
-	uctx_init(&c, mv, addr);
-	found = mxs_match_live(&c, list, addr->v6 ? 128 : 32, now_tai, r);
-	uctx_close(&c);
-	return found;
+	bpf_map_lookup_elem(mv->c_gen, &zero, &gen);
+	slot = MXS_CSLOT(gen & 1, addr->v6);
+	for (int i = 0; i < 4; i++) {
+		c.fd[i] = inner_fd(outer[i], slot);
+		ok &= c.fd[i] >= 0;
+	}
+	for (int i = 0; i < 8; i++)
+		hi = hi << 8 | addr->addr[i];
+	for (int i = 8; i < 16; i++)
+		lo = lo << 8 | addr->addr[i];
+	if (!addr->v6)
+		hi &= 0xffffffff00000000ULL, lo = 0;
+	if (ok)
+		mxs_c_classify(&c, addr->v6, hi, lo, now_tai, flags, v);
+	else
+		mxs_finish(&c, NULL, flags, v);	/* nothing compiled */
+	for (int i = 0; i < 4; i++)
+		if (c.fd[i] >= 0)
+			close(c.fd[i]);
+	return ok ? 0 : -ENOENT;
 }

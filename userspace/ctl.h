@@ -24,7 +24,7 @@ struct ctl {
 	int lock_fd;
 	bool loaded;
 	int fd_config, fd_stats, fd_cstats, fd_tags;
-	struct mxs_maps_view mv;	/* lists_v4, lists_v6, country_policy */
+	struct mxs_maps_view mv;	/* compiled build, country_policy */
 };
 
 /* Print "mxshield: MESSAGE" on stderr; returns 1 (the exit status). */
@@ -60,7 +60,19 @@ const struct listdef *listdef_by_id(uint32_t list);
 /* Turn one list state record into its trie entry. */
 int rec_to_rule(const struct rec *r, uint32_t list, struct mxs_prefix *p,
 		struct mxs_rule *rule, char *err, size_t errlen);
-/* Build a fresh trie pair for @list from state and swap it in. */
+/* Compile every list from state and install the build. @over_list's
+ * records come from @over instead of its state file (-1: none), countries
+ * from @geo_path when given. 0, or 1 after printing an error. */
+int ctl_compile(struct ctl *c, int over_list, const struct recfile *over,
+		const char *geo_path, struct cinfo *info);
+/* The entries of one list, from state (countries: from the stored
+ * database, for the countries with a policy). 0, or 1 after an error. */
+int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2]);
+/* Longest live entry of @list that covers @addr (with its hit counters):
+ * 1 and *out, or 0. */
+int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
+		   uint64_t now_tai, struct mxs_rule *out);
+/* After a list's state file changed: recompile (the list is not needed). */
 int ctl_rebuild_list(struct ctl *c, uint32_t list);
 int ctl_sweep(struct ctl *c, int *removed);
 

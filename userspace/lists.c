@@ -69,44 +69,11 @@ int rec_to_rule(const struct rec *r, uint32_t list, struct mxs_prefix *p,
 	return 0;
 }
 
-/* ------------------------------------------------------- building tries */
-
-struct build {
-	struct mxs_prefix *p;
-	struct mxs_rule *r;
-	size_t n, cap;
-};
-
-static int build_push(struct build *b, const struct mxs_prefix *p, const struct mxs_rule *r)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		void *np = realloc(b->p, cap * sizeof(*b->p));
-
-		if (!np)
-			return -ENOMEM;
-		b->p = np;
-		np = realloc(b->r, cap * sizeof(*b->r));
-		if (!np)
-			return -ENOMEM;
-		b->r = np;
-		b->cap = cap;
-	}
-	b->p[b->n] = *p;
-	b->r[b->n++] = *r;
-	return 0;
-}
-
-static void build_free(struct build *b)
-{
-	free(b->p);
-	free(b->r);
-	memset(b, 0, sizeof(*b));
-}
+/* ------------------------------------------------------------ compiling */
 
 /* Collect the entries of one list from state (both families). */
 static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
-			struct build fam[2])
+			const struct recfile *over, struct rule_vec fam[2])
 {
 	char err[MXS_ERRLEN];
 	struct recfile f;
@@ -141,14 +108,16 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 			struct mxs_rule r = { .list = MXS_LIST_COUNTRY, .ref = pv.ref[i],
 					      .prefixlen = pv.v[i].plen };
 
-			rc = build_push(&fam[pv.v[i].v6], &pv.v[i], &r);
+			rc = rule_vec_push(&fam[pv.v[i].v6], &pv.v[i], &r);
 		}
 		pfx_vec_free(&pv);
 		return rc ? ctl_err("out of memory") : 0;
 	}
 
 	if (list == MXS_LIST_PARTNER) {
-		if (ctl_read(c, ST_PARTNERS, &f))
+		if (over)
+			f = *over;
+		else if (ctl_read(c, ST_PARTNERS, &f))
 			return 1;
 		for (int i = 0; i < f.n && !rc; i++) {
 			char *ips = strdup(rec_get(&f.r[i], "ip") ? : ""), *save, *tok;
@@ -164,16 +133,19 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 					break;
 				}
 				r.prefixlen = p.plen;
-				if (build_push(&fam[p.v6], &p, &r))
+				if (rule_vec_push(&fam[p.v6], &p, &r))
 					rc = ctl_err("out of memory");
 			}
 			free(ips);
 		}
-		recfile_free(&f);
+		if (!over)
+			recfile_free(&f);
 		return rc;
 	}
 
-	if (ctl_read(c, listdef_by_id(list)->name, &f))
+	if (over)
+		f = *over;
+	else if (ctl_read(c, listdef_by_id(list)->name, &f))
 		return 1;
 	for (int i = 0; i < f.n && !rc; i++) {
 		struct mxs_prefix p;
@@ -186,67 +158,89 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 		}
 		if (exp && exp <= now)
 			continue;	/* expired: the sweep removes it */
-		if (build_push(&fam[p.v6], &p, &r))
+		if (rule_vec_push(&fam[p.v6], &p, &r))
 			rc = ctl_err("out of memory");
 	}
-	recfile_free(&f);
+	if (!over)
+		recfile_free(&f);
 	return rc;
 }
 
-/* Build both tries of @list (from @geo_path for countries, if given) and
- * return their fds in out[2] without swapping them in yet. */
-static int build_tries(struct ctl *c, uint32_t list, const char *geo_path, int out[2])
+int ctl_compile(struct ctl *c, int over_list, const struct recfile *over,
+		const char *geo_path, struct cinfo *info)
 {
-	struct build fam[2] = {};
+	struct rule_vec fam[2] = {};
+	char err[MXS_ERRLEN];
 	int rc = 0;
 
-	out[0] = out[1] = -1;
-	if (collect_list(c, list, geo_path, fam)) {
-		rc = 1;
-		goto done;
-	}
-	for (int v6 = 0; v6 < 2 && !rc; v6++) {
-		int err;
-
-		out[v6] = trie_create(v6);
-		if (out[v6] < 0) {
-			rc = ctl_err("creating a trie: %s", bpf_errstr(out[v6]));
-			break;
-		}
-		err = trie_put_many(out[v6], fam[v6].p, fam[v6].r, fam[v6].n);
-		if (err)
-			rc = ctl_err("filling the %s list: %s", list_name(list), bpf_errstr(err));
-	}
-done:
-	if (rc) {
-		for (int v6 = 0; v6 < 2; v6++)
-			if (out[v6] >= 0)
-				close(out[v6]);
-	}
-	build_free(&fam[0]);
-	build_free(&fam[1]);
+	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
+		rc = collect_list(c, l, l == MXS_LIST_COUNTRY ? geo_path : NULL,
+				  (int)l == over_list ? over : NULL, fam);
+	if (!rc && cmaps_install(&c->mv, fam, info, err, sizeof(err)))
+		rc = ctl_err("%s", err);
+	rule_vec_free(&fam[0]);
+	rule_vec_free(&fam[1]);
 	return rc;
 }
 
-static int swap_tries(struct ctl *c, uint32_t list, int fds[2])
+int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2])
 {
-	int e4 = outer_set(c->mv.lists_v4, list, fds[0]);
-	int e6 = e4 ? e4 : outer_set(c->mv.lists_v6, list, fds[1]);
+	return collect_list(c, list, NULL, NULL, fam);
+}
 
-	close(fds[0]);
-	close(fds[1]);
-	if (e4 || e6)
-		return ctl_err("swapping in the %s list: %s", list_name(list), bpf_errstr(e4 ? e4 : e6));
-	return 0;
+int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
+		   uint64_t now_tai, struct mxs_rule *out)
+{
+	struct rule_vec fam[2] = {};
+	struct hitmap hm;
+	int best = -1;
+
+	if (collect_list(c, list, NULL, NULL, fam))
+		return 0;
+	for (size_t i = 0; i < fam[addr->v6].n; i++) {
+		const struct mxs_rule *r = &fam[addr->v6].r[i];
+
+		if (r->expires && r->expires <= now_tai)
+			continue;
+		if (!prefix_contains(&fam[addr->v6].p[i], addr))
+			continue;
+		if (best < 0 || fam[addr->v6].p[i].plen > fam[addr->v6].p[best].plen)
+			best = i;
+	}
+	if (best >= 0) {
+		*out = fam[addr->v6].r[best];
+		if (!hitmap_load(&c->mv, &hm)) {
+			uint64_t h = 0, lh = 0;
+
+			if (hitmap_get(&hm, list, &fam[addr->v6].p[best], &h, &lh)) {
+				out->hits = h;
+				out->last_hit = lh;
+			}
+			hitmap_free(&hm);
+		}
+	}
+	rule_vec_free(&fam[0]);
+	rule_vec_free(&fam[1]);
+	return best >= 0;
 }
 
 int ctl_rebuild_list(struct ctl *c, uint32_t list)
 {
-	int fds[2];
+	return ctl_compile(c, -1, NULL, NULL, NULL);
+}
 
-	if (build_tries(c, list, NULL, fds))
+/* Apply a changed list: compile with @f in place of its state file, and
+ * write @f only once the new build is live. If the write fails, the build
+ * from the state on disk goes back in. */
+static int commit_list(struct ctl *c, const struct listdef *d, const struct recfile *f)
+{
+	if (ctl_compile(c, d->list, f, NULL, NULL))
 		return 1;
-	return swap_tries(c, list, fds);
+	if (ctl_write(c, d->name, f)) {
+		ctl_compile(c, -1, NULL, NULL, NULL);
+		return 1;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- sweep */
@@ -254,43 +248,37 @@ int ctl_rebuild_list(struct ctl *c, uint32_t list)
 int ctl_sweep(struct ctl *c, int *removed)
 {
 	int64_t now = time(NULL);
+	int changed = 0;
 
 	*removed = 0;
 	for (int l = 0; l < 3; l++) {
 		const struct listdef *d = &ip_lists[l];
 		struct recfile f;
-		int n = 0, fds[2];
+		int n = 0;
 
 		if (!d->has_expires)
 			continue;
 		if (ctl_read(c, d->name, &f))
 			return 1;
-		fds[0] = mxs_trie_fd(&c->mv, d->list, 0);
-		fds[1] = mxs_trie_fd(&c->mv, d->list, 1);
 		for (int i = f.n - 1; i >= 0; i--) {
 			int64_t exp = rec_i64(&f.r[i], "expires");
-			struct mxs_prefix p;
-			char err[MXS_ERRLEN];
 
 			if (!exp || exp > now)
 				continue;
-			if (!parse_prefix(rec_get(&f.r[i], "prefix"), &p, err, sizeof(err)) &&
-			    fds[p.v6] >= 0)
-				trie_del(fds[p.v6], &p);
 			recfile_del(&f, i);
 			n++;
 		}
-		for (int v6 = 0; v6 < 2; v6++)
-			if (fds[v6] >= 0)
-				close(fds[v6]);
+		/* expired entries no longer match in the data plane already:
+		 * writing the state first is safe */
 		if (n && ctl_write(c, d->name, &f)) {
 			recfile_free(&f);
 			return 1;
 		}
 		recfile_free(&f);
 		*removed += n;
+		changed += n;
 	}
-	return 0;
+	return changed && c->loaded ? ctl_compile(c, -1, NULL, NULL, NULL) : 0;
 }
 
 int cmd_sweep(struct ctl *c, int argc, char **argv)
@@ -338,14 +326,14 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 	static const char *const opts[] = { "action", "expires", "comment", NULL };
 	struct cmd_args a;
 	struct mxs_prefix p;
-	struct mxs_rule rule, old;
+	struct mxs_rule rule;
 	struct recfile f;
 	struct rec *r;
 	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], num[32];
 	const char *act, *exps, *comment;
 	int64_t expires = 0, secs;
 	uint8_t action = MXS_ACT_DROP;
-	int fd, i, e, had_old, rc = 1;
+	int i, rc = 1;
 
 	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1)
 		return ctl_err("usage: mxshield %s add CIDR%s%s [--comment TEXT]", d->name,
@@ -390,25 +378,7 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 		ctl_err("%s", err);
 		goto out;
 	}
-	fd = mxs_trie_fd(&c->mv, d->list, p.v6);
-	if (fd < 0) {
-		ctl_err("%s list: %s", d->name, bpf_errstr(fd));
-		goto out;
-	}
-	had_old = trie_get(fd, &p, &old) == 0;
-	if (had_old) {		/* an update keeps the entry's counters */
-		rule.hits = old.hits;
-		rule.last_hit = old.last_hit;
-	}
-	e = trie_put(fd, &p, &rule);
-	if (e) {
-		ctl_err("%s add %s: %s", d->name, ps, bpf_errstr(e));
-	} else if (ctl_write(c, d->name, &f)) {
-		if (had_old)
-			trie_put(fd, &p, &old);
-		else
-			trie_del(fd, &p);
-	} else {
+	if (!commit_list(c, d, &f)) {
 		rc = 0;
 		if (!c->json) {
 			printf("%s %s %s", d->name, i >= 0 ? "updated" : "added", ps);
@@ -421,7 +391,6 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 			printf("\n");
 		}
 	}
-	close(fd);
 out:
 	recfile_free(&f);
 	return rc;
@@ -430,10 +399,9 @@ out:
 static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **argv)
 {
 	struct mxs_prefix p;
-	struct mxs_rule old;
 	struct recfile f;
 	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN];
-	int fd, i, rc = 1;
+	int i, rc = 1;
 
 	if (argc != 2)
 		return ctl_err("usage: mxshield %s del CIDR", d->name);
@@ -448,23 +416,11 @@ static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **a
 		goto out;
 	}
 	recfile_del(&f, i);
-	fd = mxs_trie_fd(&c->mv, d->list, p.v6);
-	if (fd < 0) {
-		ctl_err("%s list: %s", d->name, bpf_errstr(fd));
-		goto out;
-	}
-	if (trie_get(fd, &p, &old))
-		memset(&old, 0, sizeof(old));
-	trie_del(fd, &p);
-	if (ctl_write(c, d->name, &f)) {
-		if (old.prefixlen == p.plen)
-			trie_put(fd, &p, &old);
-	} else {
+	if (!commit_list(c, d, &f)) {
 		rc = 0;
 		if (!c->json)
 			printf("%s deleted %s\n", d->name, ps);
 	}
-	close(fd);
 out:
 	recfile_free(&f);
 	return rc;
@@ -473,32 +429,15 @@ out:
 static int iplist_flush(struct ctl *c, const struct listdef *d, int argc)
 {
 	struct recfile f, empty = {};
-	int fds[2], old[2], rc;
+	int rc;
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield %s flush", d->name);
 	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
 		return 1;
-	/* swap in empty tries, keep the old ones until the state is written */
-	old[0] = mxs_trie_fd(&c->mv, d->list, 0);
-	old[1] = mxs_trie_fd(&c->mv, d->list, 1);
-	fds[0] = trie_create(0);
-	fds[1] = trie_create(1);
-	if (fds[0] < 0 || fds[1] < 0) {
-		rc = ctl_err("creating a trie: %s", bpf_errstr(fds[0] < 0 ? fds[0] : fds[1]));
-		goto out;
-	}
-	rc = swap_tries(c, d->list, fds);
-	if (!rc && (rc = ctl_write(c, d->name, &empty)) && old[0] >= 0 && old[1] >= 0) {
-		outer_set(c->mv.lists_v4, d->list, old[0]);
-		outer_set(c->mv.lists_v6, d->list, old[1]);
-	}
+	rc = commit_list(c, d, &empty);
 	if (!rc && !c->json)
 		printf("%s flushed (%d entr%s)\n", d->name, f.n, f.n == 1 ? "y" : "ies");
-out:
-	for (int v6 = 0; v6 < 2; v6++)
-		if (old[v6] >= 0)
-			close(old[v6]);
 	recfile_free(&f);
 	return rc;
 }
@@ -506,14 +445,13 @@ out:
 static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 {
 	struct recfile f;
-	int fds[2];
+	struct hitmap hm;
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield %s list", d->name);
 	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
 		return 1;
-	fds[0] = mxs_trie_fd(&c->mv, d->list, 0);
-	fds[1] = mxs_trie_fd(&c->mv, d->list, 1);
+	hitmap_load(&c->mv, &hm);
 	if (c->json)
 		jw_arr();
 	else if (f.n)
@@ -523,13 +461,16 @@ static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 		const struct rec *r = &f.r[i];
 		struct mxs_prefix p;
 		struct mxs_rule rule = {}, live = {};
+		uint64_t hits = 0, last = 0;
 		char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], exp[64];
 		int64_t e = rec_i64(r, "expires");
 
 		if (rec_to_rule(r, d->list, &p, &rule, err, sizeof(err)))
 			continue;
-		if (fds[p.v6] >= 0)
-			trie_get(fds[p.v6], &p, &live);
+		if (hitmap_get(&hm, d->list, &p, &hits, &last)) {
+			live.hits = hits;
+			live.last_hit = last;
+		}
 		prefix_str(&p, ps);
 		if (c->json) {
 			jw_obj();
@@ -551,9 +492,7 @@ static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 	}
 	if (c->json)
 		jw_end_arr();
-	for (int v6 = 0; v6 < 2; v6++)
-		if (fds[v6] >= 0)
-			close(fds[v6]);
+	hitmap_free(&hm);
 	recfile_free(&f);
 	return 0;
 }
@@ -864,7 +803,7 @@ static int country_add(struct ctl *c, int argc, char **argv)
 	char code[3], err[MXS_ERRLEN];
 	uint32_t cc;
 	uint8_t action;
-	int i, rc = 1, fds[2] = { -1, -1 };
+	int i, rc = 1;
 	bool is_new;
 
 	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1 || !arg(&a, opts, "action"))
@@ -885,18 +824,13 @@ static int country_add(struct ctl *c, int argc, char **argv)
 	bpf_map_lookup_elem(c->mv.country_policy, &cc, &oldp);
 	if (ctl_write(c, ST_COUNTRIES, &f))
 		goto out;
-	/* a new country needs its prefixes: build the new tries first, then
-	 * set the policy and swap, so all its networks start at once */
-	if (is_new && build_tries(c, MXS_LIST_COUNTRY, NULL, fds))
+	/* a new country needs its prefixes: install a build that has them
+	 * (still without a policy, so nothing changes), then set the policy,
+	 * so all its networks start at once */
+	if (is_new && ctl_compile(c, -1, NULL, NULL, NULL))
 		goto undo;
 	if (country_set(c, cc, action))
 		goto undo;
-	if (is_new && swap_tries(c, MXS_LIST_COUNTRY, fds)) {
-		fds[0] = fds[1] = -1;
-		country_set(c, cc, oldp.action);
-		goto undo;
-	}
-	fds[0] = fds[1] = -1;
 	rc = 0;
 	if (!c->json) {
 		printf("country %s %s: %s\n", code, is_new ? "added" : "updated", action_name(action));
@@ -908,11 +842,9 @@ static int country_add(struct ctl *c, int argc, char **argv)
 undo:
 	if (is_new)
 		recfile_del(&f, f.n - 1);
-	ctl_write(c, ST_COUNTRIES, &f);
+	if (!ctl_write(c, ST_COUNTRIES, &f) && is_new)
+		ctl_compile(c, -1, NULL, NULL, NULL);
 out:
-	for (int v6 = 0; v6 < 2; v6++)
-		if (fds[v6] >= 0)
-			close(fds[v6]);
 	recfile_free(&f);
 	return rc;
 }
@@ -1036,7 +968,7 @@ static int geo_load(struct ctl *c, int argc, char **argv)
 	char err[MXS_ERRLEN + PATH_MAX], gp[PATH_MAX], *buf = NULL;
 	struct recfile f;
 	size_t len = 0;
-	int fds[2], rc = 1;
+	int rc = 1;
 
 	if (argc != 2)
 		return ctl_err("usage: mxshield geo load FILE.mmdb");
@@ -1046,17 +978,14 @@ static int geo_load(struct ctl *c, int argc, char **argv)
 	pfx_vec_free(&all);
 	if (ctl_ensure_loaded(c) || read_file(argv[1], &buf, &len))
 		return 1;
-	if (build_tries(c, MXS_LIST_COUNTRY, argv[1], fds))
+	if (ctl_compile(c, -1, NULL, argv[1], NULL))
 		goto out;
 	state_path(c, ST_GEO, gp, sizeof(gp));
 	if (atomic_write(gp, buf, len, err, sizeof(err))) {
 		ctl_err("storing the database: %s", err);
-		close(fds[0]);
-		close(fds[1]);
+		ctl_compile(c, -1, NULL, NULL, NULL);	/* back to the stored one */
 		goto out;
 	}
-	if (swap_tries(c, MXS_LIST_COUNTRY, fds))
-		goto out;
 	rc = 0;
 	if (ctl_read(c, ST_COUNTRIES, &f))
 		goto out;

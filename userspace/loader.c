@@ -33,8 +33,8 @@
 #endif
 
 static const char *const map_names[] = {
-	"lists_v4", "lists_v6", "country_policy", "config", "stats",
-	"country_stats", "tags",
+	"c_gen", "c_dir", "c_node", "c_leaf", "c_rec", "country_policy", "config",
+	"stats", "country_stats", "tags",
 };
 
 int ctl_err(const char *fmt, ...)
@@ -198,7 +198,8 @@ static int obj_get(const struct ctl *c, const char *name)
 int ctl_open_pinned(struct ctl *c)
 {
 	int *fds[] = {
-		&c->mv.lists_v4, &c->mv.lists_v6, &c->mv.country_policy,
+		&c->mv.c_gen, &c->mv.c_dir, &c->mv.c_node, &c->mv.c_leaf, &c->mv.c_rec,
+		&c->mv.country_policy,
 		&c->fd_config, &c->fd_stats, &c->fd_cstats, &c->fd_tags,
 	};
 
@@ -311,15 +312,9 @@ static int ctl_load(struct ctl *c)
 		ctl_err("maps were not pinned under %s", c->bpffs_dir);
 		goto out;
 	}
-	for (uint32_t l = 0; l < MXS_LIST_MAX; l++) {
-		uint32_t id4, id6;
-
-		if (!bpf_map_lookup_elem(c->mv.lists_v4, &l, &id4) &&
-		    !bpf_map_lookup_elem(c->mv.lists_v6, &l, &id6))
-			continue;	/* live already */
-		if (ctl_rebuild_list(c, l))
-			goto out;
-	}
+	/* a build first (from the state directory), unless one is live */
+	if (cmaps_live(&c->mv) != 1 && ctl_compile(c, -1, NULL, NULL, NULL))
+		goto out;
 	if (ctl_read(c, ST_SETTINGS, &settings))
 		goto out;
 	err = ctl_apply_config(c, &settings);
@@ -721,11 +716,6 @@ static long map_memlock(int fd)
 	return v;
 }
 
-static int count_cb(const struct mxs_prefix *p, const struct mxs_rule *r, void *arg)
-{
-	(*(uint64_t *)arg)++;
-	return 0;
-}
 
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
@@ -738,6 +728,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	int n, pfd;
 	bool loaded;
 	long total_mem = 0;
+	uint64_t cmem[2] = { 0, 0 };
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield status");
@@ -813,40 +804,41 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("lists:%s\n", loaded ? "" : " (not loaded)");
 	}
 	for (uint32_t l = 0; loaded && l < MXS_LIST_MAX; l++) {
-		uint64_t cnt[2] = { 0, 0 };
-		long mem = 0;
+		struct rule_vec fam[2] = {};
 
-		for (int v6 = 0; v6 < 2; v6++) {
-			int fd = mxs_trie_fd(&c->mv, l, v6);
-
-			if (fd < 0)
-				continue;
-			trie_walk(fd, v6, count_cb, &cnt[v6]);
-			mem += map_memlock(fd);
-			close(fd);
-		}
-		total_mem += mem;
+		if (ctl_collect(c, l, fam))
+			continue;
 		if (c->json) {
 			jw_obj();
 			jw_kstr("list", list_name(l));
-			jw_ku64("ipv4", cnt[0]);
-			jw_ku64("ipv6", cnt[1]);
-			jw_ki64("memory_bytes", mem);
+			jw_ku64("ipv4", fam[0].n);
+			jw_ku64("ipv6", fam[1].n);
 			jw_end_obj();
 		} else {
-			printf("  %-8s %8llu IPv4 %8llu IPv6 prefixes  %8.1f KiB\n", list_name(l),
-			       (unsigned long long)cnt[0], (unsigned long long)cnt[1], mem / 1024.0);
+			printf("  %-8s %8zu IPv4 %8zu IPv6 prefixes\n", list_name(l), fam[0].n,
+			       fam[1].n);
 		}
+		rule_vec_free(&fam[0]);
+		rule_vec_free(&fam[1]);
 	}
 	if (loaded) {
-		int fds[] = { c->mv.lists_v4, c->mv.lists_v6, c->mv.country_policy,
-			      c->fd_config, c->fd_stats, c->fd_cstats, c->fd_tags };
+		int fds[] = { c->mv.c_gen, c->mv.country_policy, c->fd_config, c->fd_stats,
+			      c->fd_cstats, c->fd_tags };
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			total_mem += map_memlock(fds[i]);
+		cmaps_memory(&c->mv, cmem);
+		total_mem += cmem[0] + cmem[1];
 	}
 	if (c->json) {
 		jw_end_arr();
+		jw_ku64("compiled_ipv4_bytes", cmem[0]);
+		jw_ku64("compiled_ipv6_bytes", cmem[1]);
+	} else if (loaded) {
+		printf("compiled classifier: %.1f MiB IPv4, %.1f MiB IPv6\n",
+		       cmem[0] / 1048576.0, cmem[1] / 1048576.0);
+	}
+	if (c->json) {
 		jw_ki64("memory_bytes", total_mem);
 		jw_end_obj();
 	} else if (loaded) {

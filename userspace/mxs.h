@@ -74,27 +74,82 @@ uint64_t now_tai_ns(void);
 /* "in 6d23h", "expired 5m ago" */
 char *fmt_remaining(int64_t unix_secs, char *buf, size_t len);
 
-/* -------------------------------------------------------------- classify.c
- * The controller's side of mxs_decide(): the same precedence over the
- * pinned maps. lists_v4 / lists_v6 are the outer ARRAY_OF_MAPS fds. */
+/* ------------------------------------------------------------- compile.c
+ * Entries of every list -> the compiled classifier (maps/mxshield.h). */
+
+/* Entries with their trie-style values (list, action, expires, ref). */
+struct rule_vec {
+	struct mxs_prefix *p;
+	struct mxs_rule *r;
+	size_t n, cap;
+};
+
+int rule_vec_push(struct rule_vec *v, const struct mxs_prefix *p, const struct mxs_rule *r);
+void rule_vec_free(struct rule_vec *v);
+
+/* One family's compiled arrays, in memory. rec[0] is unused. */
+struct ctable {
+	int v6;
+	uint32_t *dir;
+	size_t ndir;
+	struct mxs_cnode *node;
+	size_t nnode, capnode;
+	uint32_t *leaf;
+	size_t nleaf, capleaf;
+	struct mxs_crec *rec;
+	size_t nrec, caprec;
+	size_t nranges;		/* distinct ranges after merging */
+};
+
+int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen);
+void ctable_free(struct ctable *t);
+uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a);
+
+/* -------------------------------------------------------------- cmaps.c
+ * Compiled tables in BPF maps: install a build, read it back. */
 
 struct mxs_maps_view {
-	int lists_v4;
-	int lists_v6;
 	int country_policy;
+	int c_gen, c_dir, c_node, c_leaf, c_rec;	/* see bpf/mxshield.bpf.c */
 };
+
+struct cinfo {
+	size_t entries[2], ranges[2], nodes[2], leaves[2], recs[2];
+	uint64_t bytes[2];	/* kernel memory of the arrays */
+	double compile_s, load_s;
+};
+
+/* Compile fam[0] (IPv4) and fam[1] (IPv6), put them into fresh maps of the
+ * idle generation and flip c_gen: packets see the old build or the new,
+ * never a mix. Hit counters carry over by entry. 0, or -1 with err. */
+int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
+		  struct cinfo *info, char *err, size_t errlen);
+/* Is a build live? 1 yes, 0 no, negative errno. */
+int cmaps_live(const struct mxs_maps_view *mv);
+/* Kernel memory of the live build, per family. */
+int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2]);
+
+/* Hit counters of the live build, by entry. */
+struct hitmap {
+	struct hit_ent *e;
+	size_t mask, n;
+};
+int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h);
+/* 1 and the counters when the entry (list, prefix) decided packets. */
+int hitmap_get(const struct hitmap *h, uint8_t list, const struct mxs_prefix *p,
+	       uint64_t *hits, uint64_t *last_hit);
+void hitmap_free(struct hitmap *h);
+
+/* -------------------------------------------------------------- classify.c
+ * The controller's classifier: the XDP program's walk (mxs_c_classify() of
+ * maps/mxshield.h) over the live build in the pinned maps. */
 
 int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 		 uint32_t flags, uint64_t now_tai, struct mxs_verdict *v);
-/* Longest live match of @addr in one list (for "also matches" output).
- * Returns 1 and fills *r when found. */
-int mxs_list_match(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
-		   uint32_t list, uint64_t now_tai, struct mxs_rule *r);
-/* Open the inner trie of @list for a family: fd or negative errno. */
-int mxs_trie_fd(const struct mxs_maps_view *mv, uint32_t list, int v6);
 
 /* ------------------------------------------------------------------ maps.c
- * Inner LPM tries. All return 0 / an fd, or a negative errno. */
+ * LPM tries of the reference classifier (tests and benchmarks). All
+ * return 0 / an fd, or a negative errno. */
 
 int trie_create(int v6);
 int trie_put(int fd, const struct mxs_prefix *p, const struct mxs_rule *r);

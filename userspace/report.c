@@ -171,7 +171,7 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 
 			if (top != (pass == 0))
 				continue;
-			if (!mxs_list_match(&c->mv, &addr, l, now, &r))
+			if (!ctl_list_match(c, l, &addr, now, &r))
 				continue;
 			if (c->json) {
 				jw_obj();

@@ -49,7 +49,9 @@ struct lab {
 	struct mxshield_bpf *m;
 	struct mxshield_bench_bpf *mb;
 	struct baseline_bpf *b;
-	int tries[MXS_LIST_MAX];	/* IPv4 inner tries of mxshield */
+	struct mxs_maps_view mv;	/* mxshield's compiled build */
+	struct rule_vec fam[2];		/* every entry so far */
+	struct cinfo info;		/* of the last build */
 	int base[4];			/* trust4, partner4, block4, country4 */
 };
 
@@ -77,16 +79,12 @@ static int open_lab(struct lab *l)
 	}
 	if (mxshield_bench_bpf__load(l->mb) || baseline_bpf__load(l->b))
 		return -1;
-	for (uint32_t i = 0; i < MXS_LIST_MAX; i++) {
-		int fd6 = trie_create(1);
-
-		l->tries[i] = trie_create(0);
-		if (l->tries[i] < 0 || fd6 < 0 ||
-		    outer_set(bpf_map__fd(l->m->maps.lists_v4), i, l->tries[i]) ||
-		    outer_set(bpf_map__fd(l->m->maps.lists_v6), i, fd6))
-			return -1;
-		close(fd6);
-	}
+	l->mv = (struct mxs_maps_view){ .country_policy = bpf_map__fd(l->m->maps.country_policy),
+					.c_gen = bpf_map__fd(l->m->maps.c_gen),
+					.c_dir = bpf_map__fd(l->m->maps.c_dir),
+					.c_node = bpf_map__fd(l->m->maps.c_node),
+					.c_leaf = bpf_map__fd(l->m->maps.c_leaf),
+					.c_rec = bpf_map__fd(l->m->maps.c_rec) };
 	l->base[0] = bpf_map__fd(l->b->maps.trust4);
 	l->base[1] = bpf_map__fd(l->b->maps.partner4);
 	l->base[2] = bpf_map__fd(l->b->maps.block4);
@@ -148,7 +146,8 @@ static long load_countries(struct lab *l, const char *db)
 		r[i].ref = v4.ref[i];
 		r[i].prefixlen = v4.v[i].plen;
 	}
-	trie_put_many(l->tries[MXS_LIST_COUNTRY], v4.v, r, v4.n);
+	for (size_t i = 0; i < v4.n; i++)
+		rule_vec_push(&l->fam[0], &v4.v[i], &r[i]);
 	for (size_t i = 0; i < v4.n; i++)
 		r[i].action = v4.ref[i] % 2 ? MXS_ACT_NONE : MXS_ACT_DROP;
 	trie_put_many(l->base[3], v4.v, r, v4.n);
@@ -165,8 +164,11 @@ static long load_countries(struct lab *l, const char *db)
 }
 
 /* Add @n random block prefixes (60% /32, 30% /24, 10% /16-/23), never
- * inside 192.0.2.0/24 (the miss address). Returns the first one. */
-static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, double *secs)
+ * inside 192.0.2.0/24 (the miss address), to both programs: mxshield
+ * compiles and installs all its entries (*secs: that time), the baseline
+ * puts them into its block trie (*tsecs). Returns the first one. */
+static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, double *secs,
+				    double *tsecs)
 {
 	struct mxs_prefix *p = calloc(n ? n : 1, sizeof(*p)), first = { 0 };
 	struct mxs_rule *r = calloc(n ? n : 1, sizeof(*r));
@@ -185,10 +187,21 @@ static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, doubl
 		r[i].action = MXS_ACT_DROP;
 		r[i].prefixlen = p[i].plen;
 	}
+	for (long i = 0; i < n; i++)
+		rule_vec_push(&l->fam[0], &p[i], &r[i]);
+	{
+		char err[MXS_ERRLEN];
+
+		t0 = now_s();
+		if (cmaps_install(&l->mv, l->fam, &l->info, err, sizeof(err))) {
+			fprintf(stderr, "bench: %s\n", err);
+			exit(1);
+		}
+		*secs = now_s() - t0;
+	}
 	t0 = now_s();
-	trie_put_many(l->tries[MXS_LIST_BLOCK], p, r, n);
-	*secs = now_s() - t0;
 	trie_put_many(l->base[2], p, r, n);
+	*tsecs = now_s() - t0;
 	if (n)
 		first = p[0];
 	free(p);
@@ -314,17 +327,17 @@ int main(int argc, char **argv)
 	printf("%-9s %-7s %14s %14s %8s\n", "PREFIXES", "CASE", "MXSHIELD ns", "4-TRIE ns", "RATIO");
 	for (int s = 0; s < nsizes; s++) {
 		struct mxs_prefix hit, miss = { .plen = 32, .addr = { 192, 0, 2, 1 } };
-		double load = 0;
+		double load = 0, tload = 0;
 		uint32_t rm, rb, tm, tb;
 		long mem;
 
-		hit = add_blocks(&l, sizes[s] - have, &seed, &load);
+		hit = add_blocks(&l, sizes[s] - have, &seed, &load, &tload);
 		if (have)
 			hit = hit.plen ? hit : miss;
 		have = sizes[s];
 		if (!sizes[s])
 			hit = miss;
-		mem = memlock(l.tries[MXS_LIST_BLOCK]) + memlock(l.tries[MXS_LIST_COUNTRY]);
+		mem = memlock(l.base[2]) + memlock(l.base[3]);
 		tm = measure(bpf_program__fd(l.m->progs.mxs_xdp), &hit, repeat, &rm);
 		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &hit, repeat, &rb);
 		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "hit", tm, tb, (double)tb / tm);
@@ -340,8 +353,13 @@ int main(int argc, char **argv)
 		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss, repeat, &rb);
 		l.b->bss->random_source = 0;
 		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "random", tm, tb, (double)tb / tm);
-		printf("#   block trie load %.2f s (%ld prefixes), block+country trie memory %.1f MiB\n",
-		       load, sizes[s], mem / 1048576.0);
+		printf("#   mxshield: compile+install of all %zu entries %.2f s (compile %.2f, maps "
+		       "%.2f), %zu ranges, %zu nodes, %zu leaves, %zu verdicts, %.1f MiB\n",
+		       l.fam[0].n, load, l.info.compile_s, l.info.load_s, l.info.ranges[0],
+		       l.info.nodes[0], l.info.leaves[0], l.info.recs[0],
+		       (l.info.bytes[0] + l.info.bytes[1]) / 1048576.0);
+		printf("#   baseline: block trie load %.2f s (%ld new prefixes), block+country tries "
+		       "%.1f MiB\n", tload, sizes[s] - (s ? sizes[s - 1] : 0), mem / 1048576.0);
 	}
 	if (smoke) {
 		l.b->bss->random_source = 1;

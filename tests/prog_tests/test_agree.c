@@ -112,7 +112,6 @@ static size_t build_syn(uint8_t *buf, const struct mxs_prefix *src)
 struct lab {
 	struct mxshield_bpf *skel;
 	struct mxs_maps_view mv;
-	int tries[MXS_LIST_MAX][2];
 	int prog, config, tags;
 };
 
@@ -127,20 +126,15 @@ static int lab_open(struct lab *l)
 		bpf_map__set_pin_path(m, NULL);
 	if (mxshield_bpf__load(l->skel))
 		return -1;
-	l->mv.lists_v4 = bpf_map__fd(l->skel->maps.lists_v4);
-	l->mv.lists_v6 = bpf_map__fd(l->skel->maps.lists_v6);
 	l->mv.country_policy = bpf_map__fd(l->skel->maps.country_policy);
+	l->mv.c_gen = bpf_map__fd(l->skel->maps.c_gen);
+	l->mv.c_dir = bpf_map__fd(l->skel->maps.c_dir);
+	l->mv.c_node = bpf_map__fd(l->skel->maps.c_node);
+	l->mv.c_leaf = bpf_map__fd(l->skel->maps.c_leaf);
+	l->mv.c_rec = bpf_map__fd(l->skel->maps.c_rec);
 	l->config = bpf_map__fd(l->skel->maps.config);
 	l->tags = bpf_map__fd(l->skel->maps.tags);
 	l->prog = bpf_program__fd(l->skel->progs.mxs_xdp);
-	for (uint32_t i = 0; i < MXS_LIST_MAX; i++) {
-		for (int v6 = 0; v6 < 2; v6++) {
-			l->tries[i][v6] = trie_create(v6);
-			if (l->tries[i][v6] < 0 ||
-			    outer_set(v6 ? l->mv.lists_v6 : l->mv.lists_v4, i, l->tries[i][v6]))
-				return -1;
-		}
-	}
 	return 0;
 }
 
@@ -152,8 +146,10 @@ static void set_flags(struct lab *l, uint32_t flags)
 	bpf_map_update_elem(l->config, &zero, &cfg, BPF_ANY);
 }
 
-static void random_rules(struct lab *l)
+static int random_rules(struct lab *l)
 {
+	struct rule_vec fam[2] = {};
+	char err[MXS_ERRLEN];
 	static const struct { uint32_t list; int n; } plan[] = {
 		{ MXS_LIST_TRUST, 6 }, { MXS_LIST_PARTNER, 6 }, { MXS_LIST_GATEWAY, 6 },
 		{ MXS_LIST_BLOCK, 120 }, { MXS_LIST_COUNTRY, 40 },
@@ -176,14 +172,36 @@ static void random_rules(struct lab *l)
 				r.ref = rnd() % 6;	/* AA..AF: some with policies */
 			if (rnd() % 8 == 0)	/* some expired, some not yet */
 				r.expires = rnd() & 1 ? now - 1000000000ULL : now + 3600000000000ULL;
-			trie_put(l->tries[plan[k].list][v6], &p, &r);
+			/* one entry per list and prefix: the last one counts */
+			for (size_t j = 0; j < fam[v6].n; j++)
+				if (fam[v6].r[j].list == r.list && fam[v6].p[j].plen == p.plen &&
+				    !memcmp(fam[v6].p[j].addr, p.addr, 16))
+					fam[v6].r[j].list = MXS_LIST_MAX;	/* dropped */
+			rule_vec_push(&fam[v6], &p, &r);
 		}
 	}
+	for (int v6 = 0; v6 < 2; v6++) {
+		size_t o = 0;
+
+		for (size_t j = 0; j < fam[v6].n; j++)
+			if (fam[v6].r[j].list != MXS_LIST_MAX) {
+				fam[v6].p[o] = fam[v6].p[j];
+				fam[v6].r[o++] = fam[v6].r[j];
+			}
+		fam[v6].n = o;
+	}
+	if (cmaps_install(&l->mv, fam, NULL, err, sizeof(err))) {
+		printf("not ok - install the rule set: %s\n", err);
+		return -1;
+	}
+	rule_vec_free(&fam[0]);
+	rule_vec_free(&fam[1]);
 	for (uint32_t cc = 0; cc < 6; cc++) {
 		struct mxs_country_policy pol = { .action = cc < 4 ? MXS_ACT_DROP + cc : MXS_ACT_NONE };
 
 		bpf_map_update_elem(l->mv.country_policy, &cc, &pol, BPF_ANY);
 	}
+	return 0;
 }
 
 /* What the data plane did with a SYN from @a: an MXS_ACT_* value. */
@@ -312,7 +330,8 @@ int main(void)
 		printf("not ok - load the XDP program and maps: %s\n", strerror(errno));
 		return 1;
 	}
-	random_rules(&l);
+	if (random_rules(&l))
+		return 1;
 	run_corpus(&l, 0, "enforce");
 	run_corpus(&l, MXS_F_MONITOR, "monitor");
 	mxshield_bpf__destroy(l.skel);

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Compiled builds in BPF maps. A build is four array maps per family
+ * (dir, node, leaf, rec), created at their exact size, filled through mmap,
+ * and put into the idle generation's slots of the outer maps c_dir, c_node,
+ * c_leaf, c_rec; then c_gen flips, one 4-byte write. Packets read c_gen
+ * once, so each sees the old build or the new, never a mix. The previous
+ * build stays in the other generation until the next install replaces it
+ * (the kernel frees a replaced inner map after an RCU grace period, off
+ * the data path).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include "mxs.h"
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int outer_fds(const struct mxs_maps_view *mv, int out[4])
+{
+	out[0] = mv->c_dir;
+	out[1] = mv->c_node;
+	out[2] = mv->c_leaf;
+	out[3] = mv->c_rec;
+	return 0;
+}
+
+static int live_gen(const struct mxs_maps_view *mv, uint32_t *gen)
+{
+	__u32 zero = 0;
+
+	*gen = 0;
+	if (bpf_map_lookup_elem(mv->c_gen, &zero, gen))
+		return -errno;
+	*gen &= 1;
+	return 0;
+}
+
+static int inner_fd(int outer, __u32 slot)
+{
+	__u32 id = 0;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &slot, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* An array map of @n elements of @vsize bytes holding @len bytes of @data. */
+static int make_array(const char *name, uint32_t vsize, size_t n, const void *data,
+		      size_t len, uint64_t *bytes)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	size_t pg = sysconf(_SC_PAGESIZE), sz;
+	void *m;
+	int fd;
+
+	if (!n)
+		n = 1;
+	if (n > UINT32_MAX)
+		return -E2BIG;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, vsize, n, &o);
+	if (fd < 0)
+		return -errno;
+	sz = (n * vsize + pg - 1) / pg * pg;
+	*bytes += sz;
+	if (!len)
+		return fd;
+	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	memcpy(m, data, len);
+	munmap(m, sz);
+	return fd;
+}
+
+/* Map the live build's @which array (0 dir, 1 node, 2 leaf, 3 rec) of a
+ * family read-only. Returns the mapping and its element count, or NULL. */
+static void *map_live(const struct mxs_maps_view *mv, int v6, int which, size_t *n,
+		      size_t *len)
+{
+	struct bpf_map_info info = {};
+	__u32 il = sizeof(info), gen;
+	int outer[4], fd;
+	void *m;
+
+	outer_fds(mv, outer);
+	if (live_gen(mv, &gen))
+		return NULL;
+	fd = inner_fd(outer[which], MXS_CSLOT(gen, v6));
+	if (fd < 0)
+		return NULL;
+	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
+		close(fd);
+		return NULL;
+	}
+	*len = ((size_t)info.value_size * info.max_entries + sysconf(_SC_PAGESIZE) - 1) /
+	       sysconf(_SC_PAGESIZE) * sysconf(_SC_PAGESIZE);
+	m = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return NULL;
+	*n = info.max_entries;
+	return m;
+}
+
+int cmaps_live(const struct mxs_maps_view *mv)
+{
+	uint32_t gen;
+	int fd, e = live_gen(mv, &gen);
+
+	if (e)
+		return e;
+	fd = inner_fd(mv->c_dir, MXS_CSLOT(gen, 0));
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	close(fd);
+	return 1;
+}
+
+int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2])
+{
+	int outer[4];
+	uint32_t gen;
+
+	outer_fds(mv, outer);
+	bytes[0] = bytes[1] = 0;
+	if (live_gen(mv, &gen))
+		return -1;
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int w = 0; w < 4; w++) {
+			struct bpf_map_info info = {};
+			__u32 il = sizeof(info);
+			int fd = inner_fd(outer[w], MXS_CSLOT(gen, v6));
+
+			if (fd < 0)
+				continue;
+			if (!bpf_obj_get_info_by_fd(fd, &info, &il))
+				bytes[v6] += (uint64_t)info.value_size * info.max_entries;
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- hitmap */
+
+struct hit_ent {
+	uint8_t used, list, plen, v6;
+	uint8_t addr[16];
+	uint64_t hits, last_hit;
+	bool given;		/* carried over into a new build already */
+};
+
+static uint64_t hit_hash(uint8_t list, int v6, uint8_t plen, const uint8_t *a)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)list << 16 | v6 << 8 | plen);
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 31);
+}
+
+static struct hit_ent *hit_find(const struct hitmap *h, uint8_t list, int v6, uint8_t plen,
+				const uint8_t *a, bool *found)
+{
+	size_t i;
+
+	for (i = hit_hash(list, v6, plen, a) & h->mask; h->e[i].used; i = (i + 1) & h->mask) {
+		struct hit_ent *e = &h->e[i];
+
+		if (e->list == list && e->v6 == v6 && e->plen == plen && !memcmp(e->addr, a, 16)) {
+			*found = true;
+			return e;
+		}
+	}
+	*found = false;
+	return &h->e[i];
+}
+
+int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (int v6 = 0; v6 < 2; v6++) {
+		size_t n = 0, len = 0, want;
+		struct mxs_crec *r = map_live(mv, v6, 3, &n, &len);
+
+		if (!r)
+			continue;
+		want = (h->n + n) * 2;
+		if (want > h->mask) {
+			size_t mask = 1023;
+			struct hitmap nh;
+
+			while (mask < want)
+				mask = mask * 2 + 1;
+			nh.e = calloc(mask + 1, sizeof(*nh.e));
+			nh.mask = mask;
+			nh.n = h->n;
+			if (!nh.e) {
+				munmap(r, len);
+				return -ENOMEM;
+			}
+			for (size_t i = 0; h->e && i <= h->mask; i++) {
+				bool f;
+
+				if (h->e[i].used)
+					*hit_find(&nh, h->e[i].list, h->e[i].v6, h->e[i].plen,
+						  h->e[i].addr, &f) = h->e[i];
+			}
+			free(h->e);
+			*h = nh;
+		}
+		for (size_t i = 1; i < n; i++) {
+			bool f;
+			struct hit_ent *e;
+
+			if (!r[i].hits)
+				continue;
+			e = hit_find(h, r[i].list, v6, r[i].prefixlen, r[i].addr, &f);
+			if (!f) {
+				memset(e, 0, sizeof(*e));
+				e->used = 1;
+				e->list = r[i].list;
+				e->v6 = v6;
+				e->plen = r[i].prefixlen;
+				memcpy(e->addr, r[i].addr, 16);
+				h->n++;
+			}
+			e->hits += r[i].hits;
+			if (r[i].last_hit > e->last_hit)
+				e->last_hit = r[i].last_hit;
+		}
+		munmap(r, len);
+	}
+	return 0;
+}
+
+int hitmap_get(const struct hitmap *h, uint8_t list, const struct mxs_prefix *p,
+	       uint64_t *hits, uint64_t *last_hit)
+{
+	uint8_t a[16] = {};
+	struct hit_ent *e;
+	bool f;
+
+	if (!h->e)
+		return 0;
+	memcpy(a, p->addr, p->v6 ? 16 : 4);
+	e = hit_find(h, list, p->v6, p->plen, a, &f);
+	if (!f)
+		return 0;
+	*hits = e->hits;
+	*last_hit = e->last_hit;
+	return 1;
+}
+
+void hitmap_free(struct hitmap *h)
+{
+	free(h->e);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ------------------------------------------------------------ install */
+
+int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
+		  struct cinfo *info, char *err, size_t errlen)
+{
+	struct cinfo dummy;
+	struct hitmap hm;
+	struct ctable t[2] = {};
+	int outer[4], fds[2][4], rc = -1;
+	uint32_t gen, idle;
+	__u32 zero = 0;
+	double t0;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	memset(fds, -1, sizeof(fds));
+	outer_fds(mv, outer);
+	if (live_gen(mv, &gen))
+		return mxs_fail(err, errlen, "reading c_gen: %s", strerror(errno));
+	idle = cmaps_live(mv) == 1 ? gen ^ 1 : gen;
+
+	t0 = mono();
+	for (int v6 = 0; v6 < 2; v6++) {
+		if (mxs_compile(v6, &fam[v6], &t[v6], err, errlen))
+			goto out;
+		info->entries[v6] = fam[v6].n;
+		info->ranges[v6] = t[v6].nranges;
+		info->nodes[v6] = t[v6].nnode;
+		info->leaves[v6] = t[v6].nleaf;
+		info->recs[v6] = t[v6].nrec - 1;
+	}
+	/* hit counters follow their entries into the new build */
+	if (!hitmap_load(mv, &hm)) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			for (size_t i = 1; i < t[v6].nrec; i++) {
+				struct mxs_crec *r = &t[v6].rec[i];
+				struct hit_ent *e;
+				bool f;
+
+				if (!hm.e)
+					break;
+				e = hit_find(&hm, r->list, v6, r->prefixlen, r->addr, &f);
+				if (f && !e->given) {
+					r->hits = e->hits;
+					r->last_hit = e->last_hit;
+					e->given = true;
+				}
+			}
+		}
+		hitmap_free(&hm);
+	}
+	info->compile_s = mono() - t0;
+
+	t0 = mono();
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct ctable *c = &t[v6];
+		uint64_t *b = &info->bytes[v6];
+
+		fds[v6][0] = make_array("mxs_c_dir", sizeof(struct mxs_cline),
+					(c->ndir + MXS_CLINE - 1) / MXS_CLINE, c->dir,
+					c->ndir * sizeof(*c->dir), b);
+		fds[v6][1] = make_array("mxs_c_node", sizeof(struct mxs_cnode), c->nnode,
+					c->node, c->nnode * sizeof(*c->node), b);
+		fds[v6][2] = make_array("mxs_c_leaf", sizeof(struct mxs_cline),
+					(c->nleaf + MXS_CLINE - 1) / MXS_CLINE, c->leaf,
+					c->nleaf * sizeof(*c->leaf), b);
+		fds[v6][3] = make_array("mxs_c_rec", sizeof(struct mxs_crec), c->nrec, c->rec,
+					c->nrec * sizeof(*c->rec), b);
+		for (int w = 0; w < 4; w++) {
+			if (fds[v6][w] < 0) {
+				mxs_fail(err, errlen, "creating the compiled %s maps (%.1f MiB): %s",
+					 v6 ? "IPv6" : "IPv4", *b / 1048576.0,
+					 strerror(-fds[v6][w]));
+				goto out;
+			}
+		}
+	}
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int w = 0; w < 4; w++) {
+			__u32 slot = MXS_CSLOT(idle, v6);
+
+			if (bpf_map_update_elem(outer[w], &slot, &fds[v6][w], BPF_ANY)) {
+				mxs_fail(err, errlen, "installing the compiled maps: %s",
+					 strerror(errno));
+				goto out;
+			}
+		}
+	}
+	/* the switch: one write */
+	if (bpf_map_update_elem(mv->c_gen, &zero, &idle, BPF_ANY)) {
+		mxs_fail(err, errlen, "switching to the new build: %s", strerror(errno));
+		goto out;
+	}
+	info->load_s = mono() - t0;
+	rc = 0;
+out:
+	for (int v6 = 0; v6 < 2; v6++) {
+		ctable_free(&t[v6]);
+		for (int w = 0; w < 4; w++)
+			if (fds[v6][w] >= 0)
+				close(fds[v6][w]);
+	}
+	return rc;
+}

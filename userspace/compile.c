@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The compiler: every list of one family (trust, partner, gateway, block,
+ * country) -> one multibit trie whose longest match is the verdict
+ * (maps/mxshield.h, "the compiled classifier").
+ *
+ *  1. Sort the entries by (start address, prefix length): prefixes nest, so
+ *     one sweep with a stack of the entries covering the current address
+ *     yields every elementary range and the entries that cover it.
+ *  2. The value of a range: mxs_winner() of maps/mxshield.h -- the same
+ *     precedence the reference classifier runs per packet -- over the
+ *     stack; if the winner can expire, the value that follows it is the
+ *     winner at its expiry time, and so on (a chain of records).
+ *  3. Merge neighbouring ranges with equal values, then cut the address
+ *     space into the direct first stage and nodes of 64 children, storing
+ *     only the children that are nodes and the leaves that start a run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mxs.h"
+
+typedef unsigned __int128 u128;
+
+struct cctx {
+	const struct rule_vec *in;
+	const uint32_t *stk;
+	size_t depth;
+	size_t last;		/* entry index of the last match */
+};
+
+static int mxs_match(void *ctx, __u32 list, __u8 plen, struct mxs_rule *out);
+static __u8 mxs_country_action(void *ctx, __u32 cc);
+#define MXS_WANT_DECIDE
+#include "../maps/mxshield.h"
+
+static int mxs_match(void *vctx, __u32 list, __u8 plen, struct mxs_rule *out)
+{
+	struct cctx *c = vctx;
+
+	for (size_t i = c->depth; i-- > 0;) {
+		uint32_t e = c->stk[i];
+
+		if (c->in->r[e].list == list && c->in->p[e].plen <= plen) {
+			*out = c->in->r[e];
+			out->prefixlen = c->in->p[e].plen;
+			c->last = e;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static __u8 mxs_country_action(void *ctx, __u32 cc)
+{
+	return MXS_ACT_NONE;	/* policies apply at run time, not here */
+}
+
+/* ------------------------------------------------------------ rule_vec */
+
+int rule_vec_push(struct rule_vec *v, const struct mxs_prefix *p, const struct mxs_rule *r)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 256;
+		void *np = realloc(v->p, cap * sizeof(*v->p));
+
+		if (!np)
+			return -ENOMEM;
+		v->p = np;
+		np = realloc(v->r, cap * sizeof(*v->r));
+		if (!np)
+			return -ENOMEM;
+		v->r = np;
+		v->cap = cap;
+	}
+	v->p[v->n] = *p;
+	v->r[v->n] = *r;
+	v->r[v->n].prefixlen = p->plen;
+	v->n++;
+	return 0;
+}
+
+void rule_vec_free(struct rule_vec *v)
+{
+	free(v->p);
+	free(v->r);
+	memset(v, 0, sizeof(*v));
+}
+
+/* -------------------------------------------------------------- helpers */
+
+static u128 addr_num(const struct mxs_prefix *p)
+{
+	u128 x = 0;
+	int n = p->v6 ? 16 : 4;
+
+	for (int i = 0; i < n; i++)
+		x = x << 8 | p->addr[i];
+	return x;
+}
+
+static u128 host_mask(int bits, int plen)
+{
+	if (bits - plen >= 128)
+		return ~(u128)0;
+	return ((u128)1 << (bits - plen)) - 1;
+}
+
+#define GROW(arr, n, cap, want)						\
+	({								\
+		int _ok = 1;						\
+		if ((n) + (want) > (cap)) {				\
+			size_t _c = (cap) ? (cap) : 1024;		\
+			void *_p;					\
+			while (_c < (n) + (want))			\
+				_c *= 2;				\
+			_p = realloc((arr), _c * sizeof(*(arr)));	\
+			if (_p) {					\
+				(arr) = _p;				\
+				(cap) = _c;				\
+			} else {					\
+				_ok = 0;				\
+			}						\
+		}							\
+		_ok;							\
+	})
+
+/* ----------------------------------------------------- interned records */
+
+struct interner {
+	uint32_t *slot;		/* rec index, 0 = empty */
+	size_t mask;
+};
+
+static uint64_t rec_hash(const struct mxs_crec *r)
+{
+	const unsigned char *b = (const void *)r;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < sizeof(*r); i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* Index of the record equal to *r, appended when new; 0 on ENOMEM. */
+static uint32_t intern(struct ctable *t, struct interner *in, const struct mxs_crec *r)
+{
+	size_t i;
+
+	if (t->nrec * 2 >= in->mask) {
+		size_t nmask = in->mask ? in->mask * 2 + 1 : 4095;
+		uint32_t *ns = calloc(nmask + 1, sizeof(*ns));
+
+		if (!ns)
+			return 0;
+		for (size_t k = 1; k < t->nrec; k++) {
+			for (i = rec_hash(&t->rec[k]) & nmask; ns[i]; i = (i + 1) & nmask)
+				;
+			ns[i] = k;
+		}
+		free(in->slot);
+		in->slot = ns;
+		in->mask = nmask;
+	}
+	for (i = rec_hash(r) & in->mask; in->slot[i]; i = (i + 1) & in->mask)
+		if (!memcmp(&t->rec[in->slot[i]], r, sizeof(*r)))
+			return in->slot[i];
+	if (t->nrec > MXS_CV_INDEX - 1 || !GROW(t->rec, t->nrec, t->caprec, 1))
+		return 0;
+	t->rec[t->nrec] = *r;
+	in->slot[i] = t->nrec;
+	return t->nrec++;
+}
+
+/* ------------------------------------------------------------ the sweep */
+
+struct sweep {
+	struct ctable *t;
+	struct interner in;
+	struct cctx cc;
+	int bits;
+	bool oom;
+	/* merged ranges: start[i] .. start[i+1]-1 has value val[i] */
+	u128 *start;
+	uint32_t *val;
+	size_t n, cap, capv;
+};
+
+/* The value of the current stack at time @now, @step records deep. */
+static uint32_t value_at(struct sweep *s, uint64_t now, int step)
+{
+	struct mxs_rule r;
+	struct mxs_crec rec = {};
+	size_t e;
+
+	if (!mxs_winner(&s->cc, s->bits, now, &r))
+		return 0;
+	if (r.list == MXS_LIST_COUNTRY)
+		return r.ref < MXS_COUNTRY_SLOTS ? MXS_CV_COUNTRY | r.ref : 0;
+	e = s->cc.last;
+	rec.expires = r.expires;
+	rec.ref = r.ref;
+	rec.action = r.action;
+	rec.list = r.list;
+	rec.prefixlen = r.prefixlen;
+	memcpy(rec.addr, s->cc.in->p[e].addr, 16);
+	if (r.expires && step + 1 < MXS_CHAIN_STEPS)
+		rec.next = value_at(s, r.expires, step + 1);
+	e = intern(s->t, &s->in, &rec);
+	if (!e)
+		s->oom = true;
+	return e;
+}
+
+static void emit(struct sweep *s, u128 lo)
+{
+	uint32_t v = value_at(s, 0, 0);
+
+	if (s->n && s->val[s->n - 1] == v)
+		return;
+	if (!GROW(s->start, s->n, s->cap, 1) || !GROW(s->val, s->n, s->capv, 1)) {
+		s->oom = true;
+		return;
+	}
+	s->start[s->n] = lo;
+	s->val[s->n++] = v;
+}
+
+struct ord {
+	u128 start;
+	uint32_t idx;
+	uint8_t plen;
+};
+
+static int ord_cmp(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (int)x->plen - (int)y->plen;
+}
+
+/* IPv4: LSD radix sort of (address << 8 | plen) in three 16-bit passes. */
+static int sort_v4(struct ord *o, size_t n)
+{
+	uint64_t *k = malloc(n * sizeof(*k)), *k2 = malloc(n * sizeof(*k2));
+	uint32_t *ix = malloc(n * sizeof(*ix)), *ix2 = malloc(n * sizeof(*ix2));
+	size_t *cnt = malloc(65536 * sizeof(*cnt));
+	int rc = -ENOMEM;
+
+	if (!k || !k2 || !ix || !ix2 || !cnt)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		k[i] = (uint64_t)o[i].start << 8 | o[i].plen;
+		ix[i] = o[i].idx;
+	}
+	for (int pass = 0; pass < 3; pass++) {
+		int sh = pass * 16;
+		size_t sum = 0;
+
+		memset(cnt, 0, 65536 * sizeof(*cnt));
+		for (size_t i = 0; i < n; i++)
+			cnt[(k[i] >> sh) & 0xffff]++;
+		for (size_t b = 0; b < 65536; b++) {
+			size_t c = cnt[b];
+
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t d = cnt[(k[i] >> sh) & 0xffff]++;
+
+			k2[d] = k[i];
+			ix2[d] = ix[i];
+		}
+		uint64_t *tk = k; k = k2; k2 = tk;
+		uint32_t *ti = ix; ix = ix2; ix2 = ti;
+	}
+	for (size_t i = 0; i < n; i++) {
+		o[i].start = k[i] >> 8;
+		o[i].plen = k[i] & 0xff;
+		o[i].idx = ix[i];
+	}
+	rc = 0;
+out:
+	free(k);
+	free(k2);
+	free(ix);
+	free(ix2);
+	free(cnt);
+	return rc;
+}
+
+static int sweep_ranges(struct sweep *s, const struct rule_vec *in)
+{
+	int bits = s->bits;
+	u128 kmax = host_mask(bits, 0), pos = 0;
+	struct ord *o = malloc((in->n ? in->n : 1) * sizeof(*o));
+	uint32_t *stk = malloc((in->n ? in->n : 1) * sizeof(*stk));
+	u128 *o_last = malloc((in->n ? in->n : 1) * sizeof(*o_last));
+	size_t depth = 0;
+	bool done = false;
+	int rc = -ENOMEM;
+
+	if (!o || !stk || !o_last)
+		goto out;
+	for (size_t i = 0; i < in->n; i++) {
+		o[i].start = addr_num(&in->p[i]) & ~host_mask(bits, in->p[i].plen);
+		o[i].plen = in->p[i].plen;
+		o[i].idx = i;
+	}
+	if (bits == 32) {
+		if (sort_v4(o, in->n))
+			goto out;
+	} else {
+		qsort(o, in->n, sizeof(*o), ord_cmp);
+	}
+	s->cc.in = in;
+	s->cc.stk = stk;
+#define TOP_LAST() (o_last[depth - 1])
+	for (size_t i = 0; i < in->n && !s->oom; i++) {
+		u128 st = o[i].start;
+
+		while (depth && TOP_LAST() < st) {
+			if (pos <= TOP_LAST()) {
+				s->cc.depth = depth;
+				emit(s, pos);
+				pos = TOP_LAST() + 1;
+			}
+			depth--;
+		}
+		if (pos < st) {
+			s->cc.depth = depth;
+			emit(s, pos);
+			pos = st;
+		}
+		stk[depth] = o[i].idx;
+		o_last[depth] = st | host_mask(bits, o[i].plen);
+		depth++;
+	}
+	while (depth && !done) {
+		if (pos <= TOP_LAST()) {
+			s->cc.depth = depth;
+			emit(s, pos);
+			if (TOP_LAST() == kmax)
+				done = true;
+			else
+				pos = TOP_LAST() + 1;
+		}
+		depth--;
+	}
+#undef TOP_LAST
+	if (!done) {
+		s->cc.depth = 0;
+		emit(s, pos);
+	}
+	rc = s->oom ? -ENOMEM : 0;
+out:
+	free(o_last);
+	free(o);
+	free(stk);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the trie */
+
+struct builder {
+	struct ctable *t;
+	const u128 *start;
+	const uint32_t *val;
+	size_t n;
+	int bits;
+	bool oom;
+};
+
+static int build_node(struct builder *b, size_t nidx, u128 lo, int depth, size_t i)
+{
+	struct ctable *t = b->t;
+	int shift = b->bits - depth - MXS_STRIDE;
+	u128 cs = (u128)1 << shift;
+	size_t child_i[64], base_leaf = t->nleaf, base_node;
+	u128 child_lo[64];
+	uint64_t vector = 0, leafvec = 0;
+	uint32_t last = 0;
+	bool have_last = false;
+	int nint = 0;
+
+	for (int j = 0; j < 64; j++) {
+		u128 clo = lo + (u128)j * cs, chi = clo + cs - 1;
+
+		while (i + 1 < b->n && b->start[i + 1] <= clo)
+			i++;
+		if (i + 1 == b->n || b->start[i + 1] > chi) {
+			uint32_t v = b->val[i];
+
+			if (!have_last || v != last) {
+				if (!GROW(t->leaf, t->nleaf, t->capleaf, 1))
+					return -ENOMEM;
+				t->leaf[t->nleaf++] = v;
+				leafvec |= 1ULL << j;
+				last = v;
+				have_last = true;
+			}
+		} else {
+			vector |= 1ULL << j;
+			child_i[nint] = i;
+			child_lo[nint++] = clo;
+		}
+	}
+	base_node = t->nnode;
+	if (base_node + nint >= MXS_CV_NODE || !GROW(t->node, t->nnode, t->capnode, nint))
+		return -ENOMEM;
+	t->nnode += nint;
+	t->node[nidx] = (struct mxs_cnode){ .vector = vector, .leafvec = leafvec,
+					    .base_node = base_node, .base_leaf = base_leaf };
+	for (int k = 0; k < nint; k++) {
+		int e = build_node(b, base_node + k, child_lo[k], depth + MXS_STRIDE, child_i[k]);
+
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+static int build_trie(struct builder *b)
+{
+	struct ctable *t = b->t;
+	int dbits = t->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
+	size_t i = 0;
+
+	t->ndir = (size_t)1 << dbits;
+	t->dir = calloc(t->ndir, sizeof(*t->dir));
+	if (!t->dir)
+		return -ENOMEM;
+	for (size_t s = 0; s < t->ndir; s++) {
+		u128 lo = (u128)s << (b->bits - dbits), hi = lo + host_mask(b->bits, dbits);
+
+		while (i + 1 < b->n && b->start[i + 1] <= lo)
+			i++;
+		if (i + 1 == b->n || b->start[i + 1] > hi) {
+			t->dir[s] = b->val[i];
+		} else {
+			size_t nidx = t->nnode;
+			int e;
+
+			if (!GROW(t->node, t->nnode, t->capnode, 1))
+				return -ENOMEM;
+			t->nnode++;
+			t->dir[s] = MXS_CV_NODE | nidx;
+			e = build_node(b, nidx, lo, dbits, i);
+			if (e)
+				return e;
+		}
+	}
+	return 0;
+}
+
+int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen)
+{
+	struct sweep s = { .t = t, .bits = v6 ? 128 : 32 };
+	struct builder b;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->v6 = v6;
+	/* record 0 stands for "no entry" and is never referenced */
+	if (!GROW(t->rec, t->nrec, t->caprec, 1))
+		return mxs_fail(err, errlen, "out of memory");
+	memset(&t->rec[0], 0, sizeof(t->rec[0]));
+	t->nrec = 1;
+	rc = sweep_ranges(&s, in);
+	free(s.in.slot);
+	if (!rc) {
+		b = (struct builder){ .t = t, .start = s.start, .val = s.val, .n = s.n,
+				      .bits = s.bits };
+		rc = build_trie(&b);
+	}
+	free(s.start);
+	free(s.val);
+	if (rc) {
+		ctable_free(t);
+		return mxs_fail(err, errlen, "compiling the %s lists: %s", v6 ? "IPv6" : "IPv4",
+				rc == -ENOMEM ? "out of memory (or over 2^30 verdicts)" :
+						strerror(-rc));
+	}
+	t->nranges = s.n;
+	return 0;
+}
+
+void ctable_free(struct ctable *t)
+{
+	free(t->dir);
+	free(t->node);
+	free(t->leaf);
+	free(t->rec);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The compiled value for one address, from the in-memory table (tests). */
+uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
+{
+	int bits = a->v6 ? 128 : 32, dbits = a->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
+	u128 x = addr_num(a);
+	uint32_t v = t->dir[(size_t)(x >> (bits - dbits))];
+	int off = dbits;
+
+	while (v & MXS_CV_NODE) {
+		const struct mxs_cnode *n = &t->node[v & ~MXS_CV_NODE];
+		unsigned idx = (x >> (bits - off - MXS_STRIDE)) & 63;
+		uint64_t mask = ((uint64_t)2 << idx) - 1;
+
+		if ((n->vector >> idx) & 1)
+			v = MXS_CV_NODE | (n->base_node + __builtin_popcountll(n->vector & mask) - 1);
+		else
+			return t->leaf[n->base_leaf + __builtin_popcountll(n->leafvec & mask) - 1];
+		off += MXS_STRIDE;
+	}
+	return v;
+}

@@ -103,7 +103,7 @@ check "after detach: blocked source connects" can_connect $BLOCKED 25
 check "attach again" mx attach mx0
 check "unload (pins removed)" mx unload
 check_fails "unload detached mx0" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
-check_fails "no map pins left" test -e "$bpffs/lists_v4"
+check_fails "no map pins left" test -e "$bpffs/c_dir"
 check "restore after 'reboot' re-attaches recorded interfaces" mx restore
 check "restore attached mx0 natively" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
 check "restored: blocked IPv4 source can't connect" cannot_connect $BLOCKED 25
@@ -117,5 +117,33 @@ adders=()
 for i in $(seq 1 20); do mx block add 198.51.100.$i >/dev/null & adders+=($!); done
 wait "${adders[@]}"
 check_eq "20 concurrent adds all landed" "24" "$(mx --json block list | jq length)"
+
+# --- bulk import: file:line errors and nothing applied, --skip-invalid,
+# CSV columns, gzip, standard input, --replace
+imp=$work/import.txt
+printf '# bulk list\n198.51.100.100\n198.51.100.101/32\n198.51.100.300\n\n198.51.100.128/25\n' >"$imp"
+check_fails "import with an invalid line fails" mx block import "$imp"
+msg=$(mx block import "$imp" 2>&1)
+check "... naming file:line" grep -q "import.txt:4: " <<<"$msg"
+check_eq "... and nothing was imported" "24" "$(mx --json block list | jq length)"
+check "import --skip-invalid" mx block import "$imp" --skip-invalid
+check_eq "... the valid lines are in" "27" "$(mx --json block list | jq length)"
+printf '%s,spam,1h,csv entry, with a comma\n2001:db8:1::70,quarantine\n' $UNLISTED >"$work/imp.csv"
+check "CSV import (action, expiry, comment columns)" mx block import "$work/imp.csv"
+check_eq "... action column" "spam" \
+	"$(mx --json block list | jq -r ".[] | select(.prefix == \"$UNLISTED/32\") | .action")"
+check_eq "... comment column keeps its comma" "csv entry, with a comma" \
+	"$(mx --json block list | jq -r ".[] | select(.prefix == \"$UNLISTED/32\") | .comment")"
+check "... expiry column" test "$(mx --json block list | jq ".[] | select(.prefix == \"$UNLISTED/32\") | .expires")" -gt "$(date +%s)"
+check_eq "... imported tag verdict in lookup" "spam" "$(mx --json lookup $UNLISTED | jq -r .verdict)"
+check_fails "CSV action for trust entries refused" mx trust import "$work/imp.csv"
+printf '%s\n' $UNLISTED $UNLISTED6 | gzip -c >"$work/imp.gz"
+check "gzip from standard input, --replace" mx block import - --replace <"$work/imp.gz"
+check_eq "... the list is exactly the file" "2" "$(mx --json block list | jq length)"
+check "... replaced entries drop at the NIC" cannot_connect $UNLISTED 25
+check "... and IPv6" cannot_connect $UNLISTED6 25
+check "... removed entries connect again" can_connect $BLOCKED 25
+check_eq "... the summary counts of a second replace" '{"added":0,"updated":2,"removed":0}' \
+	"$(mx --json block import - --replace <"$work/imp.gz" | jq -c '{added, updated, removed}')"
 
 lab_finish

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The lists: trust, gateway, block (one state file each), partners and
- * country policies. Every change is validated first, applied to the map,
- * then written to the state directory; if the write fails the map change
- * is undone, so nothing is ever half-applied.
- *
- * Whole-list changes (flush, country policy sets, a new geo database) build
- * new tries off to the side and swap them into the outer map: a packet sees
- * the old list or the new one, never a half-filled one.
+ * country policies. Every change is validated first, compiled together
+ * with every other list into a new build of the classifier (userspace/
+ * compile.c), installed (a generation flip: a packet sees the old build or
+ * the new one, never a half-filled one), and only then written to the state
+ * directory; if the write fails, the build from the state on disk goes back
+ * in, so nothing is ever half-applied.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl.h"
@@ -497,12 +497,296 @@ static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 	return 0;
 }
 
+/* ---------------------------------------------------------- bulk import */
+
+/* Index of a list's records by prefix string (open addressing). */
+struct pidx {
+	int *slot;		/* record index + 1, 0 = empty */
+	size_t mask;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h ^ (h >> 32);
+}
+
+static int *pidx_find(struct pidx *x, const struct recfile *f, const char *key)
+{
+	size_t i;
+
+	for (i = str_hash(key) & x->mask; x->slot[i]; i = (i + 1) & x->mask)
+		if (!strcmp(rec_get(&f->r[x->slot[i] - 1], "prefix") ? : "", key))
+			break;
+	return &x->slot[i];
+}
+
+static int pidx_init(struct pidx *x, const struct recfile *f, size_t extra)
+{
+	size_t want = ((size_t)f->n + extra) * 2 + 16;
+
+	x->mask = 1023;
+	while (x->mask < want)
+		x->mask = x->mask * 2 + 1;
+	x->slot = calloc(x->mask + 1, sizeof(*x->slot));
+	if (!x->slot)
+		return -1;
+	for (int i = 0; i < f->n; i++)
+		*pidx_find(x, f, rec_get(&f->r[i], "prefix") ? : "") = i + 1;
+	return 0;
+}
+
+static void progress(bool tty, const char *path, long lines, off_t done, off_t total)
+{
+	if (!tty)
+		return;
+	if (total > 0)
+		fprintf(stderr, "\r%s: %ld lines, %3d%%", path, lines,
+			(int)(100.0 * (done > total ? total : done) / total));
+	else
+		fprintf(stderr, "\r%s: %ld lines", path, lines);
+}
+
+/*
+ * mxshield block|trust|gateway import FILE [--action A] [--replace]
+ *                                          [--skip-invalid]
+ * FILE: one address or CIDR a line ('#' comments), or CSV with the address
+ * first and optional action, expiry (duration) and comment columns; gzip
+ * or plain ("-": standard input). Invalid lines are reported as file:line;
+ * nothing is applied unless --skip-invalid. --replace makes the list
+ * exactly the file's entries, in one build (one switch for packets).
+ */
+static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char **argv)
+{
+	static const char *const opts[] = { "action", "?replace", "?skip-invalid", NULL };
+	struct cmd_args a;
+	struct recfile f = {}, fresh = {};
+	struct pidx idx = {}, fidx = {};
+	struct stat st;
+	const char *path, *act;
+	char line[4096], err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], num[32], added_s[32];
+	uint8_t defact = MXS_ACT_DROP;
+	bool replace, skip, tty = isatty(2);
+	long lineno = 0, bad = 0, added = 0, updated = 0, dups = 0;
+	off_t total = 0;
+	int64_t now = time(NULL);
+	struct timespec t0, t1;
+	gzFile gz;
+	int rc = 1;
+
+	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1)
+		return ctl_err("usage: mxshield %s import FILE|-%s [--replace] [--skip-invalid]",
+			       d->name, d->has_action ? " [--action drop|reject|quarantine|spam]" : "");
+	path = a.pos[0];
+	act = arg(&a, opts, "action");
+	replace = arg(&a, opts, "replace") != NULL;
+	skip = arg(&a, opts, "skip-invalid") != NULL;
+	if (act && !d->has_action)
+		return ctl_err("%s entries have no action (they bypass the block list)", d->name);
+	if (act && parse_action(act, &defact, err, sizeof(err)))
+		return ctl_err("%s", err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gz = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(dup(0), "rb");
+	if (!gz)
+		return ctl_err("%s: %s", path, errno ? strerror(errno) : "cannot open");
+	gzbuffer(gz, 1 << 17);
+	if (strcmp(path, "-") && !stat(path, &st))
+		total = st.st_size;
+	if (ctl_ensure_loaded(c))
+		goto out;
+	if (replace) {
+		if (ctl_read(c, d->name, &fresh))	/* for the "added" stamps */
+			goto out;
+	} else if (ctl_read(c, d->name, &f)) {
+		goto out;
+	}
+	if (pidx_init(&idx, &f, 1 << 16) || pidx_init(&fidx, &fresh, 0)) {
+		ctl_err("out of memory");
+		goto out;
+	}
+	snprintf(added_s, sizeof(added_s), "%lld", (long long)now);
+
+	while (gzgets(gz, line, sizeof(line))) {
+		char *cols[4] = { 0 }, *p, *q;
+		size_t n = strlen(line);
+		struct mxs_prefix pfx;
+		uint8_t action = defact;
+		int64_t expires = 0;
+		int nc = 0, *slot;
+		struct rec *r;
+
+		lineno++;
+		if ((lineno & 0xffff) == 0)
+			progress(tty, path, lineno, gzoffset(gz), total);
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			ctl_err("%s:%ld: line too long", path, lineno);
+			bad++;
+			while (gzgets(gz, line, sizeof(line)) && line[strlen(line) - 1] != '\n')
+				;
+			continue;
+		}
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+			     line[n - 1] == '\t'))
+			line[--n] = '\0';
+		p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
+		for (q = p; nc < 4; nc++) {
+			cols[nc] = q;
+			if (nc == 3) {
+				nc++;
+				break;
+			}
+			q = strchr(q, ',');
+			if (!q) {
+				nc++;
+				break;
+			}
+			*q++ = '\0';
+		}
+		for (int k = 0; k < nc && k < 3; k++) {	/* trim columns */
+			char *e = cols[k] + strlen(cols[k]);
+
+			while (*cols[k] == ' ')
+				cols[k]++;
+			while (e > cols[k] && e[-1] == ' ')
+				*--e = '\0';
+		}
+		if (parse_prefix(cols[0], &pfx, err, sizeof(err))) {
+			bad++;
+			if (bad <= 20 || !skip)
+				ctl_err("%s:%ld: %s", path, lineno, err);
+			continue;
+		}
+		if (nc > 1 && *cols[1]) {
+			if (!d->has_action) {
+				snprintf(err, sizeof(err), "%s entries have no action", d->name);
+			} else if (!parse_action(cols[1], &action, err, sizeof(err))) {
+				err[0] = '\0';
+			}
+			if (err[0]) {
+				bad++;
+				if (bad <= 20 || !skip)
+					ctl_err("%s:%ld: %s", path, lineno, err);
+				continue;
+			}
+		}
+		if (nc > 2 && *cols[2]) {
+			int64_t secs;
+
+			if (!d->has_expires || parse_duration(cols[2], &secs, err, sizeof(err))) {
+				if (!d->has_expires)
+					snprintf(err, sizeof(err), "%s entries do not expire", d->name);
+				bad++;
+				if (bad <= 20 || !skip)
+					ctl_err("%s:%ld: %s", path, lineno, err);
+				continue;
+			}
+			expires = now + secs;
+		}
+		if (nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n"))) {
+			bad++;
+			if (bad <= 20 || !skip)
+				ctl_err("%s:%ld: comment too long or with control characters", path,
+					lineno);
+			continue;
+		}
+		prefix_str(&pfx, ps);
+		slot = pidx_find(&idx, &f, ps);
+		if (*slot) {
+			r = &f.r[*slot - 1];
+			if (replace)
+				dups++;	/* the same prefix twice in the file: last wins */
+			else
+				updated++;
+		} else {
+			int j = replace ? *pidx_find(&fidx, &fresh, ps) - 1 : -1;
+
+			if ((size_t)f.n * 2 + 16 > idx.mask) {	/* grow the index */
+				free(idx.slot);
+				if (pidx_init(&idx, &f, f.n + 1)) {
+					ctl_err("out of memory");
+					goto out;
+				}
+				slot = pidx_find(&idx, &f, ps);
+			}
+			r = recfile_add(&f);
+			*slot = f.n;
+			rec_set(r, "prefix", ps);
+			rec_set(r, "added", j >= 0 && rec_get(&fresh.r[j], "added") ?
+					    rec_get(&fresh.r[j], "added") : added_s);
+			if (replace && j >= 0)
+				updated++;
+			else
+				added++;
+		}
+		if (d->has_action)
+			rec_set(r, "action", action_name(action));
+		snprintf(num, sizeof(num), "%lld", (long long)expires);
+		rec_set(r, "expires", num);
+		rec_set(r, "comment", nc > 3 ? cols[3] : (rec_get(r, "comment") ? : ""));
+	}
+	if (!gzeof(gz)) {
+		int ze;
+
+		ctl_err("%s: read error: %s", path, gzerror(gz, &ze));
+		goto out;
+	}
+	progress(tty, path, lineno, total, total);
+	if (tty)
+		fputc('\n', stderr);
+	if (bad && !skip) {
+		ctl_err("%s: %ld invalid line%s: nothing imported (--skip-invalid imports the rest)",
+			path, bad, bad == 1 ? "" : "s");
+		goto out;
+	}
+	if (commit_list(c, d, &f))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		double secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		long removed = replace ? fresh.n - updated : 0;
+
+		if (c->json) {
+			jw_obj();
+			jw_kstr("list", d->name);
+			jw_ku64("lines", lineno);
+			jw_ku64("added", added);
+			jw_ku64("updated", updated);
+			jw_ku64("removed", removed);
+			jw_ku64("invalid", bad);
+			jw_ku64("duplicates", dups);
+			jw_ku64("entries", f.n);
+			jw_ku64("milliseconds", (uint64_t)(secs * 1000));
+			jw_end_obj();
+		} else {
+			printf("%s import %s: %ld added, %ld updated, %ld removed, %ld invalid%s, "
+			       "%d entries, %.2f s\n", d->name, path, added, updated, removed, bad,
+			       bad ? " (skipped)" : "", f.n, secs);
+		}
+	}
+	rc = 0;
+out:
+	gzclose(gz);
+	free(idx.slot);
+	free(fidx.slot);
+	recfile_free(&f);
+	recfile_free(&fresh);
+	return rc;
+}
+
 int cmd_iplist(struct ctl *c, const char *obj, int argc, char **argv)
 {
 	const struct listdef *d = listdef_by_name(obj);
 
 	if (argc < 1)
-		return ctl_err("usage: mxshield %s add|del|list|flush ...", obj);
+		return ctl_err("usage: mxshield %s add|del|list|flush|import ...", obj);
 	if (!strcmp(argv[0], "add"))
 		return iplist_add(c, d, argc, argv);
 	if (!strcmp(argv[0], "del"))
@@ -511,7 +795,9 @@ int cmd_iplist(struct ctl *c, const char *obj, int argc, char **argv)
 		return iplist_list(c, d, argc);
 	if (!strcmp(argv[0], "flush"))
 		return iplist_flush(c, d, argc);
-	return ctl_err("%s: unknown command '%s' (add, del, list, flush)", obj, argv[0]);
+	if (!strcmp(argv[0], "import"))
+		return iplist_import(c, d, argc, argv);
+	return ctl_err("%s: unknown command '%s' (add, del, list, flush, import)", obj, argv[0]);
 }
 
 /* -------------------------------------------------------------- partners */

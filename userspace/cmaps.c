@@ -46,7 +46,7 @@ static int live_gen(const struct mxs_maps_view *mv, uint32_t *gen)
 	return 0;
 }
 
-static int inner_fd(int outer, __u32 slot)
+int cmaps_inner_fd(int outer, __u32 slot)
 {
 	__u32 id = 0;
 	int fd;
@@ -102,7 +102,7 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, size_t 
 	outer_fds(mv, outer);
 	if (live_gen(mv, &gen))
 		return NULL;
-	fd = inner_fd(outer[which], MXS_CSLOT(gen, v6));
+	fd = cmaps_inner_fd(outer[which], MXS_CSLOT(gen, v6));
 	if (fd < 0)
 		return NULL;
 	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
@@ -126,7 +126,7 @@ int cmaps_live(const struct mxs_maps_view *mv)
 
 	if (e)
 		return e;
-	fd = inner_fd(mv->c_dir, MXS_CSLOT(gen, 0));
+	fd = cmaps_inner_fd(mv->c_dir, MXS_CSLOT(gen, 0));
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
 	close(fd);
@@ -146,7 +146,7 @@ int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2])
 		for (int w = 0; w < 4; w++) {
 			struct bpf_map_info info = {};
 			__u32 il = sizeof(info);
-			int fd = inner_fd(outer[w], MXS_CSLOT(gen, v6));
+			int fd = cmaps_inner_fd(outer[w], MXS_CSLOT(gen, v6));
 
 			if (fd < 0)
 				continue;

@@ -124,6 +124,8 @@ struct cinfo {
  * never a mix. Hit counters carry over by entry. 0, or -1 with err. */
 int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		  struct cinfo *info, char *err, size_t errlen);
+/* The inner map in @slot of an outer map: an fd, or a negative errno. */
+int cmaps_inner_fd(int outer, __u32 slot);
 /* Is a build live? 1 yes, 0 no, negative errno. */
 int cmaps_live(const struct mxs_maps_view *mv);
 /* Kernel memory of the live build, per family. */

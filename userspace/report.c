@@ -61,7 +61,8 @@ static void describe_match(struct ctl *c, uint32_t list, const struct mxs_prefix
 		if (list == MXS_LIST_BLOCK)
 			jw_kstr("entry_action", action_name(r->action));
 		jw_ki64("expires", exp);
-		jw_ku64("hits", r->hits);
+		if (list != MXS_LIST_COUNTRY)	/* countries: see stats */
+			jw_ku64("hits", r->hits);
 		if (list == MXS_LIST_COUNTRY) {
 			country_code(r->ref, cc);
 			jw_kstr("country", cc);
@@ -80,8 +81,9 @@ static void describe_match(struct ctl *c, uint32_t list, const struct mxs_prefix
 		}
 		if (i >= 0 && list == MXS_LIST_PARTNER)
 			printf(" partner '%s'", rec_get(&f.r[i], "name"));
-		printf(", expires %s, %llu hits", exp ? fmt_remaining(exp, buf, sizeof(buf)) : "never",
-		       (unsigned long long)r->hits);
+		printf(", expires %s", exp ? fmt_remaining(exp, buf, sizeof(buf)) : "never");
+		if (list != MXS_LIST_COUNTRY)	/* countries: per-country counters */
+			printf(", %llu hits", (unsigned long long)r->hits);
 		if (i >= 0 && rec_get(&f.r[i], "comment") && *rec_get(&f.r[i], "comment"))
 			printf(", \"%s\"", rec_get(&f.r[i], "comment"));
 		printf("\n");

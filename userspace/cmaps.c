@@ -169,11 +169,7 @@ struct hit_ent {
 
 static uint64_t hit_hash(uint8_t list, int v6, uint8_t plen, const uint8_t *a)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)list << 16 | v6 << 8 | plen);
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 31);
+	return mxs_hash(a, 16, MXS_HASH_SEED ^ ((uint64_t)list << 16 | v6 << 8 | plen));
 }
 
 static struct hit_ent *hit_find(const struct hitmap *h, uint8_t list, int v6, uint8_t plen,

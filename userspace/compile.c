@@ -134,12 +134,7 @@ struct interner {
 
 static uint64_t rec_hash(const struct mxs_crec *r)
 {
-	const unsigned char *b = (const void *)r;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < sizeof(*r); i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
+	return mxs_hash(r, sizeof(*r), MXS_HASH_SEED);
 }
 
 /* Index of the record equal to *r, appended when new; 0 on ENOMEM. */

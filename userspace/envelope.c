@@ -428,33 +428,22 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		      const struct env_add *defaults, int *added)
 {
 	gzFile gz = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(0, "rb");
-	char line[2048], err[MXS_ERRLEN];
-	int lineno = 0, bad = 0;
+	char line[2048], err[MXS_ERRLEN], *p;
+	long lineno = 0;
+	int bad = 0, got;
 
 	if (!gz)
 		return ctl_err("%s: %s", path, strerror(errno));
 	*added = 0;
-	while (gzgets(gz, line, sizeof(line))) {
-		char *cols[4] = { 0 }, *save, *p;
+	while ((got = ctl_next_line(gz, line, sizeof(line), path, &lineno, "\r ", &p))) {
+		char *cols[4] = { 0 }, *save;
 		struct env_add a = *defaults;
-		size_t n = strlen(line);
 		int nc = 0;
 
-		lineno++;
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			ctl_err("%s:%d: line too long", path, lineno);
+		if (got < 0) {
 			bad++;
-			while (gzgets(gz, line, sizeof(line)) && line[strlen(line) - 1] != '\n')
-				;
 			continue;
 		}
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
-			line[--n] = '\0';
-		p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
-			continue;
 		for (char *tok = strtok_r(p, ",", &save); tok && nc < 4; tok = strtok_r(NULL, ",", &save))
 			cols[nc++] = tok;
 		if (kind == ENV_PATTERN && a.regex) {
@@ -463,7 +452,7 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		}
 		if (nc > 1 && *cols[1] && (parse_action(cols[1], &a.action, err, sizeof(err)) ||
 					   a.action == MXS_ACT_DROP)) {
-			ctl_err("%s:%d: %s", path, lineno, a.action == MXS_ACT_DROP ?
+			ctl_err("%s:%ld: %s", path, lineno, a.action == MXS_ACT_DROP ?
 				"envelope entries can't drop" : err);
 			bad++;
 			continue;
@@ -472,7 +461,7 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 			int64_t secs;
 
 			if (parse_duration(cols[2], &secs, err, sizeof(err))) {
-				ctl_err("%s:%d: %s", path, lineno, err);
+				ctl_err("%s:%ld: %s", path, lineno, err);
 				bad++;
 				continue;
 			}
@@ -481,7 +470,7 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		if (nc > 3)
 			a.comment = cols[3];
 		if (env_put(c, f, &a, cols[0], err, sizeof(err))) {
-			ctl_err("%s:%d: %s", path, lineno, err);
+			ctl_err("%s:%ld: %s", path, lineno, err);
 			bad++;
 			continue;
 		}

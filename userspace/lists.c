@@ -189,10 +189,9 @@ int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2])
 }
 
 int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
-		   uint64_t now_tai, struct mxs_rule *out)
+		   uint64_t now_tai, const struct hitmap *hm, struct mxs_rule *out)
 {
 	struct rule_vec fam[2] = {};
-	struct hitmap hm;
 	int best = -1;
 
 	if (collect_list(c, list, NULL, NULL, fam))
@@ -208,25 +207,17 @@ int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 			best = i;
 	}
 	if (best >= 0) {
-		*out = fam[addr->v6].r[best];
-		if (!hitmap_load(&c->mv, &hm)) {
-			uint64_t h = 0, lh = 0;
+		uint64_t h = 0, lh = 0;
 
-			if (hitmap_get(&hm, list, &fam[addr->v6].p[best], &h, &lh)) {
-				out->hits = h;
-				out->last_hit = lh;
-			}
-			hitmap_free(&hm);
+		*out = fam[addr->v6].r[best];
+		if (hm && hitmap_get(hm, list, &fam[addr->v6].p[best], &h, &lh)) {
+			out->hits = h;
+			out->last_hit = lh;
 		}
 	}
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
 	return best >= 0;
-}
-
-int ctl_rebuild_list(struct ctl *c, uint32_t list)
-{
-	return ctl_compile(c, -1, NULL, NULL, NULL);
 }
 
 /* Apply a changed list: compile with @f in place of its state file, and
@@ -499,26 +490,43 @@ static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 
 /* ---------------------------------------------------------- bulk import */
 
+int ctl_next_line(gzFile gz, char *line, size_t len, const char *path, long *lineno,
+		  const char *trail, char **start)
+{
+	while (gzgets(gz, line, len)) {
+		size_t n = strlen(line);
+		char *p = line;
+
+		++*lineno;
+		if (n == len - 1 && line[n - 1] != '\n') {
+			ctl_err("%s:%ld: line too long", path, *lineno);
+			while (gzgets(gz, line, len) && line[strlen(line) - 1] != '\n')
+				;
+			return -1;
+		}
+		while (n && (line[n - 1] == '\n' || strchr(trail, line[n - 1])))
+			line[--n] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p != '#') {
+			*start = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Index of a list's records by prefix string (open addressing). */
 struct pidx {
 	int *slot;		/* record index + 1, 0 = empty */
 	size_t mask;
 };
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h ^ (h >> 32);
-}
-
 static int *pidx_find(struct pidx *x, const struct recfile *f, const char *key)
 {
 	size_t i;
 
-	for (i = str_hash(key) & x->mask; x->slot[i]; i = (i + 1) & x->mask)
+	for (i = mxs_hash(key, strlen(key), MXS_HASH_SEED) & x->mask; x->slot[i]; i = (i + 1) & x->mask)
 		if (!strcmp(rec_get(&f->r[x->slot[i] - 1], "prefix") ? : "", key))
 			break;
 	return &x->slot[i];
@@ -575,7 +583,8 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 	int64_t now = time(NULL);
 	struct timespec t0, t1;
 	gzFile gz;
-	int rc = 1;
+	char *p;
+	int rc = 1, got;
 
 	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1)
 		return ctl_err("usage: mxshield %s import FILE|-%s [--replace] [--skip-invalid]",
@@ -609,33 +618,20 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 	}
 	snprintf(added_s, sizeof(added_s), "%lld", (long long)now);
 
-	while (gzgets(gz, line, sizeof(line))) {
-		char *cols[4] = { 0 }, *p, *q;
-		size_t n = strlen(line);
+	while ((got = ctl_next_line(gz, line, sizeof(line), path, &lineno, "\r \t", &p))) {
+		char *cols[4] = { 0 }, *q;
 		struct mxs_prefix pfx;
 		uint8_t action = defact;
 		int64_t expires = 0;
 		int nc = 0, *slot;
 		struct rec *r;
 
-		lineno++;
 		if ((lineno & 0xffff) == 0)
 			progress(tty, path, lineno, gzoffset(gz), total);
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			ctl_err("%s:%ld: line too long", path, lineno);
+		if (got < 0) {
 			bad++;
-			while (gzgets(gz, line, sizeof(line)) && line[strlen(line) - 1] != '\n')
-				;
 			continue;
 		}
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-			     line[n - 1] == '\t'))
-			line[--n] = '\0';
-		p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
-			continue;
 		/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
 		for (q = p; nc < 4; nc++) {
 			cols[nc] = q;
@@ -955,7 +951,7 @@ static int partner_add(struct ctl *c, int argc, char **argv)
 			recfile_free(&before);
 			goto out;
 		}
-		if (ctl_rebuild_list(c, MXS_LIST_PARTNER)) {
+		if (ctl_compile(c, -1, NULL, NULL, NULL)) {
 			ctl_write(c, ST_PARTNERS, &before);
 			recfile_free(&before);
 			goto out;
@@ -989,7 +985,7 @@ static int partner_del(struct ctl *c, int argc, char **argv)
 		goto out;
 	recfile_del(&f, i);
 	if (!ctl_write(c, ST_PARTNERS, &f)) {
-		if (ctl_rebuild_list(c, MXS_LIST_PARTNER))
+		if (ctl_compile(c, -1, NULL, NULL, NULL))
 			ctl_write(c, ST_PARTNERS, &before);
 		else
 			rc = 0;
@@ -1157,7 +1153,7 @@ static int country_del(struct ctl *c, int argc, char **argv)
 	if (ctl_write(c, ST_COUNTRIES, &f))
 		goto out;
 	/* the policy goes first (one atomic write), the prefixes after */
-	if (country_set(c, cc, MXS_ACT_NONE) || ctl_rebuild_list(c, MXS_LIST_COUNTRY))
+	if (country_set(c, cc, MXS_ACT_NONE) || ctl_compile(c, -1, NULL, NULL, NULL))
 		goto out;
 	rc = 0;
 	if (!c->json)

@@ -25,6 +25,11 @@ struct pfx_vec {
 };
 
 int pfx_vec_push(struct pfx_vec *pv, const struct mxs_prefix *p, uint32_t ref);
+
+/* FNV-1a over @n bytes, continuing from @h (start: MXS_HASH_SEED), with a
+ * final fold so that low bits index hash tables well. */
+#define MXS_HASH_SEED 0xcbf29ce484222325ULL
+uint64_t mxs_hash(const void *p, size_t n, uint64_t h);
 void pfx_vec_free(struct pfx_vec *pv);
 
 /* ----------------------------------------------------------------- parse.c

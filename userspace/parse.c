@@ -10,6 +10,15 @@
 #include <time.h>
 #include "mxs.h"
 
+uint64_t mxs_hash(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 31);
+}
+
 int mxs_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -102,7 +102,8 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 	char err[MXS_ERRLEN + PATH_MAX], gp[PATH_MAX], geo_cc[3] = "";
 	uint64_t now = now_tai_ns();
 	__u32 zero = 0;
-	bool monitor, nic_drop, has_tag;
+	bool monitor, nic_drop, has_tag, hm_ok;
+	struct hitmap hm;
 	int g;
 
 	if (argc != 2)
@@ -161,7 +162,9 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 		}
 	}
 
-	/* every list that matches, the deciding one first */
+	/* every list that matches, the deciding one first; the hit counters
+	 * of the live build are read once for all of them */
+	hm_ok = !hitmap_load(&c->mv, &hm);
 	if (c->json) {
 		jw_key("matches");
 		jw_arr();
@@ -173,7 +176,7 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 
 			if (top != (pass == 0))
 				continue;
-			if (!ctl_list_match(c, l, &addr, now, &r))
+			if (!ctl_list_match(c, l, &addr, now, hm_ok ? &hm : NULL, &r))
 				continue;
 			if (c->json) {
 				jw_obj();
@@ -185,6 +188,8 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 			}
 		}
 	}
+	if (hm_ok)
+		hitmap_free(&hm);
 	if (c->json) {
 		jw_end_arr();
 		jw_key("tag_entry");

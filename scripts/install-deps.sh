@@ -9,8 +9,12 @@ pkgs=(
 	# run and test
 	iproute2 nftables mmdb-bin libmaxmind-db-writer-perl tcpreplay
 	python3 python3-scapy socat jq util-linux
+	# the end-to-end and import benchmarks (scripts/bench-e2e.sh, bench-import.sh)
+	ipset
 	# the MTA hand-off tests: a real Postfix, SMTP client, DNS, certificates
 	postfix swaks dnsmasq-base openssl
+	# swaks only recommends what it needs for IPv6 and TLS sessions
+	libio-socket-inet6-perl libnet-ssleay-perl
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -179,6 +179,14 @@ struct mxs_rule {
  * c_node, c_leaf, c_rec at slot MXS_CSLOT(generation, v6); the map c_gen
  * names the live generation, so a new build becomes visible at once. dir
  * and leaf maps hold MXS_CLINE values per element (one cache line).
+ *
+ * Single changes do not rebuild the world: the node, leaf and rec maps are
+ * created with spare room (MXS_CSPARE), and the controller recompiles only
+ * the first-stage slots a changed prefix touches, appends their nodes,
+ * leaves and records behind the used part, and then switches each slot
+ * with one 4-byte write of its dir value. The old parts stay in place as
+ * garbage until the next full build. rec[0] is never a verdict (value 0
+ * means "no entry"); its first bytes hold the fill counts (mxs_cfill).
  */
 #define MXS_CV_NODE	(1U << 31)
 #define MXS_CV_COUNTRY	(1U << 30)
@@ -187,8 +195,23 @@ struct mxs_rule {
 #define MXS_CSLOT(gen, v6) ((gen) * 2 + (v6))
 #define MXS_CSLOTS	4
 
+/* Spare room of a build, for in-place patches: 1/MXS_CSPARE more, plus
+ * MXS_CSPARE_MIN elements, in each of the node, leaf and rec maps. */
+#ifndef MXS_CSPARE
+#define MXS_CSPARE	8
+#endif
+#ifndef MXS_CSPARE_MIN
+#define MXS_CSPARE_MIN	4096
+#endif
+
 struct mxs_cline {
 	__u32 v[MXS_CLINE];
+};
+
+/* In rec[0] of every build: how much of each map is used. */
+struct mxs_cfill {
+	__u32 nodes, leaves, recs;	/* leaves: values, not lines */
+	__u32 patches;			/* in-place patches since the build */
 };
 
 struct mxs_cnode {

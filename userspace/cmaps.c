@@ -273,6 +273,14 @@ void hitmap_free(struct hitmap *h)
 
 /* ------------------------------------------------------------ install */
 
+size_t cmaps_spare_min = MXS_CSPARE_MIN;
+
+/* Elements for @n used ones plus the room for in-place patches. */
+static size_t spare(size_t n)
+{
+	return n + n / MXS_CSPARE + cmaps_spare_min;
+}
+
 int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		  struct cinfo *info, char *err, size_t errlen)
 {
@@ -333,13 +341,19 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		fds[v6][0] = make_array("mxs_c_dir", sizeof(struct mxs_cline),
 					(c->ndir + MXS_CLINE - 1) / MXS_CLINE, c->dir,
 					c->ndir * sizeof(*c->dir), b);
-		fds[v6][1] = make_array("mxs_c_node", sizeof(struct mxs_cnode), c->nnode,
+		/* rec[0] is never a verdict: it carries the fill counts */
+		struct mxs_cfill *fill = (struct mxs_cfill *)&c->rec[0];
+
+		fill->nodes = c->nnode;
+		fill->leaves = c->nleaf;
+		fill->recs = c->nrec;
+		fds[v6][1] = make_array("mxs_c_node", sizeof(struct mxs_cnode), spare(c->nnode),
 					c->node, c->nnode * sizeof(*c->node), b);
 		fds[v6][2] = make_array("mxs_c_leaf", sizeof(struct mxs_cline),
-					(c->nleaf + MXS_CLINE - 1) / MXS_CLINE, c->leaf,
+					(spare(c->nleaf) + MXS_CLINE - 1) / MXS_CLINE, c->leaf,
 					c->nleaf * sizeof(*c->leaf), b);
-		fds[v6][3] = make_array("mxs_c_rec", sizeof(struct mxs_crec), c->nrec, c->rec,
-					c->nrec * sizeof(*c->rec), b);
+		fds[v6][3] = make_array("mxs_c_rec", sizeof(struct mxs_crec), spare(c->nrec),
+					c->rec, c->nrec * sizeof(*c->rec), b);
 		for (int w = 0; w < 4; w++) {
 			if (fds[v6][w] < 0) {
 				mxs_fail(err, errlen, "creating the compiled %s maps (%.1f MiB): %s",
@@ -349,15 +363,15 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 			}
 		}
 	}
-	for (int v6 = 0; v6 < 2; v6++) {
-		for (int w = 0; w < 4; w++) {
-			__u32 slot = MXS_CSLOT(idle, v6);
+	/* both families of each array in one batch: the kernel waits for a
+	 * grace period once per update call of an outer map */
+	for (int w = 0; w < 4; w++) {
+		__u32 slots[2] = { MXS_CSLOT(idle, 0), MXS_CSLOT(idle, 1) };
+		__u32 vals[2] = { fds[0][w], fds[1][w] }, cnt = 2;
 
-			if (bpf_map_update_elem(outer[w], &slot, &fds[v6][w], BPF_ANY)) {
-				mxs_fail(err, errlen, "installing the compiled maps: %s",
-					 strerror(errno));
-				goto out;
-			}
+		if (bpf_map_update_batch(outer[w], slots, vals, &cnt, NULL)) {
+			mxs_fail(err, errlen, "installing the compiled maps: %s", strerror(errno));
+			goto out;
 		}
 	}
 	/* the switch: one write */
@@ -374,5 +388,123 @@ out:
 			if (fds[v6][w] >= 0)
 				close(fds[v6][w]);
 	}
+	return rc;
+}
+
+/* ------------------------------------------------------------- patches */
+
+struct live_arr {
+	void *m;
+	size_t len, n;		/* mapping length, elements */
+};
+
+static int map_rw(const struct mxs_maps_view *mv, uint32_t gen, int v6, int which,
+		  struct live_arr *a)
+{
+	struct bpf_map_info info = {};
+	__u32 il = sizeof(info);
+	size_t pg = sysconf(_SC_PAGESIZE);
+	int outer[4], fd;
+
+	outer_fds(mv, outer);
+	fd = cmaps_inner_fd(outer[which], MXS_CSLOT(gen, v6));
+	if (fd < 0)
+		return fd;
+	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
+		close(fd);
+		return -errno;
+	}
+	a->len = ((size_t)info.value_size * info.max_entries + pg - 1) / pg * pg;
+	a->n = info.max_entries;
+	a->m = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (a->m == MAP_FAILED) {
+		a->m = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *in,
+		size_t first, size_t n, struct cinfo *info, char *err, size_t errlen)
+{
+	struct live_arr a[4] = {};
+	struct ctable t = {};
+	struct mxs_cfill *fill;
+	struct mxs_cnode *node;
+	struct mxs_crec *rec;
+	uint32_t gen, *dir, *leaf, noff, loff, roff;
+	double t0 = mono();
+	int rc = 1, e;
+
+	if (live_gen(mv, &gen))
+		return mxs_fail(err, errlen, "reading c_gen: %s", strerror(errno));
+	if (cmaps_live(mv) != 1)
+		return 1;
+	if (mxs_compile_span(v6, in, first, n, &t, err, errlen))
+		return -1;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->entries[v6] = in->n;
+		info->ranges[v6] = t.nranges;
+		info->nodes[v6] = t.nnode;
+		info->leaves[v6] = t.nleaf;
+		info->recs[v6] = t.nrec - 1;
+		info->compile_s = mono() - t0;
+	}
+	t0 = mono();
+	for (int w = 0; w < 4; w++) {
+		e = map_rw(mv, gen, v6, w, &a[w]);
+		if (e) {
+			rc = mxs_fail(err, errlen, "mapping the live build: %s", strerror(-e));
+			goto out;
+		}
+	}
+	dir = a[0].m;
+	node = a[1].m;
+	leaf = a[2].m;
+	rec = a[3].m;
+	fill = (struct mxs_cfill *)&rec[0];
+	if (!fill->recs || first + n > a[0].n * MXS_CLINE ||
+	    fill->nodes + t.nnode > a[1].n || fill->leaves + t.nleaf > a[2].n * MXS_CLINE ||
+	    fill->recs + t.nrec - 1 > a[3].n)
+		goto out;	/* a build without fill counts, or full: rc 1 */
+	noff = fill->nodes;
+	loff = fill->leaves;
+	roff = fill->recs - 1;	/* local rec i (>= 1) lands at fill->recs + i - 1 */
+#define REMAP(v) ((v) & MXS_CV_NODE ? (v) + noff :				\
+		  (v) & MXS_CV_COUNTRY || !(v) ? (v) : (v) + roff)
+	for (size_t i = 1; i < t.nrec; i++) {
+		struct mxs_crec r = t.rec[i];
+
+		r.next = REMAP(r.next);
+		rec[roff + i] = r;
+	}
+	for (size_t i = 0; i < t.nleaf; i++)
+		leaf[loff + i] = REMAP(t.leaf[i]);
+	for (size_t i = 0; i < t.nnode; i++) {
+		struct mxs_cnode c = t.node[i];
+
+		c.base_node += noff;
+		c.base_leaf += loff;
+		node[noff + i] = c;
+	}
+	/* everything new is in place before any slot points at it */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	fill->nodes += t.nnode;
+	fill->leaves += t.nleaf;
+	fill->recs += t.nrec - 1;
+	fill->patches++;
+	for (size_t s = 0; s < n; s++)
+		__atomic_store_n(&dir[first + s], REMAP(t.dir[s]), __ATOMIC_RELEASE);
+#undef REMAP
+	if (info)
+		info->load_s = mono() - t0;
+	rc = 0;
+out:
+	for (int w = 0; w < 4; w++)
+		if (a[w].m)
+			munmap(a[w].m, a[w].len);
+	ctable_free(&t);
 	return rc;
 }

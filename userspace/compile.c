@@ -172,6 +172,7 @@ static uint32_t intern(struct ctable *t, struct interner *in, const struct mxs_c
 struct sweep {
 	struct ctable *t;
 	struct interner in;
+	uint32_t *memo;		/* entry -> its record, for winners that never expire */
 	struct cctx cc;
 	int bits;
 	bool oom;
@@ -193,6 +194,8 @@ static uint32_t value_at(struct sweep *s, uint64_t now, int step)
 	if (r.list == MXS_LIST_COUNTRY)
 		return r.ref < MXS_COUNTRY_SLOTS ? MXS_CV_COUNTRY | r.ref : 0;
 	e = s->cc.last;
+	if (!r.expires && !step && s->memo[e])
+		return s->memo[e];
 	rec.expires = r.expires;
 	rec.ref = r.ref;
 	rec.action = r.action;
@@ -201,7 +204,20 @@ static uint32_t value_at(struct sweep *s, uint64_t now, int step)
 	memcpy(rec.addr, s->cc.in->p[e].addr, 16);
 	if (r.expires && step + 1 < MXS_CHAIN_STEPS)
 		rec.next = value_at(s, r.expires, step + 1);
-	e = intern(s->t, &s->in, &rec);
+	if (!r.expires && !step) {
+		/* one record per entry: no need to look for an equal one */
+		struct ctable *t = s->t;
+		size_t k = e;
+
+		if (t->nrec > MXS_CV_INDEX - 1 || !GROW(t->rec, t->nrec, t->caprec, 1)) {
+			s->oom = true;
+			return 0;
+		}
+		t->rec[t->nrec] = rec;
+		e = s->memo[k] = t->nrec++;
+	} else {
+		e = intern(s->t, &s->in, &rec);
+	}
 	if (!e)
 		s->oom = true;
 	return e;
@@ -418,23 +434,24 @@ static int build_node(struct builder *b, size_t nidx, u128 lo, int depth, size_t
 	return 0;
 }
 
-static int build_trie(struct builder *b)
+/* The first-stage slots [first, first + n) of the table (t->dir[0..n)). */
+static int build_trie(struct builder *b, size_t first, size_t n)
 {
 	struct ctable *t = b->t;
 	int dbits = t->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
 	size_t i = 0;
 
-	t->ndir = (size_t)1 << dbits;
+	t->ndir = n;
 	t->dir = calloc(t->ndir, sizeof(*t->dir));
 	if (!t->dir)
 		return -ENOMEM;
-	for (size_t s = 0; s < t->ndir; s++) {
+	for (size_t s = first; s < first + n; s++) {
 		u128 lo = (u128)s << (b->bits - dbits), hi = lo + host_mask(b->bits, dbits);
 
 		while (i + 1 < b->n && b->start[i + 1] <= lo)
 			i++;
 		if (i + 1 == b->n || b->start[i + 1] > hi) {
-			t->dir[s] = b->val[i];
+			t->dir[s - first] = b->val[i];
 		} else {
 			size_t nidx = t->nnode;
 			int e;
@@ -442,7 +459,7 @@ static int build_trie(struct builder *b)
 			if (!GROW(t->node, t->nnode, t->capnode, 1))
 				return -ENOMEM;
 			t->nnode++;
-			t->dir[s] = MXS_CV_NODE | nidx;
+			t->dir[s - first] = MXS_CV_NODE | nidx;
 			e = build_node(b, nidx, lo, dbits, i);
 			if (e)
 				return e;
@@ -452,6 +469,13 @@ static int build_trie(struct builder *b)
 }
 
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen)
+{
+	return mxs_compile_span(v6, in, 0, (size_t)1 << (v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4),
+				t, err, errlen);
+}
+
+int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,
+		     struct ctable *t, char *err, size_t errlen)
 {
 	struct sweep s = { .t = t, .bits = v6 ? 128 : 32 };
 	struct builder b;
@@ -464,12 +488,14 @@ int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, 
 		return mxs_fail(err, errlen, "out of memory");
 	memset(&t->rec[0], 0, sizeof(t->rec[0]));
 	t->nrec = 1;
-	rc = sweep_ranges(&s, in);
+	s.memo = calloc(in->n ? in->n : 1, sizeof(*s.memo));
+	rc = s.memo ? sweep_ranges(&s, in) : -ENOMEM;
+	free(s.memo);
 	free(s.in.slot);
 	if (!rc) {
 		b = (struct builder){ .t = t, .start = s.start, .val = s.val, .n = s.n,
 				      .bits = s.bits };
-		rc = build_trie(&b);
+		rc = build_trie(&b, first, n);
 	}
 	free(s.start);
 	free(s.val);
@@ -512,4 +538,21 @@ uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
 		off += MXS_STRIDE;
 	}
 	return v;
+}
+
+int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *first,
+		   size_t *n)
+{
+	int dbits = p->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
+
+	*span = *p;
+	if (span->plen > dbits) {
+		span->plen = dbits;
+		prefix_mask(span);
+	}
+	*n = (size_t)1 << (dbits - span->plen);
+	*first = 0;
+	for (int i = 0; i < dbits; i++)
+		*first = *first << 1 | (span->addr[i / 8] >> (7 - i % 8) & 1);
+	return *n <= MXS_PATCH_SLOTS ? 0 : -1;
 }

@@ -58,13 +58,11 @@ extern const struct listdef {
 	bool has_action, has_expires;
 } ip_lists[3];
 const struct listdef *listdef_by_id(uint32_t list);
-/* Turn one list state record into its trie entry. */
-int rec_to_rule(const struct rec *r, uint32_t list, struct mxs_prefix *p,
-		struct mxs_rule *rule, char *err, size_t errlen);
 /* Compile every list from state and install the build. @over_list's
- * records come from @over instead of its state file (-1: none), countries
+ * entries come from @over instead of its state files (-1: none), countries
  * from @geo_path when given. 0, or 1 after printing an error. */
-int ctl_compile(struct ctl *c, int over_list, const struct recfile *over,
+struct store;
+int ctl_compile(struct ctl *c, int over_list, const struct store *over,
 		const char *geo_path, struct cinfo *info);
 /* The entries of one list, from state (countries: from the stored
  * database, for the countries with a policy). 0, or 1 after an error. */

@@ -149,8 +149,66 @@ static int open_db(const char *path, MMDB_s *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* Follow @under's bits from @node: 1 and the start of the walk when the
+ * tree branches below it, 0 when no network or one network covers it
+ * (then pushed to @out when wanted), -1 on a damaged tree. */
+static int descend(MMDB_s *db, uint32_t node, const struct mxs_prefix *under, int v4_base,
+		   const uint8_t *want, struct pfx_vec *out, struct walk_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->v4 = !under->v6;
+	it->depth = v4_base;
+	for (int i = 0; i < under->plen; i++) {
+		int bit = under->addr[i / 8] >> (7 - i % 8) & 1;
+		MMDB_search_node_s sn;
+		uint8_t type;
+
+		if (MMDB_read_node(db, node, &sn) != MMDB_SUCCESS)
+			return -1;
+		type = bit ? sn.right_record_type : sn.left_record_type;
+		if (bit)
+			set_bit(it->bits, i);
+		it->depth++;
+		if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+			node = bit ? sn.right_record : sn.left_record;
+			continue;
+		}
+		if (type == MMDB_RECORD_TYPE_DATA) {
+			MMDB_entry_s ent = bit ? sn.right_record_entry : sn.left_record_entry;
+			struct mxs_prefix p = { .v6 = under->v6, .plen = i + 1 };
+			uint32_t cc = record_country(&ent, &(int){ 0 });
+
+			memcpy(p.addr, it->bits, 16);
+			if (cc != CC_NONE && (!want || want[cc]) && pfx_vec_push(out, &p, cc))
+				return -1;
+		}
+		return type == MMDB_RECORD_TYPE_INVALID ? -1 : 0;
+	}
+	it->node = node;
+	return 1;
+}
+
+static int collect(const char *path, const uint8_t *want, const struct mxs_prefix *under,
+		   struct pfx_vec *out, uint64_t *per_country, struct geo_meta *meta,
+		   char *err, size_t errlen);
+
 int geo_collect(const char *path, const uint8_t *want, struct pfx_vec *out,
 		uint64_t *per_country, struct geo_meta *meta, char *err, size_t errlen)
+{
+	return collect(path, want, NULL, out, per_country, meta, err, errlen);
+}
+
+int geo_collect_under(const char *path, const uint8_t *want, const struct mxs_prefix *under,
+		      struct pfx_vec *out, char *err, size_t errlen)
+{
+	struct geo_meta meta;
+
+	return collect(path, want, under, out, NULL, &meta, err, errlen);
+}
+
+static int collect(const char *path, const uint8_t *want, const struct mxs_prefix *under,
+		   struct pfx_vec *out, uint64_t *per_country, struct geo_meta *meta,
+		   char *err, size_t errlen)
 {
 	struct cc_cache cache = { .cap = 1 << 12 };
 	struct walk_item *stack = NULL;
@@ -195,6 +253,22 @@ int geo_collect(const char *path, const uint8_t *want, struct pfx_vec *out,
 	memset(&stack[0], 0, sizeof(stack[0]));
 	stack[0].v4 = db.metadata.ip_version == 4;
 	sp = 1;
+	if (under) {
+		int base = db.metadata.ip_version == 6 && !under->v6 ? 96 : 0;
+		uint32_t root = base ? v4_start : 0;
+		int d;
+
+		if ((base && v4_start == UINT32_MAX) || (db.metadata.ip_version == 4 && under->v6)) {
+			rc = 0;	/* no such family in this database */
+			goto out;
+		}
+		d = descend(&db, root, under, base, want, out, &stack[0]);
+		if (d < 0) {
+			snprintf(err, errlen, "%s: corrupt search tree", path);
+			goto out;
+		}
+		sp = d;
+	}
 	while (sp) {
 		struct walk_item it = stack[--sp];
 		MMDB_search_node_s sn;

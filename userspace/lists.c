@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The lists: trust, gateway, block (one state file each), partners and
- * country policies. Every change is validated first, compiled together
- * with every other list into a new build of the classifier (userspace/
- * compile.c), installed (a generation flip: a packet sees the old build or
- * the new one, never a half-filled one), and only then written to the state
- * directory; if the write fails, the build from the state on disk goes back
- * in, so nothing is ever half-applied.
+ * The lists: trust, gateway, block (userspace/store.h: a snapshot and a
+ * journal each), partners and country policies. Every change is validated
+ * first, then applied to the live classifier and only then written to the
+ * state directory; if the write fails, the build goes back to the state on
+ * disk, so nothing is ever half-applied. Bulk changes (import, flush,
+ * sweep, partners, countries) compile every list into a new build
+ * (userspace/compile.c) and install it with a generation flip: a packet
+ * sees the old build or the new one, never a half-filled one. A single
+ * add or del rebuilds only the first-stage slots its prefix touches, in
+ * place (cmaps_patch): milliseconds, whatever the size of the lists.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl.h"
+#include "store.h"
 
 const struct listdef ip_lists[3] = {
 	{ "trust", MXS_LIST_TRUST, false, true },
@@ -49,35 +53,106 @@ static int64_t rec_i64(const struct rec *r, const char *key)
 	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-int rec_to_rule(const struct rec *r, uint32_t list, struct mxs_prefix *p,
-		struct mxs_rule *rule, char *err, size_t errlen)
+static void ent_prefix(const struct st_ent *e, struct mxs_prefix *p)
 {
-	const char *act = rec_get(r, "action");
+	memset(p, 0, sizeof(*p));
+	p->v6 = e->v6;
+	p->plen = e->plen;
+	memcpy(p->addr, e->addr, 16);
+}
 
-	if (parse_prefix(rec_get(r, "prefix"), p, err, errlen))
-		return -1;
-	memset(rule, 0, sizeof(*rule));
-	rule->list = list;
-	rule->prefixlen = p->plen;
-	rule->expires = unix_to_tai_ns(rec_i64(r, "expires"));
-	rule->action = MXS_ACT_NONE;
-	if (list == MXS_LIST_BLOCK) {
-		rule->action = MXS_ACT_DROP;
-		if (act && parse_action(act, &rule->action, err, errlen))
-			return -1;
-	}
-	return 0;
+static void ent_rule(const struct st_ent *e, uint32_t list, struct mxs_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->list = list;
+	r->prefixlen = e->plen;
+	r->expires = e->expires ? unix_to_tai_ns(e->expires) : 0;
+	r->action = list == MXS_LIST_BLOCK ? e->action : MXS_ACT_NONE;
 }
 
 /* ------------------------------------------------------------ compiling */
 
-/* Collect the entries of one list from state (both families). */
+struct push_ctx {
+	uint32_t list;
+	int64_t now;
+	int min_plen;		/* entries inside a span: at least its length */
+	struct rule_vec *fam;
+};
+
+static int push_ent(const struct st_ent *e, const char *comment, void *arg)
+{
+	struct push_ctx *pc = arg;
+	struct mxs_prefix p;
+	struct mxs_rule r;
+
+	if (e->plen < pc->min_plen || (e->expires && e->expires <= pc->now))
+		return 0;	/* expired: the sweep removes it */
+	ent_prefix(e, &p);
+	ent_rule(e, pc->list, &r);
+	return rule_vec_push(&pc->fam[p.v6], &p, &r) ? -1 : 0;
+}
+
+static bool meets(const struct mxs_prefix *a, const struct mxs_prefix *b)
+{
+	return a->v6 == b->v6 && (prefix_contains(a, b) || prefix_contains(b, a));
+}
+
+/* The entries of an IP list (all, or those that meet @span). */
+static int collect_ip(struct ctl *c, uint32_t list, const struct store *over,
+		      const struct mxs_prefix *span, struct rule_vec fam[2])
+{
+	struct push_ctx pc = { .list = list, .now = time(NULL), .fam = fam };
+	const struct store *s = over;
+	struct store own;
+	int rc;
+
+	if (!s) {
+		if (store_open(c, listdef_by_id(list)->name, &own))
+			return 1;
+		s = &own;
+	}
+	if (!span) {
+		rc = store_all(s, push_ent, &pc);
+	} else {
+		uint8_t hi[16];
+		int bytes = span->v6 ? 16 : 4;
+
+		/* the entries that cover the span, then those inside it */
+		rc = 0;
+		for (int l = 0; l < span->plen && !rc; l++) {
+			struct mxs_prefix q = *span;
+			const struct st_ent *e;
+
+			q.plen = l;
+			prefix_mask(&q);
+			e = store_find(s, &q);
+			if (e)
+				rc = push_ent(e, "", &pc);
+		}
+		memset(hi, 0, sizeof(hi));
+		for (int b = 0; b < bytes; b++) {
+			int keep = span->plen - b * 8;
+			uint8_t host = keep >= 8 ? 0 : keep <= 0 ? 0xff : 0xff >> keep;
+
+			hi[b] = span->addr[b] | host;
+		}
+		pc.min_plen = span->plen;
+		if (!rc)
+			rc = store_each(s, span->v6, span->addr, hi, push_ent, &pc);
+	}
+	if (!over)
+		store_close(&own);
+	return rc ? ctl_err("out of memory") : 0;
+}
+
+/* Collect the entries of one list (all, or those that meet @span) from
+ * state; @over stands in for an IP list's state. */
 static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
-			const struct recfile *over, struct rule_vec fam[2])
+			const struct store *over, const struct mxs_prefix *span,
+			struct rule_vec fam[2])
 {
 	char err[MXS_ERRLEN];
 	struct recfile f;
-	int64_t now = time(NULL);
 	int rc = 0;
 
 	if (list == MXS_LIST_COUNTRY) {
@@ -102,7 +177,8 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 				return 0;	/* no database yet: empty tries */
 			geo_path = gp;
 		}
-		if (geo_collect(geo_path, want, &pv, NULL, &meta, err, sizeof(err)))
+		if (span ? geo_collect_under(geo_path, want, span, &pv, err, sizeof(err)) :
+			   geo_collect(geo_path, want, &pv, NULL, &meta, err, sizeof(err)))
 			return ctl_err("%s", err);
 		for (size_t i = 0; i < pv.n && !rc; i++) {
 			struct mxs_rule r = { .list = MXS_LIST_COUNTRY, .ref = pv.ref[i],
@@ -115,9 +191,7 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 	}
 
 	if (list == MXS_LIST_PARTNER) {
-		if (over)
-			f = *over;
-		else if (ctl_read(c, ST_PARTNERS, &f))
+		if (ctl_read(c, ST_PARTNERS, &f))
 			return 1;
 		for (int i = 0; i < f.n && !rc; i++) {
 			char *ips = strdup(rec_get(&f.r[i], "ip") ? : ""), *save, *tok;
@@ -132,41 +206,21 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 					rc = ctl_err("partners:%d: %s", f.r[i].line, err);
 					break;
 				}
+				if (span && !meets(span, &p))
+					continue;
 				r.prefixlen = p.plen;
 				if (rule_vec_push(&fam[p.v6], &p, &r))
 					rc = ctl_err("out of memory");
 			}
 			free(ips);
 		}
-		if (!over)
-			recfile_free(&f);
+		recfile_free(&f);
 		return rc;
 	}
-
-	if (over)
-		f = *over;
-	else if (ctl_read(c, listdef_by_id(list)->name, &f))
-		return 1;
-	for (int i = 0; i < f.n && !rc; i++) {
-		struct mxs_prefix p;
-		struct mxs_rule r;
-		int64_t exp = rec_i64(&f.r[i], "expires");
-
-		if (rec_to_rule(&f.r[i], list, &p, &r, err, sizeof(err))) {
-			rc = ctl_err("%s:%d: %s", listdef_by_id(list)->name, f.r[i].line, err);
-			break;
-		}
-		if (exp && exp <= now)
-			continue;	/* expired: the sweep removes it */
-		if (rule_vec_push(&fam[p.v6], &p, &r))
-			rc = ctl_err("out of memory");
-	}
-	if (!over)
-		recfile_free(&f);
-	return rc;
+	return collect_ip(c, list, over, span, fam);
 }
 
-int ctl_compile(struct ctl *c, int over_list, const struct recfile *over,
+int ctl_compile(struct ctl *c, int over_list, const struct store *over,
 		const char *geo_path, struct cinfo *info)
 {
 	struct rule_vec fam[2] = {};
@@ -175,7 +229,7 @@ int ctl_compile(struct ctl *c, int over_list, const struct recfile *over,
 
 	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
 		rc = collect_list(c, l, l == MXS_LIST_COUNTRY ? geo_path : NULL,
-				  (int)l == over_list ? over : NULL, fam);
+				  (int)l == over_list ? over : NULL, NULL, fam);
 	if (!rc && cmaps_install(&c->mv, fam, info, err, sizeof(err)))
 		rc = ctl_err("%s", err);
 	rule_vec_free(&fam[0]);
@@ -183,51 +237,125 @@ int ctl_compile(struct ctl *c, int over_list, const struct recfile *over,
 	return rc;
 }
 
+/* Rebuild only the part of the live build that a change of @p touches:
+ * the first-stage slots under it, from the entries that meet them (list
+ * @list from @s). A change over more than MXS_PATCH_SLOTS slots, or one
+ * that finds no room left, installs a full build instead. 0, or 1 after an
+ * error. */
+static int patch_live(struct ctl *c, uint32_t list, const struct store *s,
+		      const struct mxs_prefix *p)
+{
+	struct mxs_prefix span;
+	struct rule_vec fam[2] = {};
+	char err[MXS_ERRLEN];
+	size_t first, n;
+	int rc = 0;
+
+	if (mxs_patch_span(p, &span, &first, &n))
+		return ctl_compile(c, list, s, NULL, NULL);
+	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
+		rc = collect_list(c, l, NULL, l == list ? s : NULL, &span, fam);
+	if (!rc) {
+		rc = cmaps_patch(&c->mv, p->v6, &fam[p->v6], first, n, NULL, err, sizeof(err));
+		if (rc < 0)
+			rc = ctl_err("%s", err);
+		else if (rc > 0)	/* no room left: a full build */
+			rc = ctl_compile(c, list, s, NULL, NULL);
+	}
+	rule_vec_free(&fam[0]);
+	rule_vec_free(&fam[1]);
+	return rc;
+}
+
 int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2])
 {
-	return collect_list(c, list, NULL, NULL, fam);
+	return collect_list(c, list, NULL, NULL, NULL, fam);
 }
 
 int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 		   uint64_t now_tai, const struct hitmap *hm, struct mxs_rule *out)
 {
 	struct rule_vec fam[2] = {};
-	int best = -1;
+	struct mxs_prefix best = {};
+	bool found = false;
 
-	if (collect_list(c, list, NULL, NULL, fam))
-		return 0;
-	for (size_t i = 0; i < fam[addr->v6].n; i++) {
-		const struct mxs_rule *r = &fam[addr->v6].r[i];
+	if (listdef_by_id(list)) {
+		struct store s;
 
-		if (r->expires && r->expires <= now_tai)
-			continue;
-		if (!prefix_contains(&fam[addr->v6].p[i], addr))
-			continue;
-		if (best < 0 || fam[addr->v6].p[i].plen > fam[addr->v6].p[best].plen)
-			best = i;
+		/* an IP list: look up each prefix length, longest first */
+		if (store_open(c, listdef_by_id(list)->name, &s))
+			return 0;
+		for (int l = addr->v6 ? 128 : 32; l >= 0 && !found; l--) {
+			struct mxs_prefix q = *addr;
+			const struct st_ent *e;
+
+			q.plen = l;
+			prefix_mask(&q);
+			e = store_find(&s, &q);
+			if (!e)
+				continue;
+			ent_rule(e, list, out);
+			if (out->expires && out->expires <= now_tai)
+				continue;
+			best = q;
+			found = true;
+		}
+		store_close(&s);
+	} else {
+		if (collect_list(c, list, NULL, NULL, NULL, fam))
+			return 0;
+		for (size_t i = 0; i < fam[addr->v6].n; i++) {
+			const struct mxs_rule *r = &fam[addr->v6].r[i];
+
+			if (r->expires && r->expires <= now_tai)
+				continue;
+			if (!prefix_contains(&fam[addr->v6].p[i], addr))
+				continue;
+			if (!found || fam[addr->v6].p[i].plen > best.plen) {
+				best = fam[addr->v6].p[i];
+				*out = *r;
+				found = true;
+			}
+		}
+		rule_vec_free(&fam[0]);
+		rule_vec_free(&fam[1]);
 	}
-	if (best >= 0) {
+	if (found) {
 		uint64_t h = 0, lh = 0;
 
-		*out = fam[addr->v6].r[best];
-		if (hm && hitmap_get(hm, list, &fam[addr->v6].p[best], &h, &lh)) {
+		if (hm && hitmap_get(hm, list, &best, &h, &lh)) {
 			out->hits = h;
 			out->last_hit = lh;
 		}
 	}
-	rule_vec_free(&fam[0]);
-	rule_vec_free(&fam[1]);
-	return best >= 0;
+	return found;
 }
 
-/* Apply a changed list: compile with @f in place of its state file, and
- * write @f only once the new build is live. If the write fails, the build
- * from the state on disk goes back in. */
-static int commit_list(struct ctl *c, const struct listdef *d, const struct recfile *f)
+/* Apply a single change of @p's entry (already in @s, in memory): patch
+ * the live build, then make it durable. If that fails, the build goes
+ * back to what the state on disk says. 0, or 1 after an error. */
+static int commit_change(struct ctl *c, const struct listdef *d, struct store *s,
+			 const struct mxs_prefix *p)
 {
-	if (ctl_compile(c, d->list, f, NULL, NULL))
+	struct store disk;
+
+	if (patch_live(c, d->list, s, p))
 		return 1;
-	if (ctl_write(c, d->name, f)) {
+	if (!store_sync(c, d->name, s))
+		return 0;
+	if (!store_open(c, d->name, &disk)) {
+		patch_live(c, d->list, &disk, p);
+		store_close(&disk);
+	}
+	return 1;
+}
+
+/* Apply a changed list (store_adopt'ed): a full build, then the state. */
+static int commit_whole(struct ctl *c, const struct listdef *d, struct store *s)
+{
+	if (ctl_compile(c, d->list, s, NULL, NULL))
+		return 1;
+	if (store_sync(c, d->name, s)) {
 		ctl_compile(c, -1, NULL, NULL, NULL);
 		return 1;
 	}
@@ -236,38 +364,65 @@ static int commit_list(struct ctl *c, const struct listdef *d, const struct recf
 
 /* ---------------------------------------------------------------- sweep */
 
+struct keep_ctx {
+	int64_t now;
+	struct st_vec v;
+	long expired;
+	bool oom;
+};
+
+static int keep_live(const struct st_ent *e, const char *comment, void *arg)
+{
+	struct keep_ctx *k = arg;
+
+	if (e->expires && e->expires <= k->now) {
+		k->expired++;
+		return 0;
+	}
+	if (st_vec_push(&k->v, e, comment)) {
+		k->oom = true;
+		return 1;
+	}
+	return 0;
+}
+
 int ctl_sweep(struct ctl *c, int *removed)
 {
-	int64_t now = time(NULL);
 	int changed = 0;
 
 	*removed = 0;
 	for (int l = 0; l < 3; l++) {
 		const struct listdef *d = &ip_lists[l];
-		struct recfile f;
-		int n = 0;
+		struct keep_ctx k = { .now = time(NULL) };
+		struct store s;
 
 		if (!d->has_expires)
 			continue;
-		if (ctl_read(c, d->name, &f))
+		if (store_open(c, d->name, &s))
 			return 1;
-		for (int i = f.n - 1; i >= 0; i--) {
-			int64_t exp = rec_i64(&f.r[i], "expires");
-
-			if (!exp || exp > now)
-				continue;
-			recfile_del(&f, i);
-			n++;
+		if (!s.next_expiry || s.next_expiry > k.now) {
+			store_close(&s);
+			continue;	/* nothing has expired */
 		}
-		/* expired entries no longer match in the data plane already:
-		 * writing the state first is safe */
-		if (n && ctl_write(c, d->name, &f)) {
-			recfile_free(&f);
-			return 1;
+		store_all(&s, keep_live, &k);
+		if (k.oom) {
+			st_vec_free(&k.v);
+			store_close(&s);
+			return ctl_err("out of memory");
 		}
-		recfile_free(&f);
-		*removed += n;
-		changed += n;
+		if (k.expired) {
+			/* expired entries no longer match in the data plane
+			 * already: writing the state first is safe */
+			store_adopt(&s, &k.v);
+			if (store_sync(c, d->name, &s)) {
+				store_close(&s);
+				return 1;
+			}
+		}
+		st_vec_free(&k.v);
+		store_close(&s);
+		*removed += k.expired;
+		changed += k.expired;
 	}
 	return changed && c->loaded ? ctl_compile(c, -1, NULL, NULL, NULL) : 0;
 }
@@ -317,14 +472,13 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 	static const char *const opts[] = { "action", "expires", "comment", NULL };
 	struct cmd_args a;
 	struct mxs_prefix p;
-	struct mxs_rule rule;
-	struct recfile f;
-	struct rec *r;
-	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], num[32];
+	struct store s;
+	struct st_ent e = {};
+	const struct st_ent *old;
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], keep[256] = "";
 	const char *act, *exps, *comment;
-	int64_t expires = 0, secs;
-	uint8_t action = MXS_ACT_DROP;
-	int i, rc = 1;
+	int64_t secs;
+	int rc = 1;
 
 	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1)
 		return ctl_err("usage: mxshield %s add CIDR%s%s [--comment TEXT]", d->name,
@@ -339,152 +493,161 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 		return ctl_err("%s entries do not expire", d->name);
 	if (parse_prefix(a.pos[0], &p, err, sizeof(err)))
 		return ctl_err("%s", err);
-	if (act && parse_action(act, &action, err, sizeof(err)))
+	e.action = d->has_action ? MXS_ACT_DROP : 0;
+	if (act && parse_action(act, &e.action, err, sizeof(err)))
 		return ctl_err("%s", err);
 	if (exps) {
 		if (parse_duration(exps, &secs, err, sizeof(err)))
 			return ctl_err("%s", err);
-		expires = time(NULL) + secs;
+		e.expires = time(NULL) + secs;
 	}
 	if (comment && valid_comment(comment))
 		return 1;
-	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
 		return 1;
 
-	prefix_str(&p, ps);
-	i = recfile_find(&f, "prefix", ps);
-	r = i >= 0 ? &f.r[i] : recfile_add(&f);
-	if (i < 0) {
-		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
-		rec_set(r, "prefix", ps);
-		rec_set(r, "added", num);
-	}
-	if (d->has_action)
-		rec_set(r, "action", action_name(action));
-	snprintf(num, sizeof(num), "%lld", (long long)expires);
-	rec_set(r, "expires", num);
-	if (comment || i < 0)
-		rec_set(r, "comment", comment ? comment : "");
-	if (rec_to_rule(r, d->list, &p, &rule, err, sizeof(err))) {
-		ctl_err("%s", err);
+	memcpy(e.addr, p.addr, 16);
+	e.plen = p.plen;
+	e.v6 = p.v6;
+	old = store_find(&s, &p);
+	e.added = old ? old->added : time(NULL);
+	if (old && !comment)
+		snprintf(keep, sizeof(keep), "%s", store_comment(&s, old));
+	if (store_apply(&s, &e, comment ? comment : keep)) {
+		ctl_err("out of memory");
 		goto out;
 	}
-	if (!commit_list(c, d, &f)) {
+	if (!commit_change(c, d, &s, &p)) {
 		rc = 0;
 		if (!c->json) {
-			printf("%s %s %s", d->name, i >= 0 ? "updated" : "added", ps);
+			printf("%s %s %s", d->name, old ? "updated" : "added", prefix_str(&p, ps));
 			if (d->has_action)
-				printf(" action %s", action_name(action));
+				printf(" action %s", action_name(e.action));
 			if (d->has_expires) {
 				printf(", expires ");
-				print_expiry(expires);
+				print_expiry(e.expires);
 			}
 			printf("\n");
 		}
 	}
 out:
-	recfile_free(&f);
+	store_close(&s);
 	return rc;
 }
 
 static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **argv)
 {
 	struct mxs_prefix p;
-	struct recfile f;
+	struct store s;
+	struct st_ent e = { .del = 1 };
 	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN];
-	int i, rc = 1;
+	int rc = 1;
 
 	if (argc != 2)
 		return ctl_err("usage: mxshield %s del CIDR", d->name);
 	if (parse_prefix(argv[1], &p, err, sizeof(err)))
 		return ctl_err("%s", err);
-	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
 		return 1;
 	prefix_str(&p, ps);
-	i = recfile_find(&f, "prefix", ps);
-	if (i < 0) {
+	if (!store_find(&s, &p)) {
 		ctl_err("%s is not in the %s list", ps, d->name);
 		goto out;
 	}
-	recfile_del(&f, i);
-	if (!commit_list(c, d, &f)) {
+	memcpy(e.addr, p.addr, 16);
+	e.plen = p.plen;
+	e.v6 = p.v6;
+	if (store_apply(&s, &e, NULL)) {
+		ctl_err("out of memory");
+		goto out;
+	}
+	if (!commit_change(c, d, &s, &p)) {
 		rc = 0;
 		if (!c->json)
 			printf("%s deleted %s\n", d->name, ps);
 	}
 out:
-	recfile_free(&f);
+	store_close(&s);
 	return rc;
 }
 
 static int iplist_flush(struct ctl *c, const struct listdef *d, int argc)
 {
-	struct recfile f, empty = {};
+	struct st_vec empty = {};
+	struct store s;
+	size_t n;
 	int rc;
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield %s flush", d->name);
-	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
 		return 1;
-	rc = commit_list(c, d, &empty);
+	n = s.n;
+	store_adopt(&s, &empty);
+	rc = commit_whole(c, d, &s);
 	if (!rc && !c->json)
-		printf("%s flushed (%d entr%s)\n", d->name, f.n, f.n == 1 ? "y" : "ies");
-	recfile_free(&f);
+		printf("%s flushed (%zu entr%s)\n", d->name, n, n == 1 ? "y" : "ies");
+	store_close(&s);
 	return rc;
+}
+
+struct list_ctx {
+	struct ctl *c;
+	const struct listdef *d;
+	struct hitmap hm;
+};
+
+static int list_one(const struct st_ent *e, const char *comment, void *arg)
+{
+	struct list_ctx *lc = arg;
+	const struct listdef *d = lc->d;
+	struct mxs_prefix p;
+	uint64_t hits = 0, last = 0;
+	char ps[MXS_PFX_STRLEN], exp[64];
+
+	ent_prefix(e, &p);
+	hitmap_get(&lc->hm, d->list, &p, &hits, &last);
+	prefix_str(&p, ps);
+	if (lc->c->json) {
+		jw_obj();
+		jw_kstr("prefix", ps);
+		if (d->has_action)
+			jw_kstr("action", action_name(e->action));
+		jw_ki64("expires", e->expires);
+		jw_ku64("hits", hits);
+		jw_ki64("last_hit", tai_ns_to_unix(last));
+		jw_ki64("added", e->added);
+		jw_kstr("comment", comment);
+		jw_end_obj();
+	} else {
+		printf("%-43s %-10s %-16s %10llu  %s\n", ps,
+		       d->has_action ? action_name(e->action) : "",
+		       e->expires ? fmt_remaining(e->expires, exp, sizeof(exp)) : "never",
+		       (unsigned long long)hits, comment);
+	}
+	return 0;
 }
 
 static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 {
-	struct recfile f;
-	struct hitmap hm;
+	struct list_ctx lc = { .c = c, .d = d };
+	struct store s;
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield %s list", d->name);
-	if (ctl_ensure_loaded(c) || ctl_read(c, d->name, &f))
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
 		return 1;
-	hitmap_load(&c->mv, &hm);
+	hitmap_load(&c->mv, &lc.hm);
 	if (c->json)
 		jw_arr();
-	else if (f.n)
+	else if (s.n)
 		printf("%-43s %-10s %-16s %10s  %s\n", "PREFIX", d->has_action ? "ACTION" : "",
 		       "EXPIRES", "HITS", "COMMENT");
-	for (int i = 0; i < f.n; i++) {
-		const struct rec *r = &f.r[i];
-		struct mxs_prefix p;
-		struct mxs_rule rule = {}, live = {};
-		uint64_t hits = 0, last = 0;
-		char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], exp[64];
-		int64_t e = rec_i64(r, "expires");
-
-		if (rec_to_rule(r, d->list, &p, &rule, err, sizeof(err)))
-			continue;
-		if (hitmap_get(&hm, d->list, &p, &hits, &last)) {
-			live.hits = hits;
-			live.last_hit = last;
-		}
-		prefix_str(&p, ps);
-		if (c->json) {
-			jw_obj();
-			jw_kstr("prefix", ps);
-			if (d->has_action)
-				jw_kstr("action", action_name(rule.action));
-			jw_ki64("expires", e);
-			jw_ku64("hits", live.hits);
-			jw_ki64("last_hit", tai_ns_to_unix(live.last_hit));
-			jw_ki64("added", rec_i64(r, "added"));
-			jw_kstr("comment", rec_get(r, "comment") ? : "");
-			jw_end_obj();
-		} else {
-			printf("%-43s %-10s %-16s %10llu  %s\n", ps,
-			       d->has_action ? action_name(rule.action) : "",
-			       e ? fmt_remaining(e, exp, sizeof(exp)) : "never",
-			       (unsigned long long)live.hits, rec_get(r, "comment") ? : "");
-		}
-	}
+	store_all(&s, list_one, &lc);
 	if (c->json)
 		jw_end_arr();
-	hitmap_free(&hm);
-	recfile_free(&f);
+	hitmap_free(&lc.hm);
+	store_close(&s);
 	return 0;
 }
 
@@ -516,37 +679,6 @@ int ctl_next_line(gzFile gz, char *line, size_t len, const char *path, long *lin
 	return 0;
 }
 
-/* Index of a list's records by prefix string (open addressing). */
-struct pidx {
-	int *slot;		/* record index + 1, 0 = empty */
-	size_t mask;
-};
-
-static int *pidx_find(struct pidx *x, const struct recfile *f, const char *key)
-{
-	size_t i;
-
-	for (i = mxs_hash(key, strlen(key), MXS_HASH_SEED) & x->mask; x->slot[i]; i = (i + 1) & x->mask)
-		if (!strcmp(rec_get(&f->r[x->slot[i] - 1], "prefix") ? : "", key))
-			break;
-	return &x->slot[i];
-}
-
-static int pidx_init(struct pidx *x, const struct recfile *f, size_t extra)
-{
-	size_t want = ((size_t)f->n + extra) * 2 + 16;
-
-	x->mask = 1023;
-	while (x->mask < want)
-		x->mask = x->mask * 2 + 1;
-	x->slot = calloc(x->mask + 1, sizeof(*x->slot));
-	if (!x->slot)
-		return -1;
-	for (int i = 0; i < f->n; i++)
-		*pidx_find(x, f, rec_get(&f->r[i], "prefix") ? : "") = i + 1;
-	return 0;
-}
-
 static void progress(bool tty, const char *path, long lines, off_t done, off_t total)
 {
 	if (!tty)
@@ -556,6 +688,49 @@ static void progress(bool tty, const char *path, long lines, off_t done, off_t t
 			(int)(100.0 * (done > total ? total : done) / total));
 	else
 		fprintf(stderr, "\r%s: %ld lines", path, lines);
+}
+
+/* st_ent.del in an import's vector: the line had no comment column */
+#define NO_COMMENT 2
+
+/* The list after an import: the file's entries @in over the current ones
+ * @cur (both sorted), or only the file's with @replace. Entries keep their
+ * "added" stamp, and their comment unless the file gives one. */
+static int merge_import(const struct st_vec *cur, const struct st_vec *in, bool replace,
+			struct st_vec *out, long *added, long *updated, long *removed)
+{
+	size_t i = 0, j = 0;
+
+	while (i < cur->n || j < in->n) {
+		int d = i == cur->n ? 1 : j == in->n ? -1 : st_cmp(&cur->e[i], &in->e[j]);
+		struct st_ent e;
+		const char *comment;
+
+		if (d < 0) {	/* only in the list */
+			if (replace) {
+				++*removed;
+			} else if (st_vec_push(out, &cur->e[i], st_vec_comment(cur, &cur->e[i]))) {
+				return -1;
+			}
+			i++;
+			continue;
+		}
+		e = in->e[j];
+		comment = st_vec_comment(in, &in->e[j]);
+		if (d == 0) {
+			e.added = cur->e[i].added;
+			if (e.del == NO_COMMENT)
+				comment = st_vec_comment(cur, &cur->e[i]);
+			++*updated;
+			i++;
+		} else {
+			++*added;
+		}
+		j++;
+		if (st_vec_push(out, &e, comment))
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -571,14 +746,15 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 {
 	static const char *const opts[] = { "action", "?replace", "?skip-invalid", NULL };
 	struct cmd_args a;
-	struct recfile f = {}, fresh = {};
-	struct pidx idx = {}, fidx = {};
+	struct st_vec in = {}, cur = {}, out = {};
+	struct keep_ctx k = { .now = 0 };
+	struct store s;
 	struct stat st;
 	const char *path, *act;
-	char line[4096], err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], num[32], added_s[32];
-	uint8_t defact = MXS_ACT_DROP;
-	bool replace, skip, tty = isatty(2);
-	long lineno = 0, bad = 0, added = 0, updated = 0, dups = 0;
+	char line[4096], err[MXS_ERRLEN];
+	uint8_t defact = d->has_action ? MXS_ACT_DROP : 0;
+	bool replace, skip, tty = isatty(2), opened = false;
+	long lineno = 0, bad = 0, added = 0, updated = 0, dups, removed = 0;
 	off_t total = 0;
 	int64_t now = time(NULL);
 	struct timespec t0, t1;
@@ -606,25 +782,12 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 		total = st.st_size;
 	if (ctl_ensure_loaded(c))
 		goto out;
-	if (replace) {
-		if (ctl_read(c, d->name, &fresh))	/* for the "added" stamps */
-			goto out;
-	} else if (ctl_read(c, d->name, &f)) {
-		goto out;
-	}
-	if (pidx_init(&idx, &f, 1 << 16) || pidx_init(&fidx, &fresh, 0)) {
-		ctl_err("out of memory");
-		goto out;
-	}
-	snprintf(added_s, sizeof(added_s), "%lld", (long long)now);
 
 	while ((got = ctl_next_line(gz, line, sizeof(line), path, &lineno, "\r \t", &p))) {
 		char *cols[4] = { 0 }, *q;
 		struct mxs_prefix pfx;
-		uint8_t action = defact;
-		int64_t expires = 0;
-		int nc = 0, *slot;
-		struct rec *r;
+		struct st_ent e = {};
+		int nc = 0;
 
 		if ((lineno & 0xffff) == 0)
 			progress(tty, path, lineno, gzoffset(gz), total);
@@ -647,86 +810,49 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 			*q++ = '\0';
 		}
 		for (int k = 0; k < nc && k < 3; k++) {	/* trim columns */
-			char *e = cols[k] + strlen(cols[k]);
+			char *end = cols[k] + strlen(cols[k]);
 
 			while (*cols[k] == ' ')
 				cols[k]++;
-			while (e > cols[k] && e[-1] == ' ')
-				*--e = '\0';
+			while (end > cols[k] && end[-1] == ' ')
+				*--end = '\0';
 		}
+		err[0] = '\0';
+		e.action = defact;
 		if (parse_prefix(cols[0], &pfx, err, sizeof(err))) {
+			/* err says why */
+		} else if (nc > 1 && *cols[1]) {
+			if (!d->has_action)
+				snprintf(err, sizeof(err), "%s entries have no action", d->name);
+			else
+				parse_action(cols[1], &e.action, err, sizeof(err));
+		}
+		if (!err[0] && nc > 2 && *cols[2]) {
+			int64_t secs;
+
+			if (!d->has_expires)
+				snprintf(err, sizeof(err), "%s entries do not expire", d->name);
+			else if (!parse_duration(cols[2], &secs, err, sizeof(err)))
+				e.expires = now + secs;
+		}
+		if (!err[0] && nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n")))
+			snprintf(err, sizeof(err), "comment too long or with control characters");
+		if (err[0]) {
 			bad++;
 			if (bad <= 20 || !skip)
 				ctl_err("%s:%ld: %s", path, lineno, err);
 			continue;
 		}
-		if (nc > 1 && *cols[1]) {
-			if (!d->has_action) {
-				snprintf(err, sizeof(err), "%s entries have no action", d->name);
-			} else if (!parse_action(cols[1], &action, err, sizeof(err))) {
-				err[0] = '\0';
-			}
-			if (err[0]) {
-				bad++;
-				if (bad <= 20 || !skip)
-					ctl_err("%s:%ld: %s", path, lineno, err);
-				continue;
-			}
+		memcpy(e.addr, pfx.addr, 16);
+		e.plen = pfx.plen;
+		e.v6 = pfx.v6;
+		e.added = now;
+		if (st_vec_push(&in, &e, nc > 3 ? cols[3] : NULL)) {
+			ctl_err("out of memory");
+			goto out;
 		}
-		if (nc > 2 && *cols[2]) {
-			int64_t secs;
-
-			if (!d->has_expires || parse_duration(cols[2], &secs, err, sizeof(err))) {
-				if (!d->has_expires)
-					snprintf(err, sizeof(err), "%s entries do not expire", d->name);
-				bad++;
-				if (bad <= 20 || !skip)
-					ctl_err("%s:%ld: %s", path, lineno, err);
-				continue;
-			}
-			expires = now + secs;
-		}
-		if (nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n"))) {
-			bad++;
-			if (bad <= 20 || !skip)
-				ctl_err("%s:%ld: comment too long or with control characters", path,
-					lineno);
-			continue;
-		}
-		prefix_str(&pfx, ps);
-		slot = pidx_find(&idx, &f, ps);
-		if (*slot) {
-			r = &f.r[*slot - 1];
-			if (replace)
-				dups++;	/* the same prefix twice in the file: last wins */
-			else
-				updated++;
-		} else {
-			int j = replace ? *pidx_find(&fidx, &fresh, ps) - 1 : -1;
-
-			if ((size_t)f.n * 2 + 16 > idx.mask) {	/* grow the index */
-				free(idx.slot);
-				if (pidx_init(&idx, &f, f.n + 1)) {
-					ctl_err("out of memory");
-					goto out;
-				}
-				slot = pidx_find(&idx, &f, ps);
-			}
-			r = recfile_add(&f);
-			*slot = f.n;
-			rec_set(r, "prefix", ps);
-			rec_set(r, "added", j >= 0 && rec_get(&fresh.r[j], "added") ?
-					    rec_get(&fresh.r[j], "added") : added_s);
-			if (replace && j >= 0)
-				updated++;
-			else
-				added++;
-		}
-		if (d->has_action)
-			rec_set(r, "action", action_name(action));
-		snprintf(num, sizeof(num), "%lld", (long long)expires);
-		rec_set(r, "expires", num);
-		rec_set(r, "comment", nc > 3 ? cols[3] : (rec_get(r, "comment") ? : ""));
+		if (nc <= 3)
+			in.e[in.n - 1].del = NO_COMMENT;
 	}
 	if (!gzeof(gz)) {
 		int ze;
@@ -742,12 +868,34 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 			path, bad, bad == 1 ? "" : "s");
 		goto out;
 	}
-	if (commit_list(c, d, &f))
+	dups = st_vec_finish(&in);	/* the same prefix twice in the file: last wins */
+	if (dups < 0 || store_open(c, d->name, &s)) {
+		if (dups < 0)
+			ctl_err("out of memory");
+		goto out;
+	}
+	opened = true;
+	if (!s.nov) {
+		/* the snapshot alone: merge from it as it is */
+		cur = (struct st_vec){ .e = (struct st_ent *)s.base, .n = s.nbase,
+				       .pool = (char *)s.bpool, .npool = s.nbpool };
+	} else {
+		k.now = INT64_MIN;	/* every entry, expired or not */
+		store_all(&s, keep_live, &k);
+		cur = k.v;
+	}
+	if (k.oom || merge_import(&cur, &in, replace, &out, &added, &updated, &removed)) {
+		ctl_err("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < out.n; i++)
+		out.e[i].del = 0;
+	store_adopt(&s, &out);
+	if (commit_whole(c, d, &s))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	{
 		double secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-		long removed = replace ? fresh.n - updated : 0;
 
 		if (c->json) {
 			jw_obj();
@@ -758,22 +906,23 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 			jw_ku64("removed", removed);
 			jw_ku64("invalid", bad);
 			jw_ku64("duplicates", dups);
-			jw_ku64("entries", f.n);
+			jw_ku64("entries", s.n);
 			jw_ku64("milliseconds", (uint64_t)(secs * 1000));
 			jw_end_obj();
 		} else {
 			printf("%s import %s: %ld added, %ld updated, %ld removed, %ld invalid%s, "
-			       "%d entries, %.2f s\n", d->name, path, added, updated, removed, bad,
-			       bad ? " (skipped)" : "", f.n, secs);
+			       "%zu entries, %.2f s\n", d->name, path, added, updated, removed, bad,
+			       bad ? " (skipped)" : "", s.n, secs);
 		}
 	}
 	rc = 0;
 out:
 	gzclose(gz);
-	free(idx.slot);
-	free(fidx.slot);
-	recfile_free(&f);
-	recfile_free(&fresh);
+	st_vec_free(&in);
+	st_vec_free(&k.v);
+	st_vec_free(&out);
+	if (opened)
+		store_close(&s);
 	return rc;
 }
 
@@ -795,7 +944,6 @@ int cmd_iplist(struct ctl *c, const char *obj, int argc, char **argv)
 		return iplist_import(c, d, argc, argv);
 	return ctl_err("%s: unknown command '%s' (add, del, list, flush, import)", obj, argv[0]);
 }
-
 /* -------------------------------------------------------------- partners */
 
 /* Split "a,b,c" and validate each with @check; return a normalised list. */

@@ -107,8 +107,19 @@ struct ctable {
 };
 
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen);
+/* Only first-stage slots [first, first + n): t->dir[0..n), node, leaf and
+ * rec indices local to @t. @in needs only the entries that meet them. */
+int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,
+		     struct ctable *t, char *err, size_t errlen);
 void ctable_free(struct ctable *t);
 uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a);
+/* The first-stage slots a change of prefix @p touches: [*first, *first +
+ * *n), which together are the network *span (p itself when it is shorter
+ * than the first stage). 0, or -1 when they are more than MXS_PATCH_SLOTS
+ * (a full build is then cheaper than patching in place). */
+#define MXS_PATCH_SLOTS 256
+int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *first,
+		   size_t *n);
 
 /* -------------------------------------------------------------- cmaps.c
  * Compiled tables in BPF maps: install a build, read it back. */
@@ -129,6 +140,15 @@ struct cinfo {
  * never a mix. Hit counters carry over by entry. 0, or -1 with err. */
 int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		  struct cinfo *info, char *err, size_t errlen);
+/* Rebuild first-stage slots [first, first + n) of family @v6 of the live
+ * build in place from @in (the entries that meet those slots): the new
+ * parts go into the spare room, then each slot switches with one write.
+ * 0 done; 1 when it cannot (no live build, no room left: install a full
+ * build instead); -1 with err. */
+/* Spare elements beyond 1/MXS_CSPARE (tests lower it to run out of room). */
+extern size_t cmaps_spare_min;
+int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *in,
+		size_t first, size_t n, struct cinfo *info, char *err, size_t errlen);
 /* The inner map in @slot of an outer map: an fd, or a negative errno. */
 int cmaps_inner_fd(int outer, __u32 slot);
 /* Is a build live? 1 yes, 0 no, negative errno. */
@@ -189,6 +209,9 @@ struct geo_meta {
 int geo_collect(const char *path, const uint8_t *want, struct pfx_vec *out,
 		uint64_t *per_country, struct geo_meta *meta,
 		char *err, size_t errlen);
+/* The same for the networks that meet @under only. */
+int geo_collect_under(const char *path, const uint8_t *want, const struct mxs_prefix *under,
+		      struct pfx_vec *out, char *err, size_t errlen);
 /* Country of one address: 0 and code filled, 1 if not found, -1 on error. */
 int geo_country_of(const char *path, const struct mxs_prefix *addr,
 		   char code[3], char *err, size_t errlen);

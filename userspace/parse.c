@@ -13,9 +13,17 @@
 uint64_t mxs_hash(const void *p, size_t n, uint64_t h)
 {
 	const unsigned char *b = p;
+	uint64_t w;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
+	/* eight bytes a step, multiply-xorshift mixing */
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	for (; n; n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	h *= 0xbf58476d1ce4e5b9ULL;
 	return h ^ (h >> 31);
 }
 

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl.h"
+#include "store.h"
 
 static int ncpus(void)
 {
@@ -31,9 +32,21 @@ static int find_entry_rec(struct ctl *c, uint32_t list, const struct mxs_prefix 
 		snprintf(id, sizeof(id), "%u", ref);
 		return recfile_find(f, "id", id);
 	}
-	if (!listdef_by_id(list) || ctl_read(c, listdef_by_id(list)->name, f))
-		return -1;
-	return recfile_find(f, "prefix", prefix_str(entry, ps));
+	if (listdef_by_id(list)) {
+		/* an IP list entry: its comment, as a one-record recfile */
+		struct store s;
+		const struct st_ent *e;
+
+		if (store_open(c, listdef_by_id(list)->name, &s))
+			return -1;
+		e = store_find(&s, entry);
+		if (e)
+			rec_set(recfile_add(f), "comment", store_comment(&s, e));
+		store_close(&s);
+		(void)ps;
+		return e ? 0 : -1;
+	}
+	return -1;
 }
 
 static void entry_of(const struct mxs_prefix *addr, uint8_t plen, struct mxs_prefix *e)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include "mxs.h"
 #include "state.h"
 
@@ -313,4 +314,26 @@ int atomic_write(const char *path, const void *buf, size_t len, char *err, size_
 	struct blob b = { buf, len };
 
 	return write_via_tmp(path, fill_blob, &b, err, errlen);
+}
+
+struct blobs {
+	const struct iovec *iov;
+	int n;
+};
+
+static int fill_blobs(FILE *fp, const void *arg)
+{
+	const struct blobs *b = arg;
+
+	for (int i = 0; i < b->n; i++)
+		if (fwrite(b->iov[i].iov_base, 1, b->iov[i].iov_len, fp) != b->iov[i].iov_len)
+			return -1;
+	return 0;
+}
+
+int atomic_writev(const char *path, const struct iovec *iov, int n, char *err, size_t errlen)
+{
+	struct blobs b = { iov, n };
+
+	return write_via_tmp(path, fill_blobs, &b, err, errlen);
 }

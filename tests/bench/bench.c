@@ -305,9 +305,15 @@ int main(int argc, char **argv)
 	char db[512] = "";
 	FILE *p;
 
+	static long one[1];
+
 	smoke = argc > 1 && !strcmp(argv[1], "--smoke");
 	if (smoke)
 		sizes = tiny, nsizes = 2, repeat = 10000;
+	if (argc > 2 && !strcmp(argv[1], "--size")) {	/* one size only */
+		one[0] = atol(argv[2]);
+		sizes = one, nsizes = 1;
+	}
 	libbpf_set_print(NULL);
 	if (open_lab(&l)) {
 		fprintf(stderr, "bench: loading the programs: %s\n", strerror(errno));

@@ -355,6 +355,162 @@ out:
 	rule_vec_free(&fam[1]);
 }
 
+/* Does entry @e meet the network @span? */
+static bool meets(const struct mxs_prefix *e, const struct mxs_prefix *span)
+{
+	return e->v6 == span->v6 && (prefix_contains(e, span) || prefix_contains(span, e));
+}
+
+/*
+ * In-place patches (what a single add or del does): a build of @n entries
+ * per family, then @changes random additions and deletions, each applied to
+ * the reference tries and to the live build through cmaps_patch() with only
+ * the entries that meet the changed slots -- or a full build when the
+ * change spans too many slots or the spare room runs out, as the
+ * controller does. After every change the changed prefix's boundaries, and
+ * at the end every entry's, must agree.
+ */
+static void patch_round(int n, int changes, const char *name)
+{
+	struct rule_vec fam[2] = {};
+	struct mxs_prefix bases[2][8];
+	struct tally t = {};
+	uint64_t now = now_tai_ns();
+	char err[MXS_ERRLEN];
+	int tries[MXS_LIST_MAX][2], patched = 0, full = 0, adds = 0, dels = 0;
+	struct cinfo info;
+
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int i = 0; i < 8; i++)
+			rand_addr(&bases[v6][i], v6);
+	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
+		for (int v6 = 0; v6 < 2; v6++) {
+			tries[l][v6] = trie_create(v6);
+			outer_set(bpf_map__fd(v6 ? rs->maps.lists_v6 : rs->maps.lists_v4), l,
+				  tries[l][v6]);
+		}
+	for (int k = 0; k < 2 * n + changes; k++) {
+		int v6 = k < 2 * n ? k % 2 : (int)(rnd() % 2);
+		bool del = k >= 2 * n && fam[v6].n && rnd() % 5 < 2;
+		struct mxs_prefix p, span, a;
+		size_t i, first, slots;
+
+		if (del) {
+			struct mxs_rule r;
+
+			i = rnd() % fam[v6].n;
+			p = fam[v6].p[i];
+			r = fam[v6].r[i];
+			trie_del(tries[r.list][v6], &p);
+			fam[v6].p[i] = fam[v6].p[fam[v6].n - 1];
+			fam[v6].r[i] = fam[v6].r[fam[v6].n - 1];
+			fam[v6].n--;
+			dels++;
+		} else {
+			uint32_t pick = rnd() % 100;
+			struct mxs_rule r = {
+				.list = pick < 8 ? MXS_LIST_TRUST : pick < 14 ? MXS_LIST_PARTNER :
+					pick < 20 ? MXS_LIST_GATEWAY : pick < 75 ? MXS_LIST_BLOCK :
+					MXS_LIST_COUNTRY,
+			};
+			bool dup = false;
+
+			rand_prefix(&p, v6, bases[v6], 8);
+			if (k >= 2 * n && rnd() % 6 == 0) {	/* wide: many slots */
+				p.plen = (v6 ? 8 : 6) + rnd() % 10;
+				prefix_mask(&p);
+			}
+			if (r.list == MXS_LIST_BLOCK)
+				r.action = MXS_ACT_DROP + rnd() % 4;
+			if (r.list == MXS_LIST_PARTNER)
+				r.ref = 1 + rnd() % 5;
+			if (r.list == MXS_LIST_COUNTRY)
+				r.ref = rnd() % 8;
+			else if (rnd() % 4 == 0)
+				r.expires = rnd() & 1 ? now - 1000000000ULL * (1 + rnd() % 100)
+						      : now + 3600000000000ULL + rnd() % 1000;
+			r.prefixlen = p.plen;
+			for (size_t j = 0; j < fam[v6].n && !dup; j++)
+				dup = fam[v6].r[j].list == r.list && fam[v6].p[j].plen == p.plen &&
+				      !memcmp(fam[v6].p[j].addr, p.addr, 16);
+			if (dup)
+				continue;
+			rule_vec_push(&fam[v6], &p, &r);
+			trie_put(tries[r.list][v6], &p, &r);
+			adds += k >= 2 * n;
+		}
+		if (k < 2 * n)
+			continue;
+		if (k == 2 * n || mxs_patch_span(&p, &span, &first, &slots)) {
+			if (cmaps_install(&mv, fam, &info, err, sizeof(err)))
+				goto fail;
+			full++;
+		} else {
+			struct rule_vec sub = {};
+			int rc;
+
+			for (size_t j = 0; j < fam[v6].n; j++)
+				if (meets(&fam[v6].p[j], &span))
+					rule_vec_push(&sub, &fam[v6].p[j], &fam[v6].r[j]);
+			rc = cmaps_patch(&mv, v6, &sub, first, slots, NULL, err, sizeof(err));
+			rule_vec_free(&sub);
+			if (rc < 0)
+				goto fail;
+			if (rc > 0 && cmaps_install(&mv, fam, &info, err, sizeof(err)))
+				goto fail;
+			patched += rc == 0;
+			full += rc > 0;
+		}
+		/* the changed prefix: first, last, just outside, one inside */
+		a = p;
+		a.plen = v6 ? 128 : 32;
+		check_addr(&a, &t, name);
+		addr_step(&a, 0);
+		check_addr(&a, &t, name);
+		a = p;
+		last_of(&a);
+		check_addr(&a, &t, name);
+		addr_step(&a, 1);
+		check_addr(&a, &t, name);
+	}
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (size_t i = 0; i < fam[v6].n; i++) {
+			struct mxs_prefix a = fam[v6].p[i];
+
+			a.plen = v6 ? 128 : 32;
+			check_addr(&a, &t, name);
+			last_of(&a);
+			a = fam[v6].p[i];
+			last_of(&a);
+			check_addr(&a, &t, name);
+		}
+		for (int i = 0; i < 500; i++) {
+			struct mxs_prefix a;
+
+			rand_addr(&a, v6);
+			check_addr(&a, &t, name);
+		}
+	}
+	if (t.bad || patched < changes / 4) {
+		failures++;
+		printf("not ok - %s: %d of %d addresses differ; %d patches in place, %d full "
+		       "builds\n", name, t.bad, t.n, patched, full);
+	} else {
+		printf("ok - %s: %d additions and %d deletions, %d patched in place, %d full "
+		       "builds, %d addresses agree\n", name, adds, dels, patched, full, t.n);
+	}
+	goto out;
+fail:
+	failures++;
+	printf("not ok - %s: %s\n", name, err);
+out:
+	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
+		for (int v6 = 0; v6 < 2; v6++)
+			close(tries[l][v6]);
+	rule_vec_free(&fam[0]);
+	rule_vec_free(&fam[1]);
+}
+
 int main(void)
 {
 	static const int sizes[] = { 0, 1, 5, 40, 300, 2000 };
@@ -373,6 +529,15 @@ int main(void)
 		snprintf(name, sizeof(name), "gateway-only, 300 entries, set %d", i);
 		round_(300, MXS_F_GATEWAY_ONLY, name);
 	}
+	set_flags(0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "in-place patches, set %d", i);
+		patch_round(300, 150, name);
+	}
+	/* little spare room: patches use it up, full builds take over */
+	cmaps_spare_min = 16;
+	patch_round(2000, 60, "in-place patches over 2000 entries per family, little room");
+	cmaps_spare_min = MXS_CSPARE_MIN;
 	mxshield_trace_bpf__destroy(cs);
 	mxshield_ref_bpf__destroy(rs);
 	return failures ? 1 : 0;

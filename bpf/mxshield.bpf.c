@@ -176,7 +176,7 @@ struct mxs_ctx {
 	struct mxs_lpm_v6 k6;
 	__u64 *hits, *last_hit;	/* counters of the deciding entry */
 #ifndef MXS_REFERENCE
-	void *dir, *node, *leaf, *rec;	/* this family's live arrays */
+	__u32 slot;		/* this family's live arrays: MXS_CSLOT(gen, v6) */
 #endif
 };
 
@@ -217,24 +217,35 @@ static __always_inline const __u32 *line_at(void *map, __u32 i)
 	return l ? &l->v[i % MXS_CLINE] : 0;
 }
 
+/* Each array is looked up in its outer map only when the walk needs it
+ * (inlined array lookups, a few instructions): a first-stage answer
+ * touches c_dir alone. */
 static __always_inline const __u32 *mxs_c_dir(void *vctx, __u32 i)
 {
-	return line_at(((struct mxs_ctx *)vctx)->dir, i);
+	void *m = bpf_map_lookup_elem(&c_dir, &((struct mxs_ctx *)vctx)->slot);
+
+	return m ? line_at(m, i) : 0;
 }
 
 static __always_inline const __u32 *mxs_c_leaf(void *vctx, __u32 i)
 {
-	return line_at(((struct mxs_ctx *)vctx)->leaf, i);
+	void *m = bpf_map_lookup_elem(&c_leaf, &((struct mxs_ctx *)vctx)->slot);
+
+	return m ? line_at(m, i) : 0;
 }
 
 static __always_inline const struct mxs_cnode *mxs_c_node(void *vctx, __u32 i)
 {
-	return bpf_map_lookup_elem(((struct mxs_ctx *)vctx)->node, &i);
+	void *m = bpf_map_lookup_elem(&c_node, &((struct mxs_ctx *)vctx)->slot);
+
+	return m ? bpf_map_lookup_elem(m, &i) : 0;
 }
 
 static __always_inline struct mxs_crec *mxs_c_rec(void *vctx, __u32 i)
 {
-	return bpf_map_lookup_elem(((struct mxs_ctx *)vctx)->rec, &i);
+	void *m = bpf_map_lookup_elem(&c_rec, &((struct mxs_ctx *)vctx)->slot);
+
+	return m ? bpf_map_lookup_elem(m, &i) : 0;
 }
 #endif
 
@@ -288,26 +299,13 @@ static __always_inline void classify(struct mxs_ctx *c, __u64 now, __u32 flags,
 #ifdef MXS_REFERENCE
 	mxs_decide(c, c->v6 ? 128 : 32, now, flags, v);
 #else
-	__u32 zero = 0, slot, *gen = bpf_map_lookup_elem(&c_gen, &zero);
-	void *dir, *node, *leaf, *rec;
+	__u32 zero = 0, *gen = bpf_map_lookup_elem(&c_gen, &zero);
 	struct mxs_crec *r;
 	__u64 hi, lo = 0;
 
-	slot = MXS_CSLOT(gen ? (*gen & 1) : 0, c->v6);
-	dir = bpf_map_lookup_elem(&c_dir, &slot);
-	node = bpf_map_lookup_elem(&c_node, &slot);
-	leaf = bpf_map_lookup_elem(&c_leaf, &slot);
-	rec = bpf_map_lookup_elem(&c_rec, &slot);
-	if (!dir || !node || !leaf || !rec) {
-		/* nothing compiled (the controller installs a build before
-		 * it attaches): no entry matches */
-		mxs_finish(c, 0, flags, v);
-		return;
-	}
-	c->dir = dir;
-	c->node = node;
-	c->leaf = leaf;
-	c->rec = rec;
+	/* nothing compiled yet (the controller installs a build before it
+	 * attaches): the walk finds no dir map, and no entry matches */
+	c->slot = MXS_CSLOT(gen ? (*gen & 1) : 0, c->v6);
 	if (c->v6) {
 		__builtin_memcpy(&hi, c->k6.addr, 8);
 		__builtin_memcpy(&lo, &c->k6.addr[8], 8);

@@ -385,20 +385,34 @@ struct builder {
 	bool oom;
 };
 
-static int build_node(struct builder *b, size_t nidx, u128 lo, int depth, size_t i)
+/* A node to fill: its index, the first address it covers, the range
+ * that address is in. */
+struct pending {
+	u128 lo;
+	uint32_t nidx;
+	uint32_t i;
+};
+
+struct level {
+	struct pending *p;
+	size_t n, cap;
+};
+
+/* Fill node @q (at @depth bits): its vectors and leaves now, its internal
+ * children allocated next to each other and queued in @next. */
+static int fill_node(struct builder *b, const struct pending *q, int depth, struct level *next)
 {
 	struct ctable *t = b->t;
 	int shift = b->bits - depth - MXS_STRIDE;
 	u128 cs = (u128)1 << shift;
-	size_t child_i[64], base_leaf = t->nleaf, base_node;
-	u128 child_lo[64];
+	size_t base_leaf = t->nleaf, base_node = t->nnode, i = q->i;
 	uint64_t vector = 0, leafvec = 0;
 	uint32_t last = 0;
 	bool have_last = false;
 	int nint = 0;
 
 	for (int j = 0; j < 64; j++) {
-		u128 clo = lo + (u128)j * cs, chi = clo + cs - 1;
+		u128 clo = q->lo + (u128)j * cs, chi = clo + cs - 1;
 
 		while (i + 1 < b->n && b->start[i + 1] <= clo)
 			i++;
@@ -414,31 +428,31 @@ static int build_node(struct builder *b, size_t nidx, u128 lo, int depth, size_t
 				have_last = true;
 			}
 		} else {
+			if (!GROW(next->p, next->n, next->cap, 1))
+				return -ENOMEM;
+			next->p[next->n++] = (struct pending){ .lo = clo, .i = i,
+							       .nidx = base_node + nint };
 			vector |= 1ULL << j;
-			child_i[nint] = i;
-			child_lo[nint++] = clo;
+			nint++;
 		}
 	}
-	base_node = t->nnode;
 	if (base_node + nint >= MXS_CV_NODE || !GROW(t->node, t->nnode, t->capnode, nint))
 		return -ENOMEM;
 	t->nnode += nint;
-	t->node[nidx] = (struct mxs_cnode){ .vector = vector, .leafvec = leafvec,
-					    .base_node = base_node, .base_leaf = base_leaf };
-	for (int k = 0; k < nint; k++) {
-		int e = build_node(b, base_node + k, child_lo[k], depth + MXS_STRIDE, child_i[k]);
-
-		if (e)
-			return e;
-	}
+	t->node[q->nidx] = (struct mxs_cnode){ .vector = vector, .leafvec = leafvec,
+					       .base_node = base_node, .base_leaf = base_leaf };
 	return 0;
 }
 
-/* The first-stage slots [first, first + n) of the table (t->dir[0..n)). */
+/* The first-stage slots [first, first + n) of the table (t->dir[0..n)),
+ * then the nodes level by level: the nodes of one level sit together, so
+ * the first level below the dir (one node per slot at most) stays in the
+ * cache under floods from random sources. */
 static int build_trie(struct builder *b, size_t first, size_t n)
 {
 	struct ctable *t = b->t;
-	int dbits = t->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
+	int dbits = t->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4, depth = dbits, rc = 0;
+	struct level cur = {}, next = {};
 	size_t i = 0;
 
 	t->ndir = n;
@@ -452,20 +466,31 @@ static int build_trie(struct builder *b, size_t first, size_t n)
 			i++;
 		if (i + 1 == b->n || b->start[i + 1] > hi) {
 			t->dir[s - first] = b->val[i];
-		} else {
-			size_t nidx = t->nnode;
-			int e;
-
-			if (!GROW(t->node, t->nnode, t->capnode, 1))
-				return -ENOMEM;
-			t->nnode++;
-			t->dir[s - first] = MXS_CV_NODE | nidx;
-			e = build_node(b, nidx, lo, dbits, i);
-			if (e)
-				return e;
+			continue;
 		}
+		if (!GROW(t->node, t->nnode, t->capnode, 1) ||
+		    !GROW(cur.p, cur.n, cur.cap, 1)) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		cur.p[cur.n++] = (struct pending){ .lo = lo, .i = i, .nidx = t->nnode };
+		t->dir[s - first] = MXS_CV_NODE | t->nnode++;
 	}
-	return 0;
+	while (cur.n && !rc) {
+		struct level swap;
+
+		next.n = 0;
+		for (size_t k = 0; k < cur.n && !rc; k++)
+			rc = fill_node(b, &cur.p[k], depth, &next);
+		depth += MXS_STRIDE;
+		swap = cur;
+		cur = next;
+		next = swap;
+	}
+out:
+	free(cur.p);
+	free(next.p);
+	return rc;
 }
 
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen)

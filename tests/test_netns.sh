@@ -146,4 +146,35 @@ check "... removed entries connect again" can_connect $BLOCKED 25
 check_eq "... the summary counts of a second replace" '{"added":0,"updated":2,"removed":0}' \
 	"$(mx --json block import - --replace <"$work/imp.gz" | jq -c '{added, updated, removed}')"
 
+# --- a large list: single adds and dels patch the live build in place (a
+# journal line each), a restart replays the journal. The bulk entries are
+# list entries only (shared address space 100.64.0.0/10), never traffic.
+big=$work/big.txt
+awk 'BEGIN { for (i = 0; i < 20000; i++)
+	printf "100.%d.%d.%s\n", 64 + int(i / 4096), int(i / 16) % 256, (i % 2 ? (i % 16) "" : "0/24") }' |
+	sort -u >"$big"
+nbig=$(wc -l <"$big")
+check "import $nbig prefixes --replace" mx block import "$big" --replace
+check_eq "... a full build: no patches yet" "0" "$(mx --json status | jq .patches_ipv4)"
+check_fails "... and no journal" test -e "$work/state/block.journal"
+check "single add" mx block add $BLOCKED
+check "... drops at the NIC" cannot_connect $BLOCKED 25
+check_eq "... patched in place" "1" "$(mx --json status | jq .patches_ipv4)"
+check_eq "... one journal line" "1" "$(wc -l <"$work/state/block.journal")"
+check "single del" mx block del $BLOCKED
+check "... connects again" can_connect $BLOCKED 25
+check_eq "... patched in place" "2" "$(mx --json status | jq .patches_ipv4)"
+check "... a deletion line" grep -q "^[0-9]* - $BLOCKED/32\$" "$work/state/block.journal"
+check "add a /12 over all of them" mx block add 100.64.0.0/12 --action spam
+check_eq "... more than the spare room holds: a full build instead" "0" \
+	"$(mx --json status | jq .patches_ipv4)"
+check_eq "... decides for its addresses" "spam" "$(mx --json lookup 100.70.1.1 | jq -r .verdict)"
+check_eq "... not for the longer entries inside it" "drop" \
+	"$(mx --json lookup 100.64.0.1 | jq -r .verdict)"
+check "unload and restore (the journal is replayed)" bash -c "$(declare -f mx); MAIL=$MAIL \
+	MXS=$MXS work=$work bpffs=$bpffs; mx unload && mx restore"
+check_eq "restored: every entry" "$((nbig + 1))" "$(mx --json block list | jq length)"
+check "restored: the deleted entry connects" can_connect $BLOCKED 25
+check_eq "restored: the /12" "spam" "$(mx --json lookup 100.70.1.1 | jq -r .verdict)"
+
 lab_finish

@@ -119,6 +119,29 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, size_t 
 	return m;
 }
 
+int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
+	       uint32_t cap[3])
+{
+	size_t n[3] = {}, len[3] = {};
+	void *m[3];
+	int rc = -ENOENT;
+
+	memset(fill, 0, sizeof(*fill));
+	for (int w = 1; w < 4; w++)
+		m[w - 1] = map_live(mv, v6, w, &n[w - 1], &len[w - 1]);
+	if (m[0] && m[1] && m[2]) {
+		*fill = *(struct mxs_cfill *)m[2];
+		cap[0] = n[0];
+		cap[1] = n[1] * MXS_CLINE;
+		cap[2] = n[2];
+		rc = 0;
+	}
+	for (int w = 0; w < 3; w++)
+		if (m[w])
+			munmap(m[w], len[w]);
+	return rc;
+}
+
 int cmaps_live(const struct mxs_maps_view *mv)
 {
 	uint32_t gen;

@@ -838,6 +838,29 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("compiled classifier: %.1f MiB IPv4, %.1f MiB IPv6\n",
 		       cmem[0] / 1048576.0, cmem[1] / 1048576.0);
 	}
+	/* single adds and dels patch the build in place, into spare room */
+	for (int v6 = 0; loaded && v6 < 2; v6++) {
+		struct mxs_cfill f;
+		uint32_t cap[3];
+		double used = 0;
+
+		if (cmaps_fill(&c->mv, v6, &f, cap))
+			continue;
+		used = (double)f.nodes / cap[0];
+		if ((double)f.leaves / cap[1] > used)
+			used = (double)f.leaves / cap[1];
+		if ((double)f.recs / cap[2] > used)
+			used = (double)f.recs / cap[2];
+		if (c->json) {
+			jw_ku64(v6 ? "patches_ipv6" : "patches_ipv4", f.patches);
+			jw_ku64(v6 ? "fill_percent_ipv6" : "fill_percent_ipv4",
+				(uint64_t)(used * 100));
+		} else {
+			printf("  %s: %u change%s patched in place since the last full build, "
+			       "%.0f%% of the room used\n", v6 ? "IPv6" : "IPv4", f.patches,
+			       f.patches == 1 ? "" : "s", used * 100);
+		}
+	}
 	if (c->json) {
 		jw_ki64("memory_bytes", total_mem);
 		jw_end_obj();

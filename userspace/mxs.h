@@ -153,6 +153,10 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 int cmaps_inner_fd(int outer, __u32 slot);
 /* Is a build live? 1 yes, 0 no, negative errno. */
 int cmaps_live(const struct mxs_maps_view *mv);
+/* Fill counts of the live build of a family, and the capacity of its
+ * node, leaf and rec maps (cap[0..2]). 0, or a negative errno. */
+int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
+	       uint32_t cap[3]);
 /* Kernel memory of the live build, per family. */
 int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2]);
 

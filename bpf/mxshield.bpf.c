@@ -26,6 +26,7 @@ static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
 #define MXS_WANT_WALK
 #endif
 static __u8 mxs_country_action(void *ctx, __u32 cc);
+static __always_inline __u64 mxs_c_now(void *ctx);
 #include "../maps/mxshield.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -175,10 +176,22 @@ struct mxs_ctx {
 	struct mxs_lpm_v4 k4;
 	struct mxs_lpm_v6 k6;
 	__u64 *hits, *last_hit;	/* counters of the deciding entry */
+	__u64 now;		/* CLOCK_TAI ns, read at the first need (0: not yet) */
 #ifndef MXS_REFERENCE
 	__u32 slot;		/* this family's live arrays: MXS_CSLOT(gen, v6) */
 #endif
 };
+
+/* The TAI clock costs tens of ns a read on a VM: a packet reads it only if
+ * it needs it (an entry that can expire, a tag), and at most once. */
+static __always_inline __u64 mxs_c_now(void *vctx)
+{
+	struct mxs_ctx *c = vctx;
+
+	if (!c->now)
+		c->now = bpf_ktime_get_tai_ns();
+	return c->now;
+}
 
 #ifdef MXS_REFERENCE
 static __noinline int mxs_match(void *vctx, __u32 list, __u8 plen,
@@ -293,11 +306,11 @@ static __always_inline void bench_source(struct mxs_ctx *c)
 #endif
 
 /* Classify the source address in *c: the one lookup path. */
-static __always_inline void classify(struct mxs_ctx *c, __u64 now, __u32 flags,
+static __always_inline void classify(struct mxs_ctx *c, __u32 flags,
 				     struct mxs_verdict *v)
 {
 #ifdef MXS_REFERENCE
-	mxs_decide(c, c->v6 ? 128 : 32, now, flags, v);
+	mxs_decide(c, c->v6 ? 128 : 32, mxs_c_now(c), flags, v);
 #else
 	__u32 zero = 0, *gen = bpf_map_lookup_elem(&c_gen, &zero);
 	struct mxs_crec *r;
@@ -317,7 +330,7 @@ static __always_inline void classify(struct mxs_ctx *c, __u64 now, __u32 flags,
 		__builtin_memcpy(&a, c->k4.addr, 4);
 		hi = (__u64)bpf_ntohl(a) << 32;
 	}
-	r = mxs_c_classify(c, c->v6, hi, lo, now, flags, v);
+	r = mxs_c_classify(c, c->v6, hi, lo, flags, v);
 	if (r) {
 		c->hits = &r->hits;
 		c->last_hit = &r->last_hit;
@@ -473,9 +486,9 @@ static __always_inline void count(__u32 slot, __u64 bytes)
 	}
 }
 
-static __always_inline void record_tag(struct mxs_ctx *c,
-				       const struct mxs_verdict *v, __u64 now)
+static __always_inline void record_tag(struct mxs_ctx *c, const struct mxs_verdict *v)
 {
+	__u64 now = mxs_c_now(c);
 	struct mxs_addr src = {};
 	struct mxs_tag *t, nt = {};
 	__u32 i;
@@ -570,19 +583,18 @@ int mxs_xdp(struct xdp_md *xdp)
 		reason = MXS_R_NO_SOURCE;	/* deeper VLAN stack, or cut */
 
 	if (res == P_CLASSIFY) {
-		__u64 now = bpf_ktime_get_tai_ns();
 
 #ifdef MXS_BENCH
 		bench_source(&c);
 #endif
-		classify(&c, now, cfg->flags, &v);
+		classify(&c, cfg->flags, &v);
 #ifdef MXS_TRACE
 		bpf_map_update_elem(&trace, &zero, &v, BPF_ANY);
 #endif
 		reason = v.reason;
 		if (v.list != MXS_LIST_NONE && c.hits) {
 			__sync_fetch_and_add(c.hits, 1);
-			*c.last_hit = now;
+			*c.last_hit = bpf_ktime_get_coarse_ns();
 		}
 		if (v.country != MXS_COUNTRY_NONE) {
 			__u32 cc = v.country;
@@ -596,7 +608,7 @@ int mxs_xdp(struct xdp_md *xdp)
 		}
 		if (v.action >= MXS_ACT_REJECT ||
 		    (v.action == MXS_ACT_DROP && (cfg->flags & MXS_F_MONITOR)))
-			record_tag(&c, &v, now);
+			record_tag(&c, &v);
 	} else if (reason == MXS_R_NO_SOURCE &&
 		   (cfg->flags & MXS_F_GATEWAY_ONLY)) {
 		/* unknown source under gateway-only: the default is drop */

@@ -149,7 +149,9 @@ struct mxs_lpm_v6 {
 struct mxs_rule {
 	__u64 expires;		/* CLOCK_TAI ns; 0 = never */
 	__u64 hits;		/* packets this entry decided */
-	__u64 last_hit;		/* CLOCK_TAI ns of the last such packet */
+	__u64 last_hit;		/* CLOCK_MONOTONIC_COARSE ns of the last such
+				 * packet (a cheap clock; the controller
+				 * turns it into wall time) */
 	__u32 ref;		/* partner: partner id; country: country index */
 	__u8 action;		/* enum mxs_action (block; NONE elsewhere) */
 	__u8 list;		/* enum mxs_list */
@@ -226,7 +228,7 @@ struct mxs_cnode {
 struct mxs_crec {
 	__u64 expires;		/* CLOCK_TAI ns; 0 = never */
 	__u64 hits;
-	__u64 last_hit;
+	__u64 last_hit;		/* CLOCK_MONOTONIC_COARSE ns, as in mxs_rule */
 	__u8 addr[16];		/* the entry's prefix (IPv4 in addr[0..3]) */
 	__u32 ref;		/* partner id */
 	__u32 next;		/* value once this entry has expired */
@@ -427,6 +429,8 @@ static __always_inline void mxs_decide(void *ctx, __u8 maxplen, __u64 now,
  *   static const struct mxs_cnode *mxs_c_node(void *ctx, __u32 i);
  *   static const __u32 *mxs_c_leaf(void *ctx, __u32 i);
  *   static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
+ *   static __u64 mxs_c_now(void *ctx);	CLOCK_TAI ns, asked for only
+ *					when a record can expire
  *
  * (NULL when out of range). The key is the address as a 128-bit number
  * hi:lo, IPv4 in the top 32 bits of hi.
@@ -492,7 +496,7 @@ static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
 
 /* Follow a value past expired entries: the live record, or NULL with *val
  * left at the country / default value that decides instead. */
-static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val, __u64 now)
+static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val)
 {
 	struct mxs_crec *r;
 	int i;
@@ -503,7 +507,7 @@ static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val, __u
 		r = mxs_c_rec(ctx, *val);
 		if (!r)
 			break;
-		if (!r->expires || r->expires > now)
+		if (!r->expires || r->expires > mxs_c_now(ctx))
 			return r;
 		*val = r->next;
 	}
@@ -514,11 +518,11 @@ static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val, __u
 /* Classify hi:lo with the compiled structure: fills *v as mxs_decide()
  * would, and returns the deciding record (for its hit counters) or NULL. */
 static __always_inline struct mxs_crec *mxs_c_classify(void *ctx, int v6, __u64 hi,
-						       __u64 lo, __u64 now, __u32 flags,
+						       __u64 lo, __u32 flags,
 						       struct mxs_verdict *v)
 {
 	__u32 val = mxs_c_walk(ctx, v6, hi, lo);
-	struct mxs_crec *rec = mxs_c_resolve(ctx, &val, now);
+	struct mxs_crec *rec = mxs_c_resolve(ctx, &val);
 	struct mxs_rule r = {};
 
 	if (rec) {

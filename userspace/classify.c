@@ -18,6 +18,7 @@ struct uctx {
 	struct mxs_cline line;
 	struct mxs_cnode node;
 	struct mxs_crec rec;
+	__u64 now;			/* CLOCK_TAI ns */
 };
 
 static const __u32 *mxs_c_dir(void *ctx, __u32 i);
@@ -25,6 +26,7 @@ static const struct mxs_cnode *mxs_c_node(void *ctx, __u32 i);
 static const __u32 *mxs_c_leaf(void *ctx, __u32 i);
 static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
 static __u8 mxs_country_action(void *ctx, __u32 cc);
+static __u64 mxs_c_now(void *ctx);
 #define MXS_WANT_WALK
 #include "../maps/mxshield.h"
 
@@ -65,6 +67,11 @@ static struct mxs_crec *mxs_c_rec(void *vctx, __u32 i)
 	return bpf_map_lookup_elem(c->fd[3], &i, &c->rec) ? NULL : &c->rec;
 }
 
+static __u64 mxs_c_now(void *vctx)
+{
+	return ((struct uctx *)vctx)->now;
+}
+
 static __u8 mxs_country_action(void *vctx, __u32 cc)
 {
 	struct uctx *c = vctx;
@@ -79,7 +86,7 @@ int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 		 uint32_t flags, uint64_t now_tai, struct mxs_verdict *v)
 {
 	int outer[4] = { mv->c_dir, mv->c_node, mv->c_leaf, mv->c_rec };
-	struct uctx c = { .mv = mv, .fd = { -1, -1, -1, -1 } };
+	struct uctx c = { .mv = mv, .fd = { -1, -1, -1, -1 }, .now = now_tai };
 	__u32 zero = 0, gen = 0, slot;
 	__u64 hi = 0, lo = 0;
 	int ok = 1;
@@ -97,7 +104,7 @@ int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 	if (!addr->v6)
 		hi &= 0xffffffff00000000ULL, lo = 0;
 	if (ok)
-		mxs_c_classify(&c, addr->v6, hi, lo, now_tai, flags, v);
+		mxs_c_classify(&c, addr->v6, hi, lo, flags, v);
 	else
 		mxs_finish(&c, NULL, flags, v);	/* nothing compiled */
 	for (int i = 0; i < 4; i++)

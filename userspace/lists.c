@@ -615,7 +615,7 @@ static int list_one(const struct st_ent *e, const char *comment, void *arg)
 			jw_kstr("action", action_name(e->action));
 		jw_ki64("expires", e->expires);
 		jw_ku64("hits", hits);
-		jw_ki64("last_hit", tai_ns_to_unix(last));
+		jw_ki64("last_hit", mono_ns_to_unix(last));
 		jw_ki64("added", e->added);
 		jw_kstr("comment", comment);
 		jw_end_obj();

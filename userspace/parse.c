@@ -404,6 +404,18 @@ uint64_t unix_to_tai_ns(int64_t unix_secs)
 	return (uint64_t)(unix_secs * 1000000000LL + tai_offset_ns());
 }
 
+int64_t mono_ns_to_unix(uint64_t mono_ns)
+{
+	struct timespec m, r;
+
+	if (!mono_ns)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return r.tv_sec - ((int64_t)m.tv_sec * 1000000000 + m.tv_nsec - (int64_t)mono_ns) /
+			  1000000000;
+}
+
 int64_t tai_ns_to_unix(uint64_t tai_ns)
 {
 	if (!tai_ns)

@@ -30,6 +30,8 @@ TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)
 
 PREFIX   ?= /usr/local
 .PHONY: all deps test demo bench clean install
+# skeletons and BPF objects are build products, not intermediates to delete
+.PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench
 
 $(BUILD):
@@ -97,3 +99,14 @@ install: mxshield
 
 clean:
 	rm -rf $(BUILD) mxshield
+
+# end-to-end benchmarks (scripts/bench-e2e.sh, scripts/bench-import.sh): the
+# live-frame traffic generator and prefix-list generator, and the bare XDP floor
+BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o
+all: $(BENCH_E2E)
+
+$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h
+	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz

@@ -1,4 +1,16 @@
 #!/usr/bin/env bash
-# CI runs the benchmark in a tiny version only: it must run, and the
-# mxshield program and the four-trie baseline must agree on every verdict.
-cd "$(dirname "$0")/.." && exec build/bench --smoke
+# CI runs the benchmarks in a tiny version only: they must run, the mxshield
+# program and the four-trie baseline must agree on every verdict, and every
+# filter of the end-to-end benchmark must drop the generated flood.
+cd "$(dirname "$0")/.." || exit 1
+rc=0
+build/bench --smoke || rc=1
+if out=$(IMPORT_RUNS=1 scripts/bench-import.sh 1000 2>&1) &&
+	[ "$(grep -c '^1000 ' <<<"$out")" -eq 6 ]; then
+	echo "ok - import benchmark ran (ipset, nft, mxshield import, --replace, add, del)"
+else
+	echo "not ok - import benchmark: $(tail -3 <<<"$out" | tr '\n' ' ')"
+	rc=1
+fi
+scripts/bench-e2e.sh --smoke || rc=1
+exit $rc

@@ -252,20 +252,17 @@ static int ord_cmp(const void *a, const void *b)
 	return (int)x->plen - (int)y->plen;
 }
 
-/* IPv4: LSD radix sort of (address << 8 | plen) in three 16-bit passes. */
-static int sort_v4(struct ord *o, size_t n)
+int mxs_radix48(uint64_t *key, uint32_t *idx, size_t n)
 {
-	uint64_t *k = malloc(n * sizeof(*k)), *k2 = malloc(n * sizeof(*k2));
-	uint32_t *ix = malloc(n * sizeof(*ix)), *ix2 = malloc(n * sizeof(*ix2));
+	uint64_t *k = key, *k2 = malloc((n + 1) * sizeof(*k2)), *kt;
+	uint32_t *ix = idx, *ix2 = malloc((n + 1) * sizeof(*ix2)), *it;
+	uint64_t *kfree = k2;
+	uint32_t *ixfree = ix2;
 	size_t *cnt = malloc(65536 * sizeof(*cnt));
 	int rc = -ENOMEM;
 
-	if (!k || !k2 || !ix || !ix2 || !cnt)
+	if (!k2 || !ix2 || !cnt)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		k[i] = (uint64_t)o[i].start << 8 | o[i].plen;
-		ix[i] = o[i].idx;
-	}
 	for (int pass = 0; pass < 3; pass++) {
 		int sh = pass * 16;
 		size_t sum = 0;
@@ -285,21 +282,41 @@ static int sort_v4(struct ord *o, size_t n)
 			k2[d] = k[i];
 			ix2[d] = ix[i];
 		}
-		uint64_t *tk = k; k = k2; k2 = tk;
-		uint32_t *ti = ix; ix = ix2; ix2 = ti;
+		kt = k, k = k2, k2 = kt;
+		it = ix, ix = ix2, ix2 = it;
 	}
-	for (size_t i = 0; i < n; i++) {
-		o[i].start = k[i] >> 8;
-		o[i].plen = k[i] & 0xff;
-		o[i].idx = ix[i];
-	}
+	/* three passes: the result is in the scratch arrays */
+	memcpy(key, k, n * sizeof(*k));
+	memcpy(idx, ix, n * sizeof(*ix));
 	rc = 0;
 out:
-	free(k);
-	free(k2);
-	free(ix);
-	free(ix2);
+	free(kfree);
+	free(ixfree);
 	free(cnt);
+	return rc;
+}
+
+/* IPv4: by (address << 8 | plen), a 40-bit key. */
+static int sort_v4(struct ord *o, size_t n)
+{
+	uint64_t *k = malloc((n + 1) * sizeof(*k));
+	uint32_t *ix = malloc((n + 1) * sizeof(*ix));
+	int rc = -ENOMEM;
+
+	if (k && ix) {
+		for (size_t i = 0; i < n; i++) {
+			k[i] = (uint64_t)o[i].start << 8 | o[i].plen;
+			ix[i] = o[i].idx;
+		}
+		rc = mxs_radix48(k, ix, n);
+		for (size_t i = 0; !rc && i < n; i++) {
+			o[i].start = k[i] >> 8;
+			o[i].plen = k[i] & 0xff;
+			o[i].idx = ix[i];
+		}
+	}
+	free(k);
+	free(ix);
 	return rc;
 }
 

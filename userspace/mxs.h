@@ -109,6 +109,9 @@ struct ctable {
 };
 
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen);
+/* Stable LSD radix sort of n 48-bit keys k[], carrying ix[] along (three
+ * 16-bit passes). 0, or -ENOMEM. */
+int mxs_radix48(uint64_t *k, uint32_t *ix, size_t n);
 /* Only first-stage slots [first, first + n): t->dir[0..n), node, leaf and
  * rec indices local to @t. @in needs only the entries that meet them. */
 int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,

@@ -19,11 +19,13 @@ static int ncpus(void)
 	return n > 0 ? n : 1;
 }
 
-/* The state record behind a matched entry: its comment, partner name... */
+/* The state record behind a matched entry: its comment, partner name...
+ * (for an IP list entry, a record holding its comment). Its index in *f,
+ * or -1. */
 static int find_entry_rec(struct ctl *c, uint32_t list, const struct mxs_prefix *entry,
 			  uint32_t ref, struct recfile *f)
 {
-	char ps[MXS_PFX_STRLEN], id[16];
+	char id[16];
 
 	memset(f, 0, sizeof(*f));
 	if (list == MXS_LIST_PARTNER) {
@@ -33,7 +35,6 @@ static int find_entry_rec(struct ctl *c, uint32_t list, const struct mxs_prefix 
 		return recfile_find(f, "id", id);
 	}
 	if (listdef_by_id(list)) {
-		/* an IP list entry: its comment, as a one-record recfile */
 		struct store s;
 		const struct st_ent *e;
 
@@ -43,7 +44,6 @@ static int find_entry_rec(struct ctl *c, uint32_t list, const struct mxs_prefix 
 		if (e)
 			rec_set(recfile_add(f), "comment", store_comment(&s, e));
 		store_close(&s);
-		(void)ps;
 		return e ? 0 : -1;
 	}
 	return -1;

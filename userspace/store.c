@@ -139,43 +139,22 @@ static int cmp_idx(const void *a, const void *b)
 long st_vec_finish(struct st_vec *v)
 {
 	size_t n = v->n, n4 = 0, k = 0;
-	uint64_t *key = malloc((n + 1) * sizeof(*key)), *key2 = malloc((n + 1) * sizeof(*key2));
-	uint32_t *ix = malloc((n + 1) * sizeof(*ix)), *ix2 = malloc((n + 1) * sizeof(*ix2));
-	size_t *cnt = malloc(65536 * sizeof(*cnt));
+	uint64_t *key = malloc((n + 1) * sizeof(*key));
+	uint32_t *ix = malloc((n + 1) * sizeof(*ix));
 	struct st_ent *out = malloc((n + 1) * sizeof(*out));
 	long dups = -1;
 
-	if (!key || !key2 || !ix || !ix2 || !cnt || !out)
+	if (!key || !ix || !out)
 		goto out;
-	/* IPv4: stable LSD radix sort on (address, plen) in 16-bit digits */
+	/* IPv4 first, by a stable radix sort of (address, plen) */
 	for (size_t i = 0; i < n; i++)
 		if (!v->e[i].v6) {
 			key[n4] = key4(&v->e[i]);
 			ix[n4++] = i;
 		}
-	for (int pass = 0; pass < 3; pass++) {
-		int sh = pass * 16;
-		size_t sum = 0;
-
-		memset(cnt, 0, 65536 * sizeof(*cnt));
-		for (size_t i = 0; i < n4; i++)
-			cnt[(key[i] >> sh) & 0xffff]++;
-		for (size_t b = 0; b < 65536; b++) {
-			size_t c = cnt[b];
-
-			cnt[b] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n4; i++) {
-			size_t d = cnt[(key[i] >> sh) & 0xffff]++;
-
-			key2[d] = key[i];
-			ix2[d] = ix[i];
-		}
-		uint64_t *tk = key; key = key2; key2 = tk;
-		uint32_t *ti = ix; ix = ix2; ix2 = ti;
-	}
-	/* IPv6: by comparison, stable by push order */
+	if (mxs_radix48(key, ix, n4))
+		goto out;
+	/* then IPv6, by comparison, stable by push order */
 	{
 		size_t n6 = 0;
 
@@ -201,10 +180,7 @@ long st_vec_finish(struct st_vec *v)
 	out = NULL;
 out:
 	free(key);
-	free(key2);
 	free(ix);
-	free(ix2);
-	free(cnt);
 	free(out);
 	return dups;
 }

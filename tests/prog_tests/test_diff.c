@@ -230,6 +230,91 @@ static void check_addr(const struct mxs_prefix *a, struct tally *t, const char *
 	}
 }
 
+/* One LPM trie per list and family, in the reference program's outer
+ * maps. 0, or -1 after a "not ok" line. */
+static int open_tries(int tries[MXS_LIST_MAX][2], const char *name)
+{
+	for (uint32_t l = 0; l < MXS_LIST_MAX; l++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			tries[l][v6] = trie_create(v6);
+			if (tries[l][v6] < 0 ||
+			    outer_set(bpf_map__fd(v6 ? rs->maps.lists_v6 : rs->maps.lists_v4), l,
+				      tries[l][v6])) {
+				printf("not ok - %s: reference tries: %s\n", name, strerror(errno));
+				failures++;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void close_tries(int tries[MXS_LIST_MAX][2])
+{
+	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
+		for (int v6 = 0; v6 < 2; v6++)
+			close(tries[l][v6]);
+}
+
+/* A random entry near the bases (@wide: sometimes a short prefix over many
+ * first-stage slots) into fam[v6] and the reference trie of its list: every
+ * list, every action, expired and expiring entries. *p gets its prefix.
+ * false when the list has that prefix already (one entry per list and
+ * prefix). */
+static bool add_random(struct rule_vec *fam, int tries[MXS_LIST_MAX][2], int v6,
+		       const struct mxs_prefix *bases, uint64_t now, bool wide,
+		       struct mxs_prefix *p)
+{
+	uint32_t pick = rnd() % 100;
+	struct mxs_rule r = {
+		.list = pick < 8 ? MXS_LIST_TRUST : pick < 14 ? MXS_LIST_PARTNER :
+			pick < 20 ? MXS_LIST_GATEWAY : pick < 70 ? MXS_LIST_BLOCK :
+			MXS_LIST_COUNTRY,
+	};
+
+	rand_prefix(p, v6, bases, 8);
+	/* bypass lists hold small networks: keep them from covering everything */
+	if (r.list <= MXS_LIST_GATEWAY && p->plen < (v6 ? 64 : 24)) {
+		p->plen = v6 ? 64 + rnd() % 65 : 24 + rnd() % 9;
+		prefix_mask(p);
+	}
+	if (wide && rnd() % 6 == 0) {
+		p->plen = (v6 ? 8 : 6) + rnd() % 10;
+		prefix_mask(p);
+	}
+	if (r.list == MXS_LIST_BLOCK)
+		r.action = MXS_ACT_DROP + rnd() % 4;
+	if (r.list == MXS_LIST_PARTNER)
+		r.ref = 1 + rnd() % 5;
+	if (r.list == MXS_LIST_COUNTRY)
+		r.ref = rnd() % 8;	/* AA..AH: some with policies */
+	else if (rnd() % 4 == 0)	/* expired, or expiring later */
+		r.expires = rnd() & 1 ? now - 1000000000ULL * (1 + rnd() % 100)
+				      : now + 3600000000000ULL + rnd() % 1000;
+	r.prefixlen = p->plen;
+	for (size_t j = 0; j < fam->n; j++)
+		if (fam->r[j].list == r.list && fam->p[j].plen == p->plen &&
+		    !memcmp(fam->p[j].addr, p->addr, 16))
+			return false;
+	rule_vec_push(fam, p, &r);
+	if (trie_put(tries[r.list][v6], p, &r)) {
+		printf("# trie_put: %s\n", strerror(errno));
+		failures++;
+	}
+	return true;
+}
+
+/* Country policies of AA..AH (some none) in both programs. */
+static void set_policies(void)
+{
+	for (uint32_t cc = 0; cc < 8; cc++) {
+		struct mxs_country_policy pol = { .action = cc < 5 ? MXS_ACT_DROP + cc % 4 : 0 };
+
+		bpf_map_update_elem(sc.cpol, &cc, &pol, BPF_ANY);
+		bpf_map_update_elem(sr.cpol, &cc, &pol, BPF_ANY);
+	}
+}
+
 /* One round: @n entries per family, checked under @flags. */
 static void round_(int n, uint32_t flags, const char *name)
 {
@@ -244,64 +329,16 @@ static void round_(int n, uint32_t flags, const char *name)
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int i = 0; i < 8; i++)
 			rand_addr(&bases[v6][i], v6);
-	for (uint32_t l = 0; l < MXS_LIST_MAX; l++) {
-		for (int v6 = 0; v6 < 2; v6++) {
-			tries[l][v6] = trie_create(v6);
-			if (tries[l][v6] < 0 ||
-			    outer_set(bpf_map__fd(v6 ? rs->maps.lists_v6 : rs->maps.lists_v4), l,
-				      tries[l][v6])) {
-				printf("not ok - %s: reference tries: %s\n", name, strerror(errno));
-				failures++;
-				return;
-			}
-		}
-	}
+	if (open_tries(tries, name))
+		return;
 	for (int v6 = 0; v6 < 2; v6++) {
 		for (int i = 0; i < n; i++) {
 			struct mxs_prefix p;
-			uint32_t pick = rnd() % 100;
-			struct mxs_rule r = {
-				.list = pick < 8 ? MXS_LIST_TRUST : pick < 14 ? MXS_LIST_PARTNER :
-					pick < 20 ? MXS_LIST_GATEWAY : pick < 70 ? MXS_LIST_BLOCK :
-					MXS_LIST_COUNTRY,
-			};
-			bool dup = false;
 
-			rand_prefix(&p, v6, bases[v6], 8);
-			/* bypass lists hold small networks: keep them from
-			 * covering everything */
-			if (r.list <= MXS_LIST_GATEWAY && p.plen < (v6 ? 64 : 24)) {
-				p.plen = v6 ? 64 + rnd() % 65 : 24 + rnd() % 9;
-				prefix_mask(&p);
-			}
-			if (r.list == MXS_LIST_BLOCK)
-				r.action = MXS_ACT_DROP + rnd() % 4;
-			if (r.list == MXS_LIST_PARTNER)
-				r.ref = 1 + rnd() % 5;
-			if (r.list == MXS_LIST_COUNTRY)
-				r.ref = rnd() % 8;	/* AA..AH: some with policies */
-			else if (rnd() % 4 == 0)	/* expired, or expiring later */
-				r.expires = rnd() & 1 ? now - 1000000000ULL * (1 + rnd() % 100)
-						      : now + 3600000000000ULL + rnd() % 1000;
-			r.prefixlen = p.plen;
-			for (size_t j = 0; j < fam[v6].n && !dup; j++)
-				dup = fam[v6].r[j].list == r.list && fam[v6].p[j].plen == p.plen &&
-				      !memcmp(fam[v6].p[j].addr, p.addr, 16);
-			if (dup)
-				continue;	/* one entry per list and prefix */
-			rule_vec_push(&fam[v6], &p, &r);
-			if (trie_put(tries[r.list][v6], &p, &r)) {
-				printf("not ok - %s: trie_put: %s\n", name, strerror(errno));
-				failures++;
-			}
+			add_random(&fam[v6], tries, v6, bases[v6], now, false, &p);
 		}
 	}
-	for (uint32_t cc = 0; cc < 8; cc++) {
-		struct mxs_country_policy pol = { .action = cc < 5 ? MXS_ACT_DROP + cc % 4 : 0 };
-
-		bpf_map_update_elem(sc.cpol, &cc, &pol, BPF_ANY);
-		bpf_map_update_elem(sr.cpol, &cc, &pol, BPF_ANY);
-	}
+	set_policies();
 	if (cmaps_install(&mv, fam, &info, err, sizeof(err))) {
 		printf("not ok - %s: install: %s\n", name, err);
 		failures++;
@@ -348,9 +385,7 @@ static void round_(int n, uint32_t flags, const char *name)
 		       t.seen[MXS_R_DEFAULT], t.seen[MXS_R_GATEWAY_ONLY]);
 	}
 out:
-	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
-		for (int v6 = 0; v6 < 2; v6++)
-			close(tries[l][v6]);
+	close_tries(tries);
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
 }
@@ -383,15 +418,19 @@ static void patch_round(int n, int changes, const char *name)
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int i = 0; i < 8; i++)
 			rand_addr(&bases[v6][i], v6);
-	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
-		for (int v6 = 0; v6 < 2; v6++) {
-			tries[l][v6] = trie_create(v6);
-			outer_set(bpf_map__fd(v6 ? rs->maps.lists_v6 : rs->maps.lists_v4), l,
-				  tries[l][v6]);
-		}
-	for (int k = 0; k < 2 * n + changes; k++) {
-		int v6 = k < 2 * n ? k % 2 : (int)(rnd() % 2);
-		bool del = k >= 2 * n && fam[v6].n && rnd() % 5 < 2;
+	if (open_tries(tries, name))
+		return;
+	/* the starting set, in a full build */
+	for (int k = 0; k < 2 * n; k++) {
+		struct mxs_prefix p;
+
+		add_random(&fam[k % 2], tries, k % 2, bases[k % 2], now, false, &p);
+	}
+	if (cmaps_install(&mv, fam, &info, err, sizeof(err)))
+		goto fail;
+	for (int k = 0; k < changes; k++) {
+		int v6 = rnd() % 2;
+		bool del = fam[v6].n && rnd() % 5 < 2;
 		struct mxs_prefix p, span, a;
 		size_t i, first, slots;
 
@@ -407,41 +446,11 @@ static void patch_round(int n, int changes, const char *name)
 			fam[v6].n--;
 			dels++;
 		} else {
-			uint32_t pick = rnd() % 100;
-			struct mxs_rule r = {
-				.list = pick < 8 ? MXS_LIST_TRUST : pick < 14 ? MXS_LIST_PARTNER :
-					pick < 20 ? MXS_LIST_GATEWAY : pick < 75 ? MXS_LIST_BLOCK :
-					MXS_LIST_COUNTRY,
-			};
-			bool dup = false;
-
-			rand_prefix(&p, v6, bases[v6], 8);
-			if (k >= 2 * n && rnd() % 6 == 0) {	/* wide: many slots */
-				p.plen = (v6 ? 8 : 6) + rnd() % 10;
-				prefix_mask(&p);
-			}
-			if (r.list == MXS_LIST_BLOCK)
-				r.action = MXS_ACT_DROP + rnd() % 4;
-			if (r.list == MXS_LIST_PARTNER)
-				r.ref = 1 + rnd() % 5;
-			if (r.list == MXS_LIST_COUNTRY)
-				r.ref = rnd() % 8;
-			else if (rnd() % 4 == 0)
-				r.expires = rnd() & 1 ? now - 1000000000ULL * (1 + rnd() % 100)
-						      : now + 3600000000000ULL + rnd() % 1000;
-			r.prefixlen = p.plen;
-			for (size_t j = 0; j < fam[v6].n && !dup; j++)
-				dup = fam[v6].r[j].list == r.list && fam[v6].p[j].plen == p.plen &&
-				      !memcmp(fam[v6].p[j].addr, p.addr, 16);
-			if (dup)
+			if (!add_random(&fam[v6], tries, v6, bases[v6], now, true, &p))
 				continue;
-			rule_vec_push(&fam[v6], &p, &r);
-			trie_put(tries[r.list][v6], &p, &r);
-			adds += k >= 2 * n;
+			adds++;
 		}
-		if (k < 2 * n)
-			continue;
-		if (k == 2 * n || mxs_patch_span(&p, &span, &first, &slots)) {
+		if (mxs_patch_span(&p, &span, &first, &slots)) {
 			if (cmaps_install(&mv, fam, &info, err, sizeof(err)))
 				goto fail;
 			full++;
@@ -504,9 +513,7 @@ fail:
 	failures++;
 	printf("not ok - %s: %s\n", name, err);
 out:
-	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
-		for (int v6 = 0; v6 < 2; v6++)
-			close(tries[l][v6]);
+	close_tries(tries);
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
 }

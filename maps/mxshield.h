@@ -216,11 +216,16 @@ struct mxs_cfill {
 	__u32 patches;			/* in-place patches since the build */
 };
 
+/* The first MXS_INLINE_LEAVES leaves of a node live in the node itself:
+ * most nodes have few, and a random lookup then ends without another read
+ * outside the cache. 32 bytes: two nodes a cache line, none across two. */
+#define MXS_INLINE_LEAVES 2	/* the walk reads leaf[0] and leaf[1] by name */
 struct mxs_cnode {
 	__u64 vector;		/* bit i: child i is a node */
 	__u64 leafvec;		/* bit i: child i is a leaf starting a new run */
 	__u32 base_node;	/* first child node */
-	__u32 base_leaf;	/* first leaf of this node */
+	__u32 base_leaf;	/* leaf MXS_INLINE_LEAVES of this node (the rest) */
+	__u32 leaf[MXS_INLINE_LEAVES];	/* its first leaves */
 };
 
 /* A compiled verdict: the deciding entry, and the value that applies once
@@ -486,7 +491,13 @@ static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
 		if ((n->vector >> idx) & 1) {
 			v = MXS_CV_NODE | (n->base_node + mxs_popcount(n->vector & mask) - 1);
 		} else {
-			p = mxs_c_leaf(ctx, n->base_leaf + mxs_popcount(n->leafvec & mask) - 1);
+			__u32 li = mxs_popcount(n->leafvec & mask) - 1;
+
+			if (li == 0)
+				return n->leaf[0];
+			if (li == 1)
+				return n->leaf[1];
+			p = mxs_c_leaf(ctx, n->base_leaf + li - MXS_INLINE_LEAVES);
 			return p ? *p : 0;
 		}
 		off += MXS_STRIDE;

@@ -510,6 +510,8 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 
 		c.base_node += noff;
 		c.base_leaf += loff;
+		for (int k = 0; k < MXS_INLINE_LEAVES; k++)
+			c.leaf[k] = REMAP(c.leaf[k]);
 		node[noff + i] = c;
 	}
 	/* everything new is in place before any slot points at it */

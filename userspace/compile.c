@@ -424,9 +424,9 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 	u128 cs = (u128)1 << shift;
 	size_t base_leaf = t->nleaf, base_node = t->nnode, i = q->i;
 	uint64_t vector = 0, leafvec = 0;
-	uint32_t last = 0;
+	uint32_t last = 0, inl[MXS_INLINE_LEAVES] = {};
 	bool have_last = false;
-	int nint = 0;
+	int nint = 0, nleaf = 0;
 
 	for (int j = 0; j < 64; j++) {
 		u128 clo = q->lo + (u128)j * cs, chi = clo + cs - 1;
@@ -437,9 +437,14 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 			uint32_t v = b->val[i];
 
 			if (!have_last || v != last) {
-				if (!GROW(t->leaf, t->nleaf, t->capleaf, 1))
-					return -ENOMEM;
-				t->leaf[t->nleaf++] = v;
+				/* the first leaves go into the node */
+				if (nleaf < MXS_INLINE_LEAVES) {
+					inl[nleaf++] = v;
+				} else {
+					if (!GROW(t->leaf, t->nleaf, t->capleaf, 1))
+						return -ENOMEM;
+					t->leaf[t->nleaf++] = v;
+				}
 				leafvec |= 1ULL << j;
 				last = v;
 				have_last = true;
@@ -457,7 +462,8 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 		return -ENOMEM;
 	t->nnode += nint;
 	t->node[q->nidx] = (struct mxs_cnode){ .vector = vector, .leafvec = leafvec,
-					       .base_node = base_node, .base_leaf = base_leaf };
+					       .base_node = base_node, .base_leaf = base_leaf,
+					       .leaf = { inl[0], inl[1] } };
 	return 0;
 }
 
@@ -575,8 +581,12 @@ uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
 
 		if ((n->vector >> idx) & 1)
 			v = MXS_CV_NODE | (n->base_node + __builtin_popcountll(n->vector & mask) - 1);
-		else
-			return t->leaf[n->base_leaf + __builtin_popcountll(n->leafvec & mask) - 1];
+		else {
+			unsigned li = __builtin_popcountll(n->leafvec & mask) - 1;
+
+			return li < MXS_INLINE_LEAVES ? n->leaf[li] :
+			       t->leaf[n->base_leaf + li - MXS_INLINE_LEAVES];
+		}
 		off += MXS_STRIDE;
 	}
 	return v;

@@ -335,13 +335,45 @@ out:
 	return prog_fd;
 }
 
+/* The compiled maps pinned here must have this controller's layout: an
+ * upgrade that changed it needs the maps made anew. 0, or 1 after an
+ * error that says what to do. */
+static int check_layout(const struct ctl *c)
+{
+	const int outer[4] = { c->mv.c_dir, c->mv.c_node, c->mv.c_leaf, c->mv.c_rec };
+	const __u32 want[4] = { sizeof(struct mxs_cline), sizeof(struct mxs_cnode),
+				sizeof(struct mxs_cline), sizeof(struct mxs_crec) };
+	__u32 zero = 0, gen = 0;
+
+	bpf_map_lookup_elem(c->mv.c_gen, &zero, &gen);
+	for (int w = 0; w < 4; w++) {
+		struct bpf_map_info info = {};
+		__u32 il = sizeof(info);
+		int fd = cmaps_inner_fd(outer[w], MXS_CSLOT(gen & 1, 0));
+
+		if (fd < 0)
+			continue;	/* nothing compiled yet */
+		if (bpf_obj_get_info_by_fd(fd, &info, &il) == 0 && info.value_size != want[w]) {
+			close(fd);
+			return ctl_err("the maps pinned under %s were made by an mxshield with "
+				       "another layout of the compiled classifier: run 'mxshield "
+				       "unload' and then 'mxshield restore' (the state directory "
+				       "is kept)", c->bpffs_dir);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 int ctl_ensure_loaded(struct ctl *c)
 {
 	int fd, removed;
 
 	if (ctl_lock(c) || bpffs_ready(c))
 		return 1;
-	if (ctl_open_pinned(c)) {
+	if (!ctl_open_pinned(c) && check_layout(c))
+		return 1;
+	if (!c->loaded) {
 		fd = ctl_load(c);
 		if (fd < 0)
 			return 1;

@@ -55,7 +55,7 @@ $(BUILD)/mxshield_ref.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 $(BUILD)/mxshield_trace.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DMXS_TRACE -c $< -o $@
 
-$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c $(HDR) | $(BUILD)
+$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp4.h $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -105,7 +105,7 @@ clean:
 BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o
 all: $(BENCH_E2E)
 
-$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)
+$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c tests/bench/smtp4.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h

@@ -17,6 +17,7 @@
 #include <linux/ip.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "smtp4.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -30,18 +31,10 @@ struct {
 SEC("xdp")
 int bare_xdp(struct xdp_md *xdp)
 {
-	void *data = (void *)(long)xdp->data, *data_end = (void *)(long)xdp->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
 	__u32 zero = 0;
-	__u16 *ports;
 	__u64 *n;
 
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    ip->protocol != IPPROTO_TCP)
-		return XDP_PASS;
-	ports = (void *)ip + ip->ihl * 4;
-	if ((void *)(ports + 2) > data_end || ports[1] != bpf_htons(25))
+	if (!smtp4(xdp))
 		return XDP_PASS;
 	n = bpf_map_lookup_elem(&bare_drops, &zero);
 	if (n)

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "../../maps/mxshield.h"
+#include "smtp4.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -42,18 +43,11 @@ volatile int random_source;
 SEC("xdp")
 int baseline_xdp(struct xdp_md *xdp)
 {
-	void *data = (void *)(long)xdp->data, *data_end = (void *)(long)xdp->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
+	struct iphdr *ip = smtp4(xdp);
 	struct mxs_lpm_v4 k = { .prefixlen = 32 };
 	struct mxs_rule *r;
-	__u16 *ports;
 
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    ip->protocol != IPPROTO_TCP)
-		return XDP_PASS;
-	ports = (void *)ip + ip->ihl * 4;
-	if ((void *)(ports + 2) > data_end || ports[1] != bpf_htons(25))
+	if (!ip)
 		return XDP_PASS;
 	__builtin_memcpy(k.addr, &ip->saddr, 4);
 	if (random_source) {

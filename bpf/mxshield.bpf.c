@@ -78,7 +78,8 @@ struct {
 		__uint(value_size, sizeof(vtype));			\
 	}
 
-/* The live generation (0 or 1): a build fills the other one, then flips. */
+/* The live generation: a full build fills the other slot, then writes the
+ * next number here; the slot is the number's low bit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -93,7 +94,13 @@ struct {
 	__uint(max_entries, MXS_CSLOTS);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, MXS_CARRAY(struct mxs_cline));
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(map_flags, BPF_F_MMAPABLE);
+		__uint(max_entries, MXS_DIR_LINES);
+		__uint(key_size, sizeof(__u32));
+		__uint(value_size, sizeof(struct mxs_cline));
+	});
 } c_dir SEC(".maps");
 
 /* Nodes of 64 children. */
@@ -113,6 +120,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, MXS_CARRAY(struct mxs_cline));
 } c_leaf SEC(".maps");
+
+/* Hits counted per CPU and not yet added to their record (mxs_hitbatch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_HIT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mxs_hitbatch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hit_batch SEC(".maps");
 
 /* Compiled verdicts: the deciding entry, its hit counters, its fallback. */
 struct {
@@ -179,6 +195,8 @@ struct mxs_ctx {
 	__u64 now;		/* CLOCK_TAI ns, read at the first need (0: not yet) */
 #ifndef MXS_REFERENCE
 	__u32 slot;		/* this family's live arrays: MXS_CSLOT(gen, v6) */
+	__u32 build;		/* c_gen's value */
+	__u32 rec;		/* the deciding record's index */
 #endif
 };
 
@@ -318,7 +336,8 @@ static __always_inline void classify(struct mxs_ctx *c, __u32 flags,
 
 	/* nothing compiled yet (the controller installs a build before it
 	 * attaches): the walk finds no dir map, and no entry matches */
-	c->slot = MXS_CSLOT(gen ? (*gen & 1) : 0, c->v6);
+	c->build = gen ? *gen : 0;
+	c->slot = MXS_CSLOT(c->build & 1, c->v6);
 	if (c->v6) {
 		__builtin_memcpy(&hi, c->k6.addr, 8);
 		__builtin_memcpy(&lo, &c->k6.addr[8], 8);
@@ -330,11 +349,49 @@ static __always_inline void classify(struct mxs_ctx *c, __u32 flags,
 		__builtin_memcpy(&a, c->k4.addr, 4);
 		hi = (__u64)bpf_ntohl(a) << 32;
 	}
-	r = mxs_c_classify(c, c->v6, hi, lo, flags, v);
+	r = mxs_c_classify(c, c->v6, hi, lo, flags, v, &c->rec);
 	if (r) {
 		c->hits = &r->hits;
 		c->last_hit = &r->last_hit;
 	}
+#endif
+}
+
+/* Count a hit of the deciding entry (see struct mxs_hitbatch). */
+static __always_inline void count_hit(struct mxs_ctx *c)
+{
+#ifdef MXS_REFERENCE
+	__sync_fetch_and_add(c->hits, 1);
+	*c->last_hit = bpf_ktime_get_coarse_ns();
+#else
+	__u32 k = c->rec & (MXS_HIT_SLOTS - 1);
+	struct mxs_hitbatch *b = bpf_map_lookup_elem(&hit_batch, &k);
+	__u64 j = bpf_jiffies64();
+
+	if (!b) {
+		__sync_fetch_and_add(c->hits, 1);
+		return;
+	}
+	if (b->val == c->rec && b->slot == c->slot && b->build == c->build &&
+	    b->jiffies == j && b->pending < (1U << 30)) {
+		b->pending++;
+		return;
+	}
+	if (b->pending && b->build == c->build) {
+		/* the batch of the entry before: into its record */
+		void *m = bpf_map_lookup_elem(&c_rec, &b->slot);
+		struct mxs_crec *r = m ? bpf_map_lookup_elem(m, &b->val) : 0;
+
+		if (r)
+			__sync_fetch_and_add(&r->hits, b->pending);
+	}
+	__sync_fetch_and_add(c->hits, 1);
+	*c->last_hit = bpf_ktime_get_coarse_ns();
+	b->jiffies = j;
+	b->build = c->build;
+	b->slot = c->slot;
+	b->val = c->rec;
+	b->pending = 0;
 #endif
 }
 
@@ -592,10 +649,8 @@ int mxs_xdp(struct xdp_md *xdp)
 		bpf_map_update_elem(&trace, &zero, &v, BPF_ANY);
 #endif
 		reason = v.reason;
-		if (v.list != MXS_LIST_NONE && c.hits) {
-			__sync_fetch_and_add(c.hits, 1);
-			*c.last_hit = bpf_ktime_get_coarse_ns();
-		}
+		if (v.list != MXS_LIST_NONE && c.hits)
+			count_hit(&c);
 		if (v.country != MXS_COUNTRY_NONE) {
 			__u32 cc = v.country;
 			struct mxs_counter *cs =

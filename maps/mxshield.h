@@ -65,6 +65,10 @@
 #define MXS_DIR_BITS_V6 14
 #endif
 #define MXS_STRIDE 6
+/* The first stage of either family, in lines of 16 values: one size for
+ * all, so the XDP program's lookups in it are inlined (no BPF_F_INNER_MAP). */
+#define MXS_DIR_BITS_MAX (MXS_DIR_BITS_V4 > MXS_DIR_BITS_V6 ? MXS_DIR_BITS_V4 : MXS_DIR_BITS_V6)
+#define MXS_DIR_LINES ((1U << MXS_DIR_BITS_MAX) / 16)
 #define MXS_LEVELS_V4 ((32 - MXS_DIR_BITS_V4) / MXS_STRIDE)
 #define MXS_LEVELS_V6 ((128 - MXS_DIR_BITS_V6) / MXS_STRIDE)
 _Static_assert((32 - MXS_DIR_BITS_V4) % MXS_STRIDE == 0, "MXS_DIR_BITS_V4");
@@ -208,6 +212,26 @@ struct mxs_rule {
 
 struct mxs_cline {
 	__u32 v[MXS_CLINE];
+};
+
+/* Per CPU (map hit_batch, MXS_HIT_SLOTS slots chosen by the record's index):
+ * the hits of an entry that CPU has counted but not yet added to the
+ * entry's record. A flood from one entry would
+ * otherwise make every CPU do an atomic add on the same cache line for
+ * every packet. A CPU's first hit on an entry in a clock tick is added at
+ * once (with its time); its further hits in the same tick only count up
+ * here, and go to the record when another entry or another tick comes.
+ * The controller adds what is pending when it reads the counters, so hit
+ * counts are exact, and last-hit times are off by one tick at most. */
+#ifndef MXS_HIT_SLOTS
+#define MXS_HIT_SLOTS 16	/* a power of two */
+#endif
+struct mxs_hitbatch {
+	__u64 jiffies;		/* the tick of the batch */
+	__u32 build;		/* c_gen's value (builds count up) */
+	__u32 slot;		/* MXS_CSLOT of the record's build and family */
+	__u32 val;		/* the record's index */
+	__u32 pending;		/* hits not yet in the record */
 };
 
 /* In rec[0] of every build: how much of each map is used. */
@@ -530,7 +554,7 @@ static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val)
  * would, and returns the deciding record (for its hit counters) or NULL. */
 static __always_inline struct mxs_crec *mxs_c_classify(void *ctx, int v6, __u64 hi,
 						       __u64 lo, __u32 flags,
-						       struct mxs_verdict *v)
+						       struct mxs_verdict *v, __u32 *rec_idx)
 {
 	__u32 val = mxs_c_walk(ctx, v6, hi, lo);
 	struct mxs_crec *rec = mxs_c_resolve(ctx, &val);
@@ -547,6 +571,7 @@ static __always_inline struct mxs_crec *mxs_c_classify(void *ctx, int v6, __u64 
 		r.ref = val & 0xffff;
 	}
 	mxs_finish(ctx, (rec || val) ? &r : (void *)0, flags, v);
+	*rec_idx = val;
 	return rec;
 }
 

@@ -104,7 +104,7 @@ int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 	if (!addr->v6)
 		hi &= 0xffffffff00000000ULL, lo = 0;
 	if (ok)
-		mxs_c_classify(&c, addr->v6, hi, lo, flags, v);
+		mxs_c_classify(&c, addr->v6, hi, lo, flags, v, &(__u32){ 0 });
 	else
 		mxs_finish(&c, NULL, flags, v);	/* nothing compiled */
 	for (int i = 0; i < 4; i++)

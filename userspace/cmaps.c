@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "mxs.h"
 
 static double mono(void)
@@ -35,15 +36,23 @@ static int outer_fds(const struct mxs_maps_view *mv, int out[4])
 	return 0;
 }
 
-static int live_gen(const struct mxs_maps_view *mv, uint32_t *gen)
+/* c_gen counts builds up; its low bit is the live generation. */
+static int live_build(const struct mxs_maps_view *mv, uint32_t *build)
 {
 	__u32 zero = 0;
 
-	*gen = 0;
-	if (bpf_map_lookup_elem(mv->c_gen, &zero, gen))
+	*build = 0;
+	if (bpf_map_lookup_elem(mv->c_gen, &zero, build))
 		return -errno;
-	*gen &= 1;
 	return 0;
+}
+
+static int live_gen(const struct mxs_maps_view *mv, uint32_t *gen)
+{
+	int e = live_build(mv, gen);
+
+	*gen &= 1;
+	return e;
 }
 
 int cmaps_inner_fd(int outer, __u32 slot)
@@ -61,7 +70,9 @@ int cmaps_inner_fd(int outer, __u32 slot)
 static int make_array(const char *name, uint32_t vsize, size_t n, const void *data,
 		      size_t len, uint64_t *bytes)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	/* the first stage has one size (MXS_DIR_LINES); the others vary */
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE |
+			(strcmp(name, "mxs_c_dir") ? BPF_F_INNER_MAP : 0));
 	size_t pg = sysconf(_SC_PAGESIZE), sz;
 	void *m;
 	int fd;
@@ -212,6 +223,45 @@ static struct hit_ent *hit_find(const struct hitmap *h, uint8_t list, int v6, ui
 	return &h->e[i];
 }
 
+/* Hits the CPUs have counted but not yet added to the records of the live
+ * build (struct mxs_hitbatch): into the map. */
+static void hitmap_pending(const struct mxs_maps_view *mv, struct hitmap *h)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mxs_hitbatch *b;
+	struct mxs_crec *r[2] = {};
+	size_t n[2] = {}, len[2] = {};
+	uint32_t build;
+
+	if (mv->hit_batch <= 0 || ncpu <= 0 || !h->e || live_build(mv, &build))
+		return;
+	b = calloc(ncpu, sizeof(*b));
+	for (int v6 = 0; b && v6 < 2; v6++)
+		r[v6] = map_live(mv, v6, 3, &n[v6], &len[v6]);
+	for (__u32 k = 0; b && k < MXS_HIT_SLOTS; k++) {
+		if (bpf_map_lookup_elem(mv->hit_batch, &k, b))
+			break;
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			int v6 = b[cpu].slot & 1;
+			struct hit_ent *e;
+			bool f;
+
+			if (!b[cpu].pending || b[cpu].build != build ||
+			    b[cpu].slot != MXS_CSLOT(build & 1, v6) || !r[v6] ||
+			    b[cpu].val >= n[v6])
+				continue;
+			e = hit_find(h, r[v6][b[cpu].val].list, v6, r[v6][b[cpu].val].prefixlen,
+				     r[v6][b[cpu].val].addr, &f);
+			if (f)
+				e->hits += b[cpu].pending;
+		}
+	}
+	for (int v6 = 0; v6 < 2; v6++)
+		if (r[v6])
+			munmap(r[v6], len[v6]);
+	free(b);
+}
+
 int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -267,6 +317,7 @@ int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h)
 		}
 		munmap(r, len);
 	}
+	hitmap_pending(mv, h);
 	return 0;
 }
 
@@ -311,7 +362,7 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 	struct hitmap hm;
 	struct ctable t[2] = {};
 	int outer[4], fds[2][4], rc = -1;
-	uint32_t gen, idle;
+	uint32_t idle, build;
 	__u32 zero = 0;
 	double t0;
 
@@ -320,9 +371,12 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 	memset(info, 0, sizeof(*info));
 	memset(fds, -1, sizeof(fds));
 	outer_fds(mv, outer);
-	if (live_gen(mv, &gen))
+	if (live_build(mv, &build))
 		return mxs_fail(err, errlen, "reading c_gen: %s", strerror(errno));
-	idle = cmaps_live(mv) == 1 ? gen ^ 1 : gen;
+	/* the next build number names the idle generation */
+	if (cmaps_live(mv) == 1)
+		build++;
+	idle = build & 1;
 
 	t0 = mono();
 	for (int v6 = 0; v6 < 2; v6++) {
@@ -361,9 +415,8 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		struct ctable *c = &t[v6];
 		uint64_t *b = &info->bytes[v6];
 
-		fds[v6][0] = make_array("mxs_c_dir", sizeof(struct mxs_cline),
-					(c->ndir + MXS_CLINE - 1) / MXS_CLINE, c->dir,
-					c->ndir * sizeof(*c->dir), b);
+		fds[v6][0] = make_array("mxs_c_dir", sizeof(struct mxs_cline), MXS_DIR_LINES,
+					c->dir, c->ndir * sizeof(*c->dir), b);
 		/* rec[0] is never a verdict: it carries the fill counts */
 		struct mxs_cfill *fill = (struct mxs_cfill *)&c->rec[0];
 
@@ -398,7 +451,7 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		}
 	}
 	/* the switch: one write */
-	if (bpf_map_update_elem(mv->c_gen, &zero, &idle, BPF_ANY)) {
+	if (bpf_map_update_elem(mv->c_gen, &zero, &build, BPF_ANY)) {
 		mxs_fail(err, errlen, "switching to the new build: %s", strerror(errno));
 		goto out;
 	}

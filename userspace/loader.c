@@ -34,7 +34,7 @@
 
 static const char *const map_names[] = {
 	"c_gen", "c_dir", "c_node", "c_leaf", "c_rec", "country_policy", "config",
-	"stats", "country_stats", "tags",
+	"stats", "country_stats", "tags", "hit_batch",
 };
 
 int ctl_err(const char *fmt, ...)
@@ -200,7 +200,7 @@ int ctl_open_pinned(struct ctl *c)
 	int *fds[] = {
 		&c->mv.c_gen, &c->mv.c_dir, &c->mv.c_node, &c->mv.c_leaf, &c->mv.c_rec,
 		&c->mv.country_policy,
-		&c->fd_config, &c->fd_stats, &c->fd_cstats, &c->fd_tags,
+		&c->fd_config, &c->fd_stats, &c->fd_cstats, &c->fd_tags, &c->mv.hit_batch,
 	};
 
 	if (c->loaded)
@@ -353,7 +353,10 @@ static int check_layout(const struct ctl *c)
 
 		if (fd < 0)
 			continue;	/* nothing compiled yet */
-		if (bpf_obj_get_info_by_fd(fd, &info, &il) == 0 && info.value_size != want[w]) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &il) == 0 &&
+		    (info.value_size != want[w] ||
+		     (w == 0 && (info.max_entries != MXS_DIR_LINES ||
+				 (info.map_flags & BPF_F_INNER_MAP))))) {
 			close(fd);
 			return ctl_err("the maps pinned under %s were made by an mxshield with "
 				       "another layout of the compiled classifier: run 'mxshield "

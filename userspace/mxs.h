@@ -132,6 +132,7 @@ int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *
 struct mxs_maps_view {
 	int country_policy;
 	int c_gen, c_dir, c_node, c_leaf, c_rec;	/* see bpf/mxshield.bpf.c */
+	int hit_batch;		/* per-CPU pending hits; <= 0: none */
 };
 
 struct cinfo {

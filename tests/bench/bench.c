@@ -84,7 +84,8 @@ static int open_lab(struct lab *l)
 					.c_dir = bpf_map__fd(l->m->maps.c_dir),
 					.c_node = bpf_map__fd(l->m->maps.c_node),
 					.c_leaf = bpf_map__fd(l->m->maps.c_leaf),
-					.c_rec = bpf_map__fd(l->m->maps.c_rec) };
+					.c_rec = bpf_map__fd(l->m->maps.c_rec),
+					.hit_batch = bpf_map__fd(l->m->maps.hit_batch) };
 	l->base[0] = bpf_map__fd(l->b->maps.trust4);
 	l->base[1] = bpf_map__fd(l->b->maps.partner4);
 	l->base[2] = bpf_map__fd(l->b->maps.block4);

@@ -132,6 +132,7 @@ static int lab_open(struct lab *l)
 	l->mv.c_node = bpf_map__fd(l->skel->maps.c_node);
 	l->mv.c_leaf = bpf_map__fd(l->skel->maps.c_leaf);
 	l->mv.c_rec = bpf_map__fd(l->skel->maps.c_rec);
+	l->mv.hit_batch = bpf_map__fd(l->skel->maps.hit_batch);
 	l->config = bpf_map__fd(l->skel->maps.config);
 	l->tags = bpf_map__fd(l->skel->maps.tags);
 	l->prog = bpf_program__fd(l->skel->progs.mxs_xdp);

@@ -108,7 +108,8 @@ static int open_both(void)
 				     .c_dir = bpf_map__fd(cs->maps.c_dir),
 				     .c_node = bpf_map__fd(cs->maps.c_node),
 				     .c_leaf = bpf_map__fd(cs->maps.c_leaf),
-				     .c_rec = bpf_map__fd(cs->maps.c_rec) };
+				     .c_rec = bpf_map__fd(cs->maps.c_rec),
+				     .hit_batch = bpf_map__fd(cs->maps.hit_batch) };
 	return 0;
 }
 

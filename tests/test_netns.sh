@@ -177,4 +177,28 @@ check_eq "restored: every entry" "$((nbig + 1))" "$(mx --json block list | jq le
 check "restored: the deleted entry connects" can_connect $BLOCKED 25
 check_eq "restored: the /12" "spam" "$(mx --json lookup 100.70.1.1 | jq -r .verdict)"
 
+# --- an upgrade that changed the compiled classifier's layout: pinned maps
+# of "another version" (a c_node whose inner maps hold 24-byte nodes) are
+# refused by list commands, and `restore` makes new maps for the running
+# filter and switches the program over its pinned link, no detach
+check "a blocked source, before the upgrade" bash -c "$(declare -f mx); MAIL=$MAIL \
+	MXS=$MXS work=$work bpffs=$bpffs; mx block add $BLOCKED >/dev/null"
+check "... drops" cannot_connect $BLOCKED 25
+gen=$(bpftool -j map lookup pinned "$bpffs/c_gen" key 0 0 0 0 | jq -r '.value[0]')
+slot=$(( (16#${gen#0x} & 1) * 2 ))
+bpftool map create "$bpffs/old_in" type array key 4 value 24 entries 1 name old_in flags 5120
+rm -f "$bpffs/c_node"
+bpftool map create "$bpffs/c_node" type array_of_maps key 4 value 4 entries 4 name c_node \
+	inner_map pinned "$bpffs/old_in"
+bpftool map update pinned "$bpffs/c_node" key $slot 0 0 0 value pinned "$bpffs/old_in"
+rm -f "$bpffs/old_in"
+msg=$(mx block list 2>&1)
+check "maps of another layout: list commands refuse them" grep -q "another layout" <<<"$msg"
+check "restore upgrades them in place" mx restore
+check "... the link stayed" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
+check "... the new maps decide: blocked source still drops" cannot_connect $BLOCKED 25
+check "... unlisted source connects" can_connect $UNLISTED 25
+check "... list commands work again" mx block list
+check_fails "... no old pins left" bash -c "ls -A $bpffs | grep -q '^old_'"
+
 lab_finish

@@ -253,6 +253,84 @@ int ctl_apply_config(struct ctl *c, const struct recfile *settings)
 	return 0;
 }
 
+/* Do the compiled maps pinned here have this controller's layout? An
+ * upgrade that changed it needs them made anew (ctl_load does that). */
+static bool layout_ok(const struct ctl *c)
+{
+	const int outer[4] = { c->mv.c_dir, c->mv.c_node, c->mv.c_leaf, c->mv.c_rec };
+	const __u32 want[4] = { sizeof(struct mxs_cline), sizeof(struct mxs_cnode),
+				sizeof(struct mxs_cline), sizeof(struct mxs_crec) };
+	__u32 zero = 0, gen = 0;
+
+	bpf_map_lookup_elem(c->mv.c_gen, &zero, &gen);
+	for (int w = 0; w < 4; w++) {
+		struct bpf_map_info info = {};
+		__u32 il = sizeof(info);
+		int fd = cmaps_inner_fd(outer[w], MXS_CSLOT(gen & 1, 0));
+		bool ok;
+
+		if (fd < 0)
+			continue;	/* nothing compiled yet */
+		ok = bpf_obj_get_info_by_fd(fd, &info, &il) != 0 ||
+		     (info.value_size == want[w] &&
+		      (w != 0 || (info.max_entries == MXS_DIR_LINES &&
+				  !(info.map_flags & BPF_F_INNER_MAP))));
+		close(fd);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static void close_pinned(struct ctl *c)
+{
+	int *fds[] = {
+		&c->mv.c_gen, &c->mv.c_dir, &c->mv.c_node, &c->mv.c_leaf, &c->mv.c_rec,
+		&c->mv.country_policy,
+		&c->fd_config, &c->fd_stats, &c->fd_cstats, &c->fd_tags, &c->mv.hit_batch,
+	};
+
+	for (size_t i = 0; c->loaded && i < sizeof(fds) / sizeof(fds[0]); i++)
+		close(*fds[i]);
+	c->loaded = false;
+}
+
+/* The maps of the compiled classifier, made anew when their layout
+ * changes; the others (config, policies, counters, tags) carry over. */
+static const char *const cmap_names[] = {
+	"c_gen", "c_dir", "c_node", "c_leaf", "c_rec", "hit_batch",
+};
+
+/* Move the compiled maps' pins aside ("old_NAME") or back. The program
+ * attached now keeps its own references: it runs on until replaced. */
+static void set_aside(const struct ctl *c, bool back)
+{
+	for (size_t i = 0; i < sizeof(cmap_names) / sizeof(cmap_names[0]); i++) {
+		char cur[PATH_MAX + 64], old[PATH_MAX + 64], n[64];
+
+		pin_path(c, cmap_names[i], cur, sizeof(cur));
+		snprintf(n, sizeof(n), "old_%s", cmap_names[i]);
+		pin_path(c, n, old, sizeof(old));
+		if (back) {
+			unlink(cur);
+			rename(old, cur);
+		} else {
+			rename(cur, old);
+		}
+	}
+}
+
+static void drop_aside(const struct ctl *c)
+{
+	for (size_t i = 0; i < sizeof(cmap_names) / sizeof(cmap_names[0]); i++) {
+		char old[PATH_MAX + 64], n[64];
+
+		snprintf(n, sizeof(n), "old_%s", cmap_names[i]);
+		pin_path(c, n, old, sizeof(old));
+		unlink(old);
+	}
+}
+
 static int apply_policies(struct ctl *c)
 {
 	struct recfile f;
@@ -295,19 +373,28 @@ static int ctl_load(struct ctl *c)
 	struct recfile settings;
 	char p[PATH_MAX + 64];
 	int err, prog_fd = -1;
+	bool upgrade = false;
 
 	/* libbpf's own messages only on request: ours name the problem */
 	if (!getenv("MXSHIELD_DEBUG"))
 		libbpf_set_print(NULL);
+	/* an upgrade that changed the compiled classifier's layout: new maps
+	 * for it, filled from state, while the old program runs on its own */
+	if (!ctl_open_pinned(c) && !layout_ok(c)) {
+		upgrade = true;
+		set_aside(c, false);
+	}
+	close_pinned(c);
 	skel = mxshield_bpf__open_opts(&oo);
-	if (!skel)
-		return ctl_err("opening the BPF object: %s", bpf_errstr(-errno)), -1;
+	if (!skel) {
+		ctl_err("opening the BPF object: %s", bpf_errstr(-errno));
+		goto out;
+	}
 	err = mxshield_bpf__load(skel);
 	if (err) {
 		ctl_err("loading the XDP program: %s", bpf_errstr(err));
 		goto out;
 	}
-	c->loaded = false;
 	if (ctl_open_pinned(c)) {
 		ctl_err("maps were not pinned under %s", c->bpffs_dir);
 		goto out;
@@ -331,41 +418,14 @@ static int ctl_load(struct ctl *c)
 	}
 	prog_fd = dup(bpf_program__fd(skel->progs.mxs_xdp));
 out:
+	if (upgrade && prog_fd < 0) {
+		close_pinned(c);
+		set_aside(c, true);	/* as before */
+	} else if (upgrade) {
+		drop_aside(c);		/* the old program holds its own */
+	}
 	mxshield_bpf__destroy(skel);
 	return prog_fd;
-}
-
-/* The compiled maps pinned here must have this controller's layout: an
- * upgrade that changed it needs the maps made anew. 0, or 1 after an
- * error that says what to do. */
-static int check_layout(const struct ctl *c)
-{
-	const int outer[4] = { c->mv.c_dir, c->mv.c_node, c->mv.c_leaf, c->mv.c_rec };
-	const __u32 want[4] = { sizeof(struct mxs_cline), sizeof(struct mxs_cnode),
-				sizeof(struct mxs_cline), sizeof(struct mxs_crec) };
-	__u32 zero = 0, gen = 0;
-
-	bpf_map_lookup_elem(c->mv.c_gen, &zero, &gen);
-	for (int w = 0; w < 4; w++) {
-		struct bpf_map_info info = {};
-		__u32 il = sizeof(info);
-		int fd = cmaps_inner_fd(outer[w], MXS_CSLOT(gen & 1, 0));
-
-		if (fd < 0)
-			continue;	/* nothing compiled yet */
-		if (bpf_obj_get_info_by_fd(fd, &info, &il) == 0 &&
-		    (info.value_size != want[w] ||
-		     (w == 0 && (info.max_entries != MXS_DIR_LINES ||
-				 (info.map_flags & BPF_F_INNER_MAP))))) {
-			close(fd);
-			return ctl_err("the maps pinned under %s were made by an mxshield with "
-				       "another layout of the compiled classifier: run 'mxshield "
-				       "unload' and then 'mxshield restore' (the state directory "
-				       "is kept)", c->bpffs_dir);
-		}
-		close(fd);
-	}
-	return 0;
 }
 
 int ctl_ensure_loaded(struct ctl *c)
@@ -374,8 +434,11 @@ int ctl_ensure_loaded(struct ctl *c)
 
 	if (ctl_lock(c) || bpffs_ready(c))
 		return 1;
-	if (!ctl_open_pinned(c) && check_layout(c))
-		return 1;
+	if (!ctl_open_pinned(c) && !layout_ok(c))
+		return ctl_err("the maps pinned under %s were made by an mxshield with "
+			       "another layout of the compiled classifier: 'mxshield restore' "
+			       "(or 'attach IFACE') upgrades them in place, the filter "
+			       "running throughout", c->bpffs_dir);
 	if (!c->loaded) {
 		fd = ctl_load(c);
 		if (fd < 0)
@@ -677,6 +740,7 @@ int cmd_unload(struct ctl *c, int argc, char **argv)
 		pin_path(c, map_names[i], path, sizeof(path));
 		unlink(path);
 	}
+	drop_aside(c);		/* from an upgrade cut short, if any */
 	pin_path(c, "prog", path, sizeof(path));
 	unlink(path);
 	if (strcmp(c->bpffs_dir, MXS_DEFAULT_BPFFS_DIR) == 0)

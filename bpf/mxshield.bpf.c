@@ -364,7 +364,8 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 	__sync_fetch_and_add(c->hits, 1);
 	*c->last_hit = bpf_ktime_get_coarse_ns();
 #else
-	__u32 k = c->rec & (MXS_HIT_SLOTS - 1);
+	/* records next to each other (one list's neighbours) in different slots */
+	__u32 k = (c->rec * 2654435761U) >> (32 - __builtin_ctz(MXS_HIT_SLOTS));
 	struct mxs_hitbatch *b = bpf_map_lookup_elem(&hit_batch, &k);
 	__u64 j = bpf_jiffies64();
 

@@ -224,7 +224,7 @@ struct mxs_cline {
  * The controller adds what is pending when it reads the counters, so hit
  * counts are exact, and last-hit times are off by one tick at most. */
 #ifndef MXS_HIT_SLOTS
-#define MXS_HIT_SLOTS 16	/* a power of two */
+#define MXS_HIT_SLOTS 64	/* a power of two */
 #endif
 struct mxs_hitbatch {
 	__u64 jiffies;		/* the tick of the batch */

@@ -101,12 +101,14 @@ static int make_array(const char *name, uint32_t vsize, size_t n, const void *da
 }
 
 /* Map the live build's @which array (0 dir, 1 node, 2 leaf, 3 rec) of a
- * family read-only. Returns the mapping and its element count, or NULL. */
-static void *map_live(const struct mxs_maps_view *mv, int v6, int which, size_t *n,
+ * family with @prot. Returns the mapping and its element count, or NULL
+ * (errno set). */
+static void *map_live(const struct mxs_maps_view *mv, int v6, int which, int prot, size_t *n,
 		      size_t *len)
 {
 	struct bpf_map_info info = {};
 	__u32 il = sizeof(info), gen;
+	size_t pg = sysconf(_SC_PAGESIZE);
 	int outer[4], fd;
 	void *m;
 
@@ -114,15 +116,16 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, size_t 
 	if (live_gen(mv, &gen))
 		return NULL;
 	fd = cmaps_inner_fd(outer[which], MXS_CSLOT(gen, v6));
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
 		close(fd);
 		return NULL;
 	}
-	*len = ((size_t)info.value_size * info.max_entries + sysconf(_SC_PAGESIZE) - 1) /
-	       sysconf(_SC_PAGESIZE) * sysconf(_SC_PAGESIZE);
-	m = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, 0);
+	*len = ((size_t)info.value_size * info.max_entries + pg - 1) / pg * pg;
+	m = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
 		return NULL;
@@ -139,7 +142,7 @@ int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
 
 	memset(fill, 0, sizeof(*fill));
 	for (int w = 1; w < 4; w++)
-		m[w - 1] = map_live(mv, v6, w, &n[w - 1], &len[w - 1]);
+		m[w - 1] = map_live(mv, v6, w, PROT_READ, &n[w - 1], &len[w - 1]);
 	if (m[0] && m[1] && m[2]) {
 		*fill = *(struct mxs_cfill *)m[2];
 		cap[0] = n[0];
@@ -224,25 +227,24 @@ static struct hit_ent *hit_find(const struct hitmap *h, uint8_t list, int v6, ui
 }
 
 /* Hits the CPUs have counted but not yet added to the records of the live
- * build (struct mxs_hitbatch): into the map. */
-static void hitmap_pending(const struct mxs_maps_view *mv, struct hitmap *h)
+ * build (struct mxs_hitbatch), whose records are r[v6][0..n[v6]): into the
+ * map. */
+static void hitmap_pending(const struct mxs_maps_view *mv, struct hitmap *h,
+			   struct mxs_crec *const r[2], const size_t n[2])
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct mxs_hitbatch *b;
-	struct mxs_crec *r[2] = {};
-	size_t n[2] = {}, len[2] = {};
 	uint32_t build;
 
 	if (mv->hit_batch <= 0 || ncpu <= 0 || !h->e || live_build(mv, &build))
 		return;
 	b = calloc(ncpu, sizeof(*b));
-	for (int v6 = 0; b && v6 < 2; v6++)
-		r[v6] = map_live(mv, v6, 3, &n[v6], &len[v6]);
 	for (__u32 k = 0; b && k < MXS_HIT_SLOTS; k++) {
 		if (bpf_map_lookup_elem(mv->hit_batch, &k, b))
 			break;
 		for (int cpu = 0; cpu < ncpu; cpu++) {
 			int v6 = b[cpu].slot & 1;
+			const struct mxs_crec *x;
 			struct hit_ent *e;
 			bool f;
 
@@ -250,24 +252,27 @@ static void hitmap_pending(const struct mxs_maps_view *mv, struct hitmap *h)
 			    b[cpu].slot != MXS_CSLOT(build & 1, v6) || !r[v6] ||
 			    b[cpu].val >= n[v6])
 				continue;
-			e = hit_find(h, r[v6][b[cpu].val].list, v6, r[v6][b[cpu].val].prefixlen,
-				     r[v6][b[cpu].val].addr, &f);
+			x = &r[v6][b[cpu].val];
+			e = hit_find(h, x->list, v6, x->prefixlen, x->addr, &f);
 			if (f)
 				e->hits += b[cpu].pending;
 		}
 	}
-	for (int v6 = 0; v6 < 2; v6++)
-		if (r[v6])
-			munmap(r[v6], len[v6]);
 	free(b);
 }
 
 int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h)
 {
+	struct mxs_crec *recs[2];
+	size_t nrec[2] = {}, lens[2] = {};
+	int rc = 0;
+
 	memset(h, 0, sizeof(*h));
-	for (int v6 = 0; v6 < 2; v6++) {
-		size_t n = 0, len = 0, want;
-		struct mxs_crec *r = map_live(mv, v6, 3, &n, &len);
+	for (int v6 = 0; v6 < 2; v6++)
+		recs[v6] = map_live(mv, v6, 3, PROT_READ, &nrec[v6], &lens[v6]);
+	for (int v6 = 0; v6 < 2 && !rc; v6++) {
+		struct mxs_crec *r = recs[v6];
+		size_t n = nrec[v6], want;
 
 		if (!r)
 			continue;
@@ -282,8 +287,8 @@ int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h)
 			nh.mask = mask;
 			nh.n = h->n;
 			if (!nh.e) {
-				munmap(r, len);
-				return -ENOMEM;
+				rc = -ENOMEM;
+				break;
 			}
 			for (size_t i = 0; h->e && i <= h->mask; i++) {
 				bool f;
@@ -315,10 +320,13 @@ int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h)
 			if (r[i].last_hit > e->last_hit)
 				e->last_hit = r[i].last_hit;
 		}
-		munmap(r, len);
 	}
-	hitmap_pending(mv, h);
-	return 0;
+	if (!rc)
+		hitmap_pending(mv, h, recs, nrec);
+	for (int v6 = 0; v6 < 2; v6++)
+		if (recs[v6])
+			munmap(recs[v6], lens[v6]);
+	return rc;
 }
 
 int hitmap_get(const struct hitmap *h, uint8_t list, const struct mxs_prefix *p,
@@ -474,33 +482,6 @@ struct live_arr {
 	size_t len, n;		/* mapping length, elements */
 };
 
-static int map_rw(const struct mxs_maps_view *mv, uint32_t gen, int v6, int which,
-		  struct live_arr *a)
-{
-	struct bpf_map_info info = {};
-	__u32 il = sizeof(info);
-	size_t pg = sysconf(_SC_PAGESIZE);
-	int outer[4], fd;
-
-	outer_fds(mv, outer);
-	fd = cmaps_inner_fd(outer[which], MXS_CSLOT(gen, v6));
-	if (fd < 0)
-		return fd;
-	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
-		close(fd);
-		return -errno;
-	}
-	a->len = ((size_t)info.value_size * info.max_entries + pg - 1) / pg * pg;
-	a->n = info.max_entries;
-	a->m = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (a->m == MAP_FAILED) {
-		a->m = NULL;
-		return -errno;
-	}
-	return 0;
-}
-
 int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *in,
 		size_t first, size_t n, struct cinfo *info, char *err, size_t errlen)
 {
@@ -509,13 +490,13 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 	struct mxs_cfill *fill;
 	struct mxs_cnode *node;
 	struct mxs_crec *rec;
-	uint32_t gen, *dir, *leaf, noff, loff, roff;
+	uint32_t *dir, *leaf, noff, loff, roff;
 	double t0 = mono();
-	int rc = 1, e;
+	int rc = 1, live = cmaps_live(mv);
 
-	if (live_gen(mv, &gen))
-		return mxs_fail(err, errlen, "reading c_gen: %s", strerror(errno));
-	if (cmaps_live(mv) != 1)
+	if (live < 0)
+		return mxs_fail(err, errlen, "reading the live build: %s", strerror(-live));
+	if (live != 1)
 		return 1;
 	if (mxs_compile_span(v6, in, first, n, &t, err, errlen))
 		return -1;
@@ -530,9 +511,9 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 	}
 	t0 = mono();
 	for (int w = 0; w < 4; w++) {
-		e = map_rw(mv, gen, v6, w, &a[w]);
-		if (e) {
-			rc = mxs_fail(err, errlen, "mapping the live build: %s", strerror(-e));
+		a[w].m = map_live(mv, v6, w, PROT_READ | PROT_WRITE, &a[w].n, &a[w].len);
+		if (!a[w].m) {
+			rc = mxs_fail(err, errlen, "mapping the live build: %s", strerror(errno));
 			goto out;
 		}
 	}

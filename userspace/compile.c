@@ -137,6 +137,15 @@ static uint64_t rec_hash(const struct mxs_crec *r)
 	return mxs_hash(r, sizeof(*r), MXS_HASH_SEED);
 }
 
+/* Append *r: its index, or 0 (ENOMEM, or over MXS_CV_INDEX records). */
+static uint32_t append_rec(struct ctable *t, const struct mxs_crec *r)
+{
+	if (t->nrec > MXS_CV_INDEX - 1 || !GROW(t->rec, t->nrec, t->caprec, 1))
+		return 0;
+	t->rec[t->nrec] = *r;
+	return t->nrec++;
+}
+
 /* Index of the record equal to *r, appended when new; 0 on ENOMEM. */
 static uint32_t intern(struct ctable *t, struct interner *in, const struct mxs_crec *r)
 {
@@ -160,11 +169,8 @@ static uint32_t intern(struct ctable *t, struct interner *in, const struct mxs_c
 	for (i = rec_hash(r) & in->mask; in->slot[i]; i = (i + 1) & in->mask)
 		if (!memcmp(&t->rec[in->slot[i]], r, sizeof(*r)))
 			return in->slot[i];
-	if (t->nrec > MXS_CV_INDEX - 1 || !GROW(t->rec, t->nrec, t->caprec, 1))
-		return 0;
-	t->rec[t->nrec] = *r;
-	in->slot[i] = t->nrec;
-	return t->nrec++;
+	in->slot[i] = append_rec(t, r);
+	return in->slot[i];
 }
 
 /* ------------------------------------------------------------ the sweep */
@@ -204,17 +210,11 @@ static uint32_t value_at(struct sweep *s, uint64_t now, int step)
 	memcpy(rec.addr, s->cc.in->p[e].addr, 16);
 	if (r.expires && step + 1 < MXS_CHAIN_STEPS)
 		rec.next = value_at(s, r.expires, step + 1);
-	if (!r.expires && !step) {
-		/* one record per entry: no need to look for an equal one */
-		struct ctable *t = s->t;
-		size_t k = e;
+	if (!r.expires && !step) {	/* one record per entry: none equal to look for */
+		uint32_t idx = append_rec(s->t, &rec);
 
-		if (t->nrec > MXS_CV_INDEX - 1 || !GROW(t->rec, t->nrec, t->caprec, 1)) {
-			s->oom = true;
-			return 0;
-		}
-		t->rec[t->nrec] = rec;
-		e = s->memo[k] = t->nrec++;
+		s->memo[e] = idx;
+		e = idx;
 	} else {
 		e = intern(s->t, &s->in, &rec);
 	}
@@ -595,7 +595,7 @@ uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
 int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *first,
 		   size_t *n)
 {
-	int dbits = p->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
+	int dbits = p->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4, bits = p->v6 ? 128 : 32;
 
 	*span = *p;
 	if (span->plen > dbits) {
@@ -603,8 +603,6 @@ int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *
 		prefix_mask(span);
 	}
 	*n = (size_t)1 << (dbits - span->plen);
-	*first = 0;
-	for (int i = 0; i < dbits; i++)
-		*first = *first << 1 | (span->addr[i / 8] >> (7 - i % 8) & 1);
+	*first = addr_num(span) >> (bits - dbits);
 	return *n <= MXS_PATCH_SLOTS ? 0 : -1;
 }

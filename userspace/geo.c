@@ -190,24 +190,6 @@ static int descend(MMDB_s *db, uint32_t node, const struct mxs_prefix *under, in
 
 static int collect(const char *path, const uint8_t *want, const struct mxs_prefix *under,
 		   struct pfx_vec *out, uint64_t *per_country, struct geo_meta *meta,
-		   char *err, size_t errlen);
-
-int geo_collect(const char *path, const uint8_t *want, struct pfx_vec *out,
-		uint64_t *per_country, struct geo_meta *meta, char *err, size_t errlen)
-{
-	return collect(path, want, NULL, out, per_country, meta, err, errlen);
-}
-
-int geo_collect_under(const char *path, const uint8_t *want, const struct mxs_prefix *under,
-		      struct pfx_vec *out, char *err, size_t errlen)
-{
-	struct geo_meta meta;
-
-	return collect(path, want, under, out, NULL, &meta, err, errlen);
-}
-
-static int collect(const char *path, const uint8_t *want, const struct mxs_prefix *under,
-		   struct pfx_vec *out, uint64_t *per_country, struct geo_meta *meta,
 		   char *err, size_t errlen)
 {
 	struct cc_cache cache = { .cap = 1 << 12 };
@@ -363,6 +345,20 @@ out:
 	free(cache.val);
 	MMDB_close(&db);
 	return rc;
+}
+
+int geo_collect(const char *path, const uint8_t *want, struct pfx_vec *out,
+		uint64_t *per_country, struct geo_meta *meta, char *err, size_t errlen)
+{
+	return collect(path, want, NULL, out, per_country, meta, err, errlen);
+}
+
+int geo_collect_under(const char *path, const uint8_t *want, const struct mxs_prefix *under,
+		      struct pfx_vec *out, char *err, size_t errlen)
+{
+	struct geo_meta meta;
+
+	return collect(path, want, under, out, NULL, &meta, err, errlen);
 }
 
 int geo_country_of(const char *path, const struct mxs_prefix *addr, char code[3],

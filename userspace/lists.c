@@ -53,14 +53,6 @@ static int64_t rec_i64(const struct rec *r, const char *key)
 	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-static void ent_prefix(const struct st_ent *e, struct mxs_prefix *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->v6 = e->v6;
-	p->plen = e->plen;
-	memcpy(p->addr, e->addr, 16);
-}
-
 static void ent_rule(const struct st_ent *e, uint32_t list, struct mxs_rule *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -87,14 +79,9 @@ static int push_ent(const struct st_ent *e, const char *comment, void *arg)
 
 	if (e->plen < pc->min_plen || (e->expires && e->expires <= pc->now))
 		return 0;	/* expired: the sweep removes it */
-	ent_prefix(e, &p);
+	st_prefix(e, &p);
 	ent_rule(e, pc->list, &r);
 	return rule_vec_push(&pc->fam[p.v6], &p, &r) ? -1 : 0;
-}
-
-static bool meets(const struct mxs_prefix *a, const struct mxs_prefix *b)
-{
-	return a->v6 == b->v6 && (prefix_contains(a, b) || prefix_contains(b, a));
 }
 
 /* The entries of an IP list (all, or those that meet @span). */
@@ -114,8 +101,7 @@ static int collect_ip(struct ctl *c, uint32_t list, const struct store *over,
 	if (!span) {
 		rc = store_all(s, push_ent, &pc);
 	} else {
-		uint8_t hi[16];
-		int bytes = span->v6 ? 16 : 4;
+		struct mxs_prefix last = *span;
 
 		/* the entries that cover the span, then those inside it */
 		rc = 0;
@@ -129,16 +115,10 @@ static int collect_ip(struct ctl *c, uint32_t list, const struct store *over,
 			if (e)
 				rc = push_ent(e, "", &pc);
 		}
-		memset(hi, 0, sizeof(hi));
-		for (int b = 0; b < bytes; b++) {
-			int keep = span->plen - b * 8;
-			uint8_t host = keep >= 8 ? 0 : keep <= 0 ? 0xff : 0xff >> keep;
-
-			hi[b] = span->addr[b] | host;
-		}
+		prefix_last(&last);
 		pc.min_plen = span->plen;
 		if (!rc)
-			rc = store_each(s, span->v6, span->addr, hi, push_ent, &pc);
+			rc = store_each(s, span->v6, span->addr, last.addr, push_ent, &pc);
 	}
 	if (!over)
 		store_close(&own);
@@ -206,7 +186,7 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 					rc = ctl_err("partners:%d: %s", f.r[i].line, err);
 					break;
 				}
-				if (span && !meets(span, &p))
+				if (span && !prefix_meets(span, &p))
 					continue;
 				r.prefixlen = p.plen;
 				if (rule_vec_push(&fam[p.v6], &p, &r))
@@ -506,9 +486,7 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
 		return 1;
 
-	memcpy(e.addr, p.addr, 16);
-	e.plen = p.plen;
-	e.v6 = p.v6;
+	st_set_prefix(&e, &p);
 	old = store_find(&s, &p);
 	e.added = old ? old->added : time(NULL);
 	if (old && !comment)
@@ -554,9 +532,7 @@ static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **a
 		ctl_err("%s is not in the %s list", ps, d->name);
 		goto out;
 	}
-	memcpy(e.addr, p.addr, 16);
-	e.plen = p.plen;
-	e.v6 = p.v6;
+	st_set_prefix(&e, &p);
 	if (store_apply(&s, &e, NULL)) {
 		ctl_err("out of memory");
 		goto out;
@@ -605,7 +581,7 @@ static int list_one(const struct st_ent *e, const char *comment, void *arg)
 	uint64_t hits = 0, last = 0;
 	char ps[MXS_PFX_STRLEN], exp[64];
 
-	ent_prefix(e, &p);
+	st_prefix(e, &p);
 	hitmap_get(&lc->hm, d->list, &p, &hits, &last);
 	prefix_str(&p, ps);
 	if (lc->c->json) {
@@ -746,8 +722,7 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 {
 	static const char *const opts[] = { "action", "?replace", "?skip-invalid", NULL };
 	struct cmd_args a;
-	struct st_vec in = {}, cur = {}, out = {};
-	struct keep_ctx k = { .now = 0 };
+	struct st_vec in = {}, cur, copy = {}, out = {};
 	struct store s;
 	struct stat st;
 	const char *path, *act;
@@ -843,9 +818,7 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 				ctl_err("%s:%ld: %s", path, lineno, err);
 			continue;
 		}
-		memcpy(e.addr, pfx.addr, 16);
-		e.plen = pfx.plen;
-		e.v6 = pfx.v6;
+		st_set_prefix(&e, &pfx);
 		e.added = now;
 		if (st_vec_push(&in, &e, nc > 3 ? cols[3] : NULL)) {
 			ctl_err("out of memory");
@@ -875,16 +848,8 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 		goto out;
 	}
 	opened = true;
-	if (!s.nov) {
-		/* the snapshot alone: merge from it as it is */
-		cur = (struct st_vec){ .e = (struct st_ent *)s.base, .n = s.nbase,
-				       .pool = (char *)s.bpool, .npool = s.nbpool };
-	} else {
-		k.now = INT64_MIN;	/* every entry, expired or not */
-		store_all(&s, keep_live, &k);
-		cur = k.v;
-	}
-	if (k.oom || merge_import(&cur, &in, replace, &out, &added, &updated, &removed)) {
+	if (store_view(&s, &cur, &copy) ||
+	    merge_import(&cur, &in, replace, &out, &added, &updated, &removed)) {
 		ctl_err("out of memory");
 		goto out;
 	}
@@ -919,7 +884,7 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 out:
 	gzclose(gz);
 	st_vec_free(&in);
-	st_vec_free(&k.v);
+	st_vec_free(&copy);
 	st_vec_free(&out);
 	if (opened)
 		store_close(&s);

@@ -195,19 +195,31 @@ static int obj_get(const struct ctl *c, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-int ctl_open_pinned(struct ctl *c)
+#define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
+
+/* Where the fd of each map of map_names[] goes. */
+static void pinned_fds(struct ctl *c, int *fds[NMAPS])
 {
-	int *fds[] = {
+	int *all[] = {
 		&c->mv.c_gen, &c->mv.c_dir, &c->mv.c_node, &c->mv.c_leaf, &c->mv.c_rec,
 		&c->mv.country_policy,
 		&c->fd_config, &c->fd_stats, &c->fd_cstats, &c->fd_tags, &c->mv.hit_batch,
 	};
 
+	_Static_assert(sizeof(all) / sizeof(all[0]) == NMAPS, "one fd per map name");
+	memcpy(fds, all, sizeof(all));
+}
+
+int ctl_open_pinned(struct ctl *c)
+{
+	int *fds[NMAPS];
+
 	if (c->loaded)
 		return 0;
 	if (!on_bpffs(c->bpffs_dir))
 		return -ENOENT;
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	pinned_fds(c, fds);
+	for (size_t i = 0; i < NMAPS; i++) {
 		int fd = obj_get(c, map_names[i]);
 
 		if (fd < 0) {
@@ -284,13 +296,10 @@ static bool layout_ok(const struct ctl *c)
 
 static void close_pinned(struct ctl *c)
 {
-	int *fds[] = {
-		&c->mv.c_gen, &c->mv.c_dir, &c->mv.c_node, &c->mv.c_leaf, &c->mv.c_rec,
-		&c->mv.country_policy,
-		&c->fd_config, &c->fd_stats, &c->fd_cstats, &c->fd_tags, &c->mv.hit_batch,
-	};
+	int *fds[NMAPS];
 
-	for (size_t i = 0; c->loaded && i < sizeof(fds) / sizeof(fds[0]); i++)
+	pinned_fds(c, fds);
+	for (size_t i = 0; c->loaded && i < NMAPS; i++)
 		close(*fds[i]);
 	c->loaded = false;
 }
@@ -301,9 +310,12 @@ static const char *const cmap_names[] = {
 	"c_gen", "c_dir", "c_node", "c_leaf", "c_rec", "hit_batch",
 };
 
-/* Move the compiled maps' pins aside ("old_NAME") or back. The program
- * attached now keeps its own references: it runs on until replaced. */
-static void set_aside(const struct ctl *c, bool back)
+enum aside { ASIDE, BACK, DROP };
+
+/* Move the compiled maps' pins aside ("old_NAME"), back, or drop the ones
+ * set aside. The program attached now keeps its own references: it runs
+ * on until replaced. */
+static void set_aside(const struct ctl *c, enum aside how)
 {
 	for (size_t i = 0; i < sizeof(cmap_names) / sizeof(cmap_names[0]); i++) {
 		char cur[PATH_MAX + 64], old[PATH_MAX + 64], n[64];
@@ -311,23 +323,14 @@ static void set_aside(const struct ctl *c, bool back)
 		pin_path(c, cmap_names[i], cur, sizeof(cur));
 		snprintf(n, sizeof(n), "old_%s", cmap_names[i]);
 		pin_path(c, n, old, sizeof(old));
-		if (back) {
+		if (how == ASIDE) {
+			rename(cur, old);
+		} else if (how == BACK) {
 			unlink(cur);
 			rename(old, cur);
 		} else {
-			rename(cur, old);
+			unlink(old);
 		}
-	}
-}
-
-static void drop_aside(const struct ctl *c)
-{
-	for (size_t i = 0; i < sizeof(cmap_names) / sizeof(cmap_names[0]); i++) {
-		char old[PATH_MAX + 64], n[64];
-
-		snprintf(n, sizeof(n), "old_%s", cmap_names[i]);
-		pin_path(c, n, old, sizeof(old));
-		unlink(old);
 	}
 }
 
@@ -382,7 +385,7 @@ static int ctl_load(struct ctl *c)
 	 * for it, filled from state, while the old program runs on its own */
 	if (!ctl_open_pinned(c) && !layout_ok(c)) {
 		upgrade = true;
-		set_aside(c, false);
+		set_aside(c, ASIDE);
 	}
 	close_pinned(c);
 	skel = mxshield_bpf__open_opts(&oo);
@@ -420,9 +423,9 @@ static int ctl_load(struct ctl *c)
 out:
 	if (upgrade && prog_fd < 0) {
 		close_pinned(c);
-		set_aside(c, true);	/* as before */
+		set_aside(c, BACK);	/* as before */
 	} else if (upgrade) {
-		drop_aside(c);		/* the old program holds its own */
+		set_aside(c, DROP);	/* the old program holds its own */
 	}
 	mxshield_bpf__destroy(skel);
 	return prog_fd;
@@ -740,7 +743,7 @@ int cmd_unload(struct ctl *c, int argc, char **argv)
 		pin_path(c, map_names[i], path, sizeof(path));
 		unlink(path);
 	}
-	drop_aside(c);		/* from an upgrade cut short, if any */
+	set_aside(c, DROP);	/* from an upgrade cut short, if any */
 	pin_path(c, "prog", path, sizeof(path));
 	unlink(path);
 	if (strcmp(c->bpffs_dir, MXS_DEFAULT_BPFFS_DIR) == 0)

@@ -66,6 +66,10 @@ char *prefix_str(const struct mxs_prefix *p, char *buf);
 /* Zero the host bits. */
 void prefix_mask(struct mxs_prefix *p);
 bool prefix_contains(const struct mxs_prefix *outer, const struct mxs_prefix *inner);
+/* Do two prefixes share an address (one contains the other)? */
+bool prefix_meets(const struct mxs_prefix *a, const struct mxs_prefix *b);
+/* The last address of @p (a full-length prefix). */
+void prefix_last(struct mxs_prefix *p);
 /* The 16-byte key of the tags map (IPv4 as ::ffff:a.b.c.d). */
 void prefix_to_tag_key(const struct mxs_prefix *p, struct mxs_addr *k);
 

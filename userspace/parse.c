@@ -67,6 +67,20 @@ bool prefix_contains(const struct mxs_prefix *outer, const struct mxs_prefix *in
 	return memcmp(t.addr, outer->addr, 16) == 0;
 }
 
+bool prefix_meets(const struct mxs_prefix *a, const struct mxs_prefix *b)
+{
+	return prefix_contains(a, b) || prefix_contains(b, a);
+}
+
+void prefix_last(struct mxs_prefix *p)
+{
+	int bits = p->v6 ? 128 : 32;
+
+	for (int b = p->plen; b < bits; b++)
+		p->addr[b / 8] |= 0x80 >> (b % 8);
+	p->plen = bits;
+}
+
 char *prefix_str(const struct mxs_prefix *p, char *buf)
 {
 	char a[INET6_ADDRSTRLEN];

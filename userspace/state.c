@@ -297,25 +297,6 @@ int state_write(const char *path, const struct recfile *f, char *err, size_t err
 	return write_via_tmp(path, fill_recs, f, err, errlen);
 }
 
-struct blob {
-	const void *buf;
-	size_t len;
-};
-
-static int fill_blob(FILE *fp, const void *arg)
-{
-	const struct blob *b = arg;
-
-	return fwrite(b->buf, 1, b->len, fp) == b->len ? 0 : -1;
-}
-
-int atomic_write(const char *path, const void *buf, size_t len, char *err, size_t errlen)
-{
-	struct blob b = { buf, len };
-
-	return write_via_tmp(path, fill_blob, &b, err, errlen);
-}
-
 struct blobs {
 	const struct iovec *iov;
 	int n;
@@ -329,6 +310,13 @@ static int fill_blobs(FILE *fp, const void *arg)
 		if (fwrite(b->iov[i].iov_base, 1, b->iov[i].iov_len, fp) != b->iov[i].iov_len)
 			return -1;
 	return 0;
+}
+
+int atomic_write(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct iovec one = { (void *)buf, len };
+
+	return atomic_writev(path, &one, 1, err, errlen);
 }
 
 int atomic_writev(const char *path, const struct iovec *iov, int n, char *err, size_t errlen)

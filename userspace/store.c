@@ -39,12 +39,35 @@ int st_cmp(const struct st_ent *a, const struct st_ent *b)
 	return (int)a->plen - (int)b->plen;
 }
 
+void st_set_prefix(struct st_ent *e, const struct mxs_prefix *p)
+{
+	memset(e->addr, 0, sizeof(e->addr));
+	memcpy(e->addr, p->addr, p->v6 ? 16 : 4);
+	e->plen = p->plen;
+	e->v6 = p->v6;
+}
+
+void st_prefix(const struct st_ent *e, struct mxs_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->v6 = e->v6;
+	p->plen = e->plen;
+	memcpy(p->addr, e->addr, 16);
+}
+
 static void key_of(const struct mxs_prefix *p, struct st_ent *k)
 {
 	memset(k, 0, sizeof(*k));
-	memcpy(k->addr, p->addr, p->v6 ? 16 : 4);
-	k->plen = p->plen;
-	k->v6 = p->v6;
+	st_set_prefix(k, p);
+}
+
+/* The earliest expiry of @e[0..n) and @cur (0: none expires). */
+static int64_t earliest_expiry(const struct st_ent *e, size_t n, int64_t cur)
+{
+	for (size_t i = 0; i < n; i++)
+		if (e[i].expires && (!cur || e[i].expires < cur))
+			cur = e[i].expires;
+	return cur;
 }
 
 /* First index in a[0..n) not below @k. */
@@ -243,8 +266,8 @@ int store_apply(struct store *s, const struct st_ent *e, const char *comment)
 		s->nov++;
 	}
 	s->ov[i] = x;
-	if (!x.del && x.expires && (!s->next_expiry || x.expires < s->next_expiry))
-		s->next_expiry = x.expires;
+	if (!x.del)
+		s->next_expiry = earliest_expiry(&x, 1, s->next_expiry);
 	if (grow((void **)&s->pend, &s->cappend, s->npend + 1, sizeof(*s->pend)))
 		return -1;
 	s->pend[s->npend++] = x;
@@ -318,10 +341,7 @@ void store_adopt(struct store *s, struct st_vec *v)
 	s->nov = s->npend = 0;
 	s->n = v->n;
 	s->full = true;
-	s->next_expiry = 0;
-	for (size_t i = 0; i < v->n; i++)
-		if (v->e[i].expires && (!s->next_expiry || v->e[i].expires < s->next_expiry))
-			s->next_expiry = v->e[i].expires;
+	s->next_expiry = earliest_expiry(v->e, v->n, 0);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -432,15 +452,8 @@ static int load_legacy(struct store *s, const char *path, const char *name)
 		st_vec_free(&v);
 		return rc;
 	}
-	s->base = v.e;
-	s->nbase = s->n = v.n;
-	s->bpool = v.pool;
-	s->nbpool = v.npool;
-	s->owned = true;
+	store_adopt(s, &v);	/* and written as a snapshot at the next change */
 	s->legacy = true;
-	for (size_t i = 0; i < v.n; i++)
-		if (v.e[i].expires && (!s->next_expiry || v.e[i].expires < s->next_expiry))
-			s->next_expiry = v.e[i].expires;
 	return 0;
 }
 
@@ -555,36 +568,43 @@ static int collect_live(const struct st_ent *e, const char *comment, void *arg)
 	return st_vec_push(arg, e, comment) ? -1 : 0;
 }
 
+int store_view(const struct store *s, struct st_vec *view, struct st_vec *copy)
+{
+	memset(copy, 0, sizeof(*copy));
+	if (!s->nov) {	/* the snapshot alone: as it is */
+		*view = (struct st_vec){ .e = (struct st_ent *)s->base, .n = s->nbase,
+					 .pool = (char *)s->bpool, .npool = s->nbpool };
+		return 0;
+	}
+	if (store_all(s, collect_live, copy)) {
+		st_vec_free(copy);
+		return -1;
+	}
+	*view = *copy;
+	return 0;
+}
+
 static int write_snapshot(const struct store *s, const char *path)
 {
-	struct st_vec merged = {};
-	const struct st_vec *v = &merged;
-	struct st_vec direct = { .e = (struct st_ent *)s->base, .n = s->nbase,
-				 .pool = (char *)s->bpool, .npool = s->nbpool };
+	struct st_vec view, copy;
 	struct st_head h = { .version = ST_VERSION, .entsize = sizeof(struct st_ent),
 			     .seq = s->seq };
 	struct iovec iov[3];
 	char err[PATH_MAX + 256];
 	int rc = 0;
 
-	if (!s->nov) {
-		v = &direct;	/* nothing to merge: the snapshot as it is */
-	} else if (store_all(s, collect_live, &merged)) {
-		st_vec_free(&merged);
+	if (store_view(s, &view, &copy))
 		return ctl_err("out of memory");
-	}
 	memcpy(h.magic, ST_MAGIC, 8);
-	for (size_t i = 0; i < v->n; i++)
-		if (v->e[i].expires && (!h.next_expiry || v->e[i].expires < h.next_expiry))
-			h.next_expiry = v->e[i].expires;
-	h.n = v->n;
-	h.npool = v->npool;
+	h.next_expiry = earliest_expiry(view.e, view.n, 0);
+	h.n = view.n;
+	h.npool = view.npool;
 	iov[0] = (struct iovec){ &h, sizeof(h) };
-	iov[1] = (struct iovec){ v->e, v->n * sizeof(*v->e) };
-	iov[2] = (struct iovec){ v->pool, v->npool };
+	iov[1] = (struct iovec){ view.e, view.n * sizeof(*view.e) };
+	iov[2] = (struct iovec){ view.pool, view.npool };
 	if (atomic_writev(path, iov, 3, err, sizeof(err)))
 		rc = ctl_err("writing state: %s", err);
-	st_vec_free(&merged);
+	st_vec_free(&copy);
 	return rc;
 }
 
@@ -600,10 +620,10 @@ static int append_journal(struct store *s, const char *path)
 		return ctl_err("out of memory");
 	for (size_t i = 0; i < s->npend; i++) {
 		const struct st_ent *e = &s->pend[i];
-		struct mxs_prefix p = { .v6 = e->v6, .plen = e->plen };
+		struct mxs_prefix p;
 		char ps[MXS_PFX_STRLEN];
 
-		memcpy(p.addr, e->addr, 16);
+		st_prefix(e, &p);
 		prefix_str(&p, ps);
 		if (e->del)
 			fprintf(mem, "%llu - %s\n", (unsigned long long)s->seq + i + 1, ps);

@@ -115,5 +115,13 @@ void st_vec_free(struct st_vec *v);
 
 /* Compare two entries by (family, address, prefix length). */
 int st_cmp(const struct st_ent *a, const struct st_ent *b);
+/* An entry's prefix fields from @p, and back. */
+void st_set_prefix(struct st_ent *e, const struct mxs_prefix *p);
+void st_prefix(const struct st_ent *e, struct mxs_prefix *p);
+/* Every live entry of @s, sorted: *view is the snapshot itself when no
+ * change is in memory, else a merged copy in *copy (st_vec_free it
+ * either way). Do not keep *view past store_adopt or store_close. 0, or -1
+ * (out of memory). */
+int store_view(const struct store *s, struct st_vec *view, struct st_vec *copy);
 
 #endif

@@ -182,15 +182,6 @@ static void addr_step(struct mxs_prefix *p, int up)
 	}
 }
 
-static void last_of(struct mxs_prefix *p)
-{
-	int bits = p->v6 ? 128 : 32;
-
-	for (int b = p->plen; b < bits; b++)
-		p->addr[b / 8] |= 0x80 >> (b % 8);
-	p->plen = bits;
-}
-
 struct tally {
 	int n, bad;
 	int seen[MXS_R_MAX];
@@ -231,10 +222,15 @@ static void check_addr(const struct mxs_prefix *a, struct tally *t, const char *
 	}
 }
 
-/* One LPM trie per list and family, in the reference program's outer
- * maps. 0, or -1 after a "not ok" line. */
-static int open_tries(int tries[MXS_LIST_MAX][2], const char *name)
+/* A round's random bases (entries nest around them) and one LPM trie per
+ * list and family in the reference program's outer maps. 0, or -1 after a
+ * "not ok" line. */
+static int round_open(struct mxs_prefix bases[2][8], int tries[MXS_LIST_MAX][2],
+		      const char *name)
 {
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int i = 0; i < 8; i++)
+			rand_addr(&bases[v6][i], v6);
 	for (uint32_t l = 0; l < MXS_LIST_MAX; l++) {
 		for (int v6 = 0; v6 < 2; v6++) {
 			tries[l][v6] = trie_create(v6);
@@ -327,10 +323,7 @@ static void round_(int n, uint32_t flags, const char *name)
 	int tries[MXS_LIST_MAX][2];
 	struct cinfo info;
 
-	for (int v6 = 0; v6 < 2; v6++)
-		for (int i = 0; i < 8; i++)
-			rand_addr(&bases[v6][i], v6);
-	if (open_tries(tries, name))
+	if (round_open(bases, tries, name))
 		return;
 	for (int v6 = 0; v6 < 2; v6++) {
 		for (int i = 0; i < n; i++) {
@@ -356,7 +349,7 @@ static void round_(int n, uint32_t flags, const char *name)
 			addr_step(&b, 0);
 			check_addr(&b, &t, name);
 			b = fam[v6].p[i];
-			last_of(&b);
+			prefix_last(&b);
 			check_addr(&b, &t, name);
 			addr_step(&b, 1);
 			check_addr(&b, &t, name);
@@ -391,12 +384,6 @@ out:
 	rule_vec_free(&fam[1]);
 }
 
-/* Does entry @e meet the network @span? */
-static bool meets(const struct mxs_prefix *e, const struct mxs_prefix *span)
-{
-	return e->v6 == span->v6 && (prefix_contains(e, span) || prefix_contains(span, e));
-}
-
 /*
  * In-place patches (what a single add or del does): a build of @n entries
  * per family, then @changes random additions and deletions, each applied to
@@ -416,10 +403,7 @@ static void patch_round(int n, int changes, const char *name)
 	int tries[MXS_LIST_MAX][2], patched = 0, full = 0, adds = 0, dels = 0;
 	struct cinfo info;
 
-	for (int v6 = 0; v6 < 2; v6++)
-		for (int i = 0; i < 8; i++)
-			rand_addr(&bases[v6][i], v6);
-	if (open_tries(tries, name))
+	if (round_open(bases, tries, name))
 		return;
 	/* the starting set, in a full build */
 	for (int k = 0; k < 2 * n; k++) {
@@ -460,7 +444,7 @@ static void patch_round(int n, int changes, const char *name)
 			int rc;
 
 			for (size_t j = 0; j < fam[v6].n; j++)
-				if (meets(&fam[v6].p[j], &span))
+				if (prefix_meets(&fam[v6].p[j], &span))
 					rule_vec_push(&sub, &fam[v6].p[j], &fam[v6].r[j]);
 			rc = cmaps_patch(&mv, v6, &sub, first, slots, NULL, err, sizeof(err));
 			rule_vec_free(&sub);
@@ -478,7 +462,7 @@ static void patch_round(int n, int changes, const char *name)
 		addr_step(&a, 0);
 		check_addr(&a, &t, name);
 		a = p;
-		last_of(&a);
+		prefix_last(&a);
 		check_addr(&a, &t, name);
 		addr_step(&a, 1);
 		check_addr(&a, &t, name);
@@ -489,9 +473,8 @@ static void patch_round(int n, int changes, const char *name)
 
 			a.plen = v6 ? 128 : 32;
 			check_addr(&a, &t, name);
-			last_of(&a);
 			a = fam[v6].p[i];
-			last_of(&a);
+			prefix_last(&a);
 			check_addr(&a, &t, name);
 		}
 		for (int i = 0; i < 500; i++) {

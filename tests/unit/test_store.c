@@ -23,9 +23,7 @@ static struct st_ent ent(const char *cidr, uint8_t action, int64_t expires)
 
 	if (parse_prefix(cidr, &p, err, sizeof(err)))
 		abort();
-	memcpy(e.addr, p.addr, 16);
-	e.plen = p.plen;
-	e.v6 = p.v6;
+	st_set_prefix(&e, &p);
 	return e;
 }
 
@@ -78,9 +76,9 @@ struct seen {
 static int collect(const struct st_ent *e, const char *comment, void *arg)
 {
 	struct seen *s = arg;
-	struct mxs_prefix p = { .v6 = e->v6, .plen = e->plen };
+	struct mxs_prefix p;
 
-	memcpy(p.addr, e->addr, 16);
+	st_prefix(e, &p);
 	if (s->n < 8)
 		prefix_str(&p, s->order[s->n]);
 	s->n++;

@@ -516,6 +516,43 @@ out:
 	return rc;
 }
 
+/* Records in order of prefix length, shortest first: under a flood from
+ * random sources the short prefixes decide most packets, and their records
+ * then share cache lines and pages instead of lying scattered among those
+ * of host entries. @val[0..n) and the records' fallbacks follow. */
+static int order_recs(struct ctable *t, uint32_t *val, size_t n)
+{
+	size_t pos[130] = {};
+	uint32_t *to = malloc(t->nrec * sizeof(*to));
+	struct mxs_crec *nr = malloc(t->caprec * sizeof(*nr));
+
+	if (!to || !nr) {
+		free(to);
+		free(nr);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < t->nrec; i++)
+		pos[t->rec[i].prefixlen + 1]++;
+	pos[0] = 1;
+	for (int p = 1; p < 130; p++)
+		pos[p] += pos[p - 1];
+	for (size_t i = 1; i < t->nrec; i++)
+		to[i] = pos[t->rec[i].prefixlen]++;
+#define REMAP(v) ((v) == 0 || ((v) & (MXS_CV_NODE | MXS_CV_COUNTRY)) ? (v) : to[v])
+	nr[0] = t->rec[0];
+	for (size_t i = 1; i < t->nrec; i++) {
+		nr[to[i]] = t->rec[i];
+		nr[to[i]].next = REMAP(t->rec[i].next);
+	}
+	for (size_t i = 0; i < n; i++)
+		val[i] = REMAP(val[i]);
+#undef REMAP
+	free(t->rec);
+	t->rec = nr;
+	free(to);
+	return 0;
+}
+
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen)
 {
 	return mxs_compile_span(v6, in, 0, (size_t)1 << (v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4),
@@ -540,6 +577,8 @@ int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,
 	rc = s.memo ? sweep_ranges(&s, in) : -ENOMEM;
 	free(s.memo);
 	free(s.in.slot);
+	if (!rc)
+		rc = order_recs(t, s.val, s.n);
 	if (!rc) {
 		b = (struct builder){ .t = t, .start = s.start, .val = s.val, .n = s.n,
 				      .bits = s.bits };

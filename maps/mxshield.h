@@ -54,12 +54,15 @@
 /* The compiled classifier (see "compiled classifier" below): the first
  * stage indexes this many leading address bits directly; every further
  * level consumes MXS_STRIDE bits. (bits - dir bits) must be a multiple of
- * MXS_STRIDE. 14 bits make a 64 KiB first stage that stays in L2 under
- * random-source floods (20 bits: 4 MiB, measured 2x slower per random
- * packet with only the country table); IPv4 then has at most three more
- * levels, IPv6 at most 19. */
+ * MXS_STRIDE. IPv4: 20 bits, a 4 MiB first stage; a /24 is then one node
+ * below it, a host two. Measured against 14 bits (64 KiB, one level more):
+ * end to end 84% of bare XDP instead of 78%, random sources at 1M prefixes
+ * 186 ns instead of 205-215, with the country table alone 47 instead of
+ * 38 (the first stage no longer stays in L2). IPv6: 14 bits (the first
+ * stage map has the IPv4 size all the same: one size for both, below), at
+ * most 19 levels. */
 #ifndef MXS_DIR_BITS_V4
-#define MXS_DIR_BITS_V4 14
+#define MXS_DIR_BITS_V4 20
 #endif
 #ifndef MXS_DIR_BITS_V6
 #define MXS_DIR_BITS_V6 14
@@ -515,13 +518,16 @@ static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
 		if ((n->vector >> idx) & 1) {
 			v = MXS_CV_NODE | (n->base_node + mxs_popcount(n->vector & mask) - 1);
 		} else {
-			__u32 li = mxs_popcount(n->leafvec & mask) - 1;
+			/* the child's run is the number of runs started at or
+			 * before it; the two inline ones without a popcount */
+			__u64 runs = n->leafvec & mask, later = runs & (runs - 1);
 
-			if (li == 0)
+			if (!later)
 				return n->leaf[0];
-			if (li == 1)
+			if (!(later & (later - 1)))
 				return n->leaf[1];
-			p = mxs_c_leaf(ctx, n->base_leaf + li - MXS_INLINE_LEAVES);
+			p = mxs_c_leaf(ctx, n->base_leaf + mxs_popcount(runs) - 1 -
+						MXS_INLINE_LEAVES);
 			return p ? *p : 0;
 		}
 		off += MXS_STRIDE;

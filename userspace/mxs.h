@@ -126,7 +126,7 @@ uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a);
  * *n), which together are the network *span (p itself when it is shorter
  * than the first stage). 0, or -1 when they are more than MXS_PATCH_SLOTS
  * (a full build is then cheaper than patching in place). */
-#define MXS_PATCH_SLOTS 256
+#define MXS_PATCH_SLOTS 4096
 int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *first,
 		   size_t *n);
 

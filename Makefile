@@ -44,7 +44,7 @@ $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name mxshield_bpf > $@.tmp && mv $@.tmp $@
 
 # benchmark builds (make bench): random-source variant and the baseline
-$(BUILD)/mxshield_bench.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
+$(BUILD)/mxshield_bench.bpf.o: bpf/mxshield.bpf.c $(HDR) tests/bench/rsrc.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DMXS_BENCH -c $< -o $@
 
 # test builds: the reference classifier (one LPM trie per list) and the
@@ -55,13 +55,14 @@ $(BUILD)/mxshield_ref.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 $(BUILD)/mxshield_trace.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DMXS_TRACE -c $< -o $@
 
-$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp4.h $(HDR) | $(BUILD)
+$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp4.h tests/bench/rsrc.h \
+		$(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench: tests/bench/bench.c $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
+$(BUILD)/bench: tests/bench/bench.c tests/bench/rsrc.h $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
 		$(BUILD)/baseline.skel.h
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 

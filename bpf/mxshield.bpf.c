@@ -298,28 +298,18 @@ struct {
 #endif
 
 #ifdef MXS_BENCH
-/* Benchmark build only (make bench): a per-CPU sequence number from which
- * each packet's IPv4 source address is derived, to measure classification
- * of a random-source flood with BPF_PROG_TEST_RUN. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} bench_seq SEC(".maps");
+/* Benchmark build only (make bench): each packet's source address is
+ * derived from a per-CPU pseudo-random sequence before classification, to
+ * measure a random-source flood with BPF_PROG_TEST_RUN (the streams, the
+ * same as the baseline's, are in tests/bench/rsrc.h). */
+#include "../tests/bench/rsrc.h"
 
 static __always_inline void bench_source(struct mxs_ctx *c)
 {
-	__u32 zero = 0;
-	__u64 *seq = bpf_map_lookup_elem(&bench_seq, &zero), x;
-
-	if (!seq || c->v6)
-		return;
-	x = ++*seq * 0x9e3779b97f4a7c15ULL;	/* splitmix64 finaliser */
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 29;
-	__builtin_memcpy(c->k4.addr, &x, 4);
+	if (c->v6)
+		bench_src6(c->k6.addr);
+	else
+		bench_src4(c->k4.addr);
 }
 #endif
 

@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,6 +31,7 @@
 #include "mxshield.skel.h"
 #include "mxshield_bench.skel.h"
 #include "baseline.skel.h"
+#include "tests/bench/rsrc.h"
 
 #define BENCH_RUNS 5
 
@@ -124,44 +126,64 @@ static long memlock(int fd)
 	return v;
 }
 
-/* Load the country table: every network of the database; countries with an
- * even index get a drop policy. Returns the number of prefixes. */
-static long load_countries(struct lab *l, const char *db)
+/* The networks the random IPv6 sources of both programs come from. */
+static void set_nets6(struct lab *l, const struct pfx_vec *v)
 {
-	struct pfx_vec pv = {}, v4 = {};
+	int fds[2] = { bpf_map__fd(l->mb->maps.bench_nets6), bpf_map__fd(l->b->maps.bench_nets6) };
+	__u32 n = v->n < BENCH_NETS6_MAX ? v->n : BENCH_NETS6_MAX;
+
+	for (__u32 i = 0; i < n; i++) {
+		__u64 net = bench_net6(v->v[i].addr, v->v[i].plen);
+
+		for (int k = 0; k < 2; k++)
+			bpf_map_update_elem(fds[k], &i, &net, BPF_ANY);
+	}
+	l->mb->bss->bench_nnets6 = n;
+	l->b->bss->bench_nnets6 = n;
+}
+
+/* Load the country table: every network of the database, IPv4 and IPv6;
+ * countries with an even index get a drop policy. The count of each family
+ * into n[0], n[1]. */
+static int load_countries(struct lab *l, const char *db, long n[2])
+{
+	int base[2] = { l->base[3], bpf_map__fd(l->b->maps.country6) };
+	struct pfx_vec pv = {}, fam[2] = {};
 	struct geo_meta meta;
-	struct mxs_rule *r;
 	char err[512];
-	long n;
 
 	if (geo_collect(db, NULL, &pv, NULL, &meta, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
 		return -1;
 	}
 	for (size_t i = 0; i < pv.n; i++)
-		if (!pv.v[i].v6)
-			pfx_vec_push(&v4, &pv.v[i], pv.ref[i]);
-	r = calloc(v4.n ? v4.n : 1, sizeof(*r));
-	for (size_t i = 0; i < v4.n; i++) {
-		r[i].list = MXS_LIST_COUNTRY;
-		r[i].ref = v4.ref[i];
-		r[i].prefixlen = v4.v[i].plen;
+		pfx_vec_push(&fam[pv.v[i].v6], &pv.v[i], pv.ref[i]);
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct pfx_vec *v = &fam[v6];
+		struct mxs_rule *r = calloc(v->n ? v->n : 1, sizeof(*r));
+
+		for (size_t i = 0; i < v->n; i++) {
+			r[i].list = MXS_LIST_COUNTRY;
+			r[i].ref = v->ref[i];
+			r[i].prefixlen = v->v[i].plen;
+			rule_vec_push(&l->fam[v6], &v->v[i], &r[i]);
+			/* the baseline keeps the policy in its trie */
+			r[i].action = v->ref[i] % 2 ? MXS_ACT_NONE : MXS_ACT_DROP;
+		}
+		trie_put_many(base[v6], v->v, r, v->n);
+		n[v6] = v->n;
+		if (v6)
+			set_nets6(l, v);
+		free(r);
+		pfx_vec_free(v);
 	}
-	for (size_t i = 0; i < v4.n; i++)
-		rule_vec_push(&l->fam[0], &v4.v[i], &r[i]);
-	for (size_t i = 0; i < v4.n; i++)
-		r[i].action = v4.ref[i] % 2 ? MXS_ACT_NONE : MXS_ACT_DROP;
-	trie_put_many(l->base[3], v4.v, r, v4.n);
 	for (uint32_t cc = 0; cc < MXS_COUNTRY_SLOTS; cc += 2) {
 		struct mxs_country_policy p = { .action = MXS_ACT_DROP };
 
 		bpf_map_update_elem(bpf_map__fd(l->m->maps.country_policy), &cc, &p, BPF_ANY);
 	}
-	n = v4.n;
-	free(r);
 	pfx_vec_free(&pv);
-	pfx_vec_free(&v4);
-	return n;
+	return 0;
 }
 
 /* Add @n random block prefixes (60% /32, 30% /24, 10% /16-/23), never
@@ -210,24 +232,41 @@ static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, doubl
 	return first;
 }
 
+/* A TCP SYN to port 25 from @src (IPv4 or IPv6) into @b (80 bytes). */
 static size_t syn_from(const struct mxs_prefix *src, uint8_t *b)
 {
-	struct iphdr *ip = (void *)(b + sizeof(struct ethhdr));
-	struct tcphdr *t = (void *)(ip + 1);
+	struct ethhdr *eth = (void *)b;
+	struct tcphdr *t;
 
-	memset(b, 0, 64);
-	((struct ethhdr *)b)->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons(40);
-	memcpy(&ip->saddr, src->addr, 4);
-	inet_pton(AF_INET, "203.0.113.1", &ip->daddr);
+	memset(b, 0, 80);
+	if (src->v6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->payload_len = htons(20);
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->hop_limit = 64;
+		memcpy(&ip6->saddr, src->addr, 16);
+		inet_pton(AF_INET6, "2001:db8::25", &ip6->daddr);
+		t = (void *)(ip6 + 1);
+	} else {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_TCP;
+		ip->tot_len = htons(40);
+		memcpy(&ip->saddr, src->addr, 4);
+		inet_pton(AF_INET, "203.0.113.1", &ip->daddr);
+		t = (void *)(ip + 1);
+	}
 	t->dest = htons(25);
 	t->doff = 5;
 	t->syn = 1;
-	return sizeof(struct ethhdr) + 40;
+	return (uint8_t *)(t + 1) - b;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -239,7 +278,7 @@ static int cmp_u32(const void *a, const void *b)
 /* Median ns per packet over BENCH_RUNS runs; *ret gets the last verdict. */
 static uint32_t measure(int prog, const struct mxs_prefix *src, int repeat, uint32_t *ret)
 {
-	uint8_t pkt[64];
+	uint8_t pkt[80];
 	uint32_t d[BENCH_RUNS];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = repeat);
 
@@ -264,14 +303,14 @@ static void check(bool good, const char *name)
 
 /* The random streams of both programs run through the same sequence:
  * single-packet runs must give the same verdicts. */
-static void agree(struct lab *l, int n)
+static void agree(struct lab *l, int n, int v6)
 {
 	int pm = bpf_program__fd(l->mb->progs.mxs_xdp), pb = bpf_program__fd(l->b->progs.baseline_xdp);
 	int seqm = bpf_map__fd(l->mb->maps.bench_seq), seqb = bpf_map__fd(l->b->maps.bench_seq);
 	int ncpu = libbpf_num_possible_cpus(), bad = 0, drops = 0;
 	uint64_t zeros[ncpu];
-	struct mxs_prefix any = { .plen = 32 };
-	uint8_t pkt[64];
+	struct mxs_prefix any = { .plen = v6 ? 128 : 32, .v6 = v6 };
+	uint8_t pkt[80];
 	__u32 zero = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1);
 
@@ -289,9 +328,10 @@ static void agree(struct lab *l, int n)
 		bad += a != b;
 		drops += a == XDP_DROP;
 	}
-	printf("# random stream: %d of %d sources dropped\n", drops, n);
+	printf("# random %s stream: %d of %d sources dropped\n", v6 ? "IPv6" : "IPv4", drops, n);
 	check(bad == 0 && drops > 0 && drops < n,
-	      "random-source stream: mxshield and the four-trie baseline give the same verdicts");
+	      v6 ? "random IPv6 sources: mxshield and the four-trie baseline give the same verdicts"
+		 : "random IPv4 sources: mxshield and the four-trie baseline give the same verdicts");
 }
 
 int main(int argc, char **argv)
@@ -299,7 +339,8 @@ int main(int argc, char **argv)
 	static const long full[] = { 0, 10000, 100000, 1000000 };
 	static const long tiny[] = { 0, 1000 };
 	const long *sizes = full;
-	int nsizes = 4, repeat = 1000000, ncountry;
+	int nsizes = 4, repeat = 1000000;
+	long ncountry[2];
 	struct lab l = {};
 	uint64_t seed = 42;
 	long have = 0;
@@ -326,14 +367,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	db[strcspn(db, "\n")] = '\0';
-	ncountry = load_countries(&l, db);
-	if (ncountry < 0)
+	if (load_countries(&l, db, ncountry))
 		return 1;
-	printf("# BPF_PROG_TEST_RUN, median of %d runs x %d packets; country table: %d IPv4 "
-	       "prefixes\n", BENCH_RUNS, repeat, ncountry);
+	printf("# BPF_PROG_TEST_RUN, median of %d runs x %d packets; country table: %ld IPv4 + "
+	       "%ld IPv6 prefixes\n", BENCH_RUNS, repeat, ncountry[0], ncountry[1]);
 	printf("%-9s %-7s %14s %14s %8s\n", "PREFIXES", "CASE", "MXSHIELD ns", "4-TRIE ns", "RATIO");
 	for (int s = 0; s < nsizes; s++) {
-		struct mxs_prefix hit, miss = { .plen = 32, .addr = { 192, 0, 2, 1 } };
+		struct mxs_prefix hit, miss = { .plen = 32, .addr = { 192, 0, 2, 1 } },
+				   miss6 = { .plen = 128, .v6 = 1, .addr = { 0x20, 0x01, 0x0d, 0xb8 } };
 		double load = 0, tload = 0;
 		uint32_t rm, rb, tm, tb;
 		long mem;
@@ -344,7 +385,8 @@ int main(int argc, char **argv)
 		have = sizes[s];
 		if (!sizes[s])
 			hit = miss;
-		mem = memlock(l.base[2]) + memlock(l.base[3]);
+		mem = memlock(l.base[2]) + memlock(l.base[3]) +
+		      memlock(bpf_map__fd(l.b->maps.country6));
 		tm = measure(bpf_program__fd(l.m->progs.mxs_xdp), &hit, repeat, &rm);
 		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &hit, repeat, &rb);
 		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "hit", tm, tb, (double)tb / tm);
@@ -360,17 +402,25 @@ int main(int argc, char **argv)
 		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss, repeat, &rb);
 		l.b->bss->random_source = 0;
 		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "random", tm, tb, (double)tb / tm);
-		printf("#   mxshield: compile+install of all %zu entries %.2f s (compile %.2f, maps "
-		       "%.2f), %zu ranges, %zu nodes, %zu leaves, %zu verdicts, %.1f MiB\n",
-		       l.fam[0].n, load, l.info.compile_s, l.info.load_s, l.info.ranges[0],
-		       l.info.nodes[0], l.info.leaves[0], l.info.recs[0],
-		       (l.info.bytes[0] + l.info.bytes[1]) / 1048576.0);
+		/* IPv6: hosts of the IPv6 country networks (the block prefixes are IPv4) */
+		l.b->bss->random_source = 1;
+		tm = measure(bpf_program__fd(l.mb->progs.mxs_xdp), &miss6, repeat, &rm);
+		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss6, repeat, &rb);
+		l.b->bss->random_source = 0;
+		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "random6", tm, tb, (double)tb / tm);
+		printf("#   mxshield: compile+install of all %zu IPv4 + %zu IPv6 entries %.2f s "
+		       "(compile %.2f, maps %.2f); IPv4 %zu ranges, %zu nodes, %zu leaves, %zu "
+		       "verdicts; IPv6 %zu nodes; %.1f MiB\n",
+		       l.fam[0].n, l.fam[1].n, load, l.info.compile_s, l.info.load_s,
+		       l.info.ranges[0], l.info.nodes[0], l.info.leaves[0], l.info.recs[0],
+		       l.info.nodes[1], (l.info.bytes[0] + l.info.bytes[1]) / 1048576.0);
 		printf("#   baseline: block trie load %.2f s (%ld new prefixes), block+country tries "
 		       "%.1f MiB\n", tload, sizes[s] - (s ? sizes[s - 1] : 0), mem / 1048576.0);
 	}
 	if (smoke) {
 		l.b->bss->random_source = 1;
-		agree(&l, 2000);
+		agree(&l, 2000, 0);
+		agree(&l, 2000, 1);
 	}
 	return failures ? 1 : 0;
 }

@@ -106,8 +106,9 @@ clean:
 BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o
 all: $(BENCH_E2E)
 
-$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c tests/bench/smtp4.h | $(BUILD)
+$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/bare.bpf.o: tests/bench/smtp4.h
 
 $(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz

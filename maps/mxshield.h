@@ -240,18 +240,25 @@ struct mxs_hitbatch {
 struct mxs_cfill {
 	__u32 nodes, leaves, recs;	/* leaves: values, not lines */
 	__u32 patches;			/* in-place patches since the build */
+	__u32 layout;			/* MXS_LAYOUT of the controller that built it */
 };
+/* The meaning of the compiled arrays, beyond their sizes: a controller
+ * refuses a build of another layout (and `restore` rebuilds it). 2: the
+ * last leaf run in the node, first stage of 20 bits. */
+#define MXS_LAYOUT 2
 
-/* The first MXS_INLINE_LEAVES leaves of a node live in the node itself:
- * most nodes have few, and a random lookup then ends without another read
- * outside the cache. 32 bytes: two nodes a cache line, none across two. */
-#define MXS_INLINE_LEAVES 2	/* the walk reads leaf[0] and leaf[1] by name */
+/* The first and the last run of a node's leaves live in the node itself
+ * (leaf[0], leaf[1]; the same value when there is one run), the runs
+ * between them in the leaf array from base_leaf. A node whose other
+ * entries are islands in one network (a /24 inside a country's /20) then
+ * answers most random lookups without another read outside the cache.
+ * 32 bytes: two nodes a cache line, none across two. */
 struct mxs_cnode {
 	__u64 vector;		/* bit i: child i is a node */
 	__u64 leafvec;		/* bit i: child i is a leaf starting a new run */
 	__u32 base_node;	/* first child node */
-	__u32 base_leaf;	/* leaf MXS_INLINE_LEAVES of this node (the rest) */
-	__u32 leaf[MXS_INLINE_LEAVES];	/* its first leaves */
+	__u32 base_leaf;	/* the node's second run (the rest up to the last) */
+	__u32 leaf[2];		/* its first and its last run */
 };
 
 /* A compiled verdict: the deciding entry, and the value that applies once
@@ -268,6 +275,7 @@ struct mxs_crec {
 	__u8 prefixlen;
 	__u8 pad[5];
 };
+_Static_assert(sizeof(struct mxs_cfill) <= sizeof(struct mxs_crec), "mxs_cfill in rec[0]");
 
 /* Single-slot array "config". */
 struct mxs_config {
@@ -517,16 +525,17 @@ static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
 		if ((n->vector >> idx) & 1) {
 			v = MXS_CV_NODE | (n->base_node + mxs_popcount(n->vector & mask) - 1);
 		} else {
-			/* the child's run is the number of runs started at or
-			 * before it; the two inline ones without a popcount */
-			__u64 runs = n->leafvec & mask, later = runs & (runs - 1);
+			/* the child's run: the last when no run starts after
+			 * it, the first when only one starts at or before it
+			 * (both in the node, without a popcount), else number
+			 * popcount(runs) - 1 (the second at base_leaf) */
+			__u64 runs = n->leafvec & mask;
 
-			if (!later)
-				return n->leaf[0];
-			if (!(later & (later - 1)))
+			if (!(n->leafvec & ~mask))
 				return n->leaf[1];
-			p = mxs_c_leaf(ctx, n->base_leaf + mxs_popcount(runs) - 1 -
-						MXS_INLINE_LEAVES);
+			if (!(runs & (runs - 1)))
+				return n->leaf[0];
+			p = mxs_c_leaf(ctx, n->base_leaf + mxs_popcount(runs) - 2);
 			return p ? *p : 0;
 		}
 		off += MXS_STRIDE;

@@ -201,4 +201,20 @@ check "... unlisted source connects" can_connect $UNLISTED 25
 check "... list commands work again" mx block list
 check_fails "... no old pins left" bash -c "ls -A $bpffs | grep -q '^old_'"
 
+# --- a build of another layout with maps of the same sizes: the layout
+# number in rec[0] (struct mxs_cfill, bytes 16-19) tells, as after an
+# upgrade that changed what the arrays mean but not their shapes
+gen=$(bpftool -j map lookup pinned "$bpffs/c_gen" key 0 0 0 0 | jq -r '.value[0]')
+slot=$(( (16#${gen#0x} & 1) * 2 ))
+# shellcheck disable=SC2046 # the four bytes of the inner map's id
+set -- $(bpftool -j map lookup pinned "$bpffs/c_rec" key $slot 0 0 0 | jq -r '.value[]')
+rec_id=$(( $1 | $2 << 8 | $3 << 16 | $4 << 24 ))
+bytes=$(bpftool -j map lookup id "$rec_id" key 0 0 0 0 | jq -r '.value | .[16] = "0x63" | join(" ")')
+bpftool map update id "$rec_id" key 0 0 0 0 value $bytes
+msg=$(mx block list 2>&1)
+check "a build of another layout number: list commands refuse it" grep -q "another layout" <<<"$msg"
+check "... restore rebuilds it" mx restore
+check "... blocked source still drops" cannot_connect $BLOCKED 25
+check "... list commands work again" mx block list
+
 lab_finish

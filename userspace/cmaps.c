@@ -431,6 +431,7 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		fill->nodes = c->nnode;
 		fill->leaves = c->nleaf;
 		fill->recs = c->nrec;
+		fill->layout = MXS_LAYOUT;
 		fds[v6][1] = make_array("mxs_c_node", sizeof(struct mxs_cnode), spare(c->nnode),
 					c->node, c->nnode * sizeof(*c->node), b);
 		fds[v6][2] = make_array("mxs_c_leaf", sizeof(struct mxs_cline),
@@ -544,7 +545,7 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 
 		c.base_node += noff;
 		c.base_leaf += loff;
-		for (int k = 0; k < MXS_INLINE_LEAVES; k++)
+		for (int k = 0; k < 2; k++)
 			c.leaf[k] = REMAP(c.leaf[k]);
 		node[noff + i] = c;
 	}

@@ -424,7 +424,7 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 	u128 cs = (u128)1 << shift;
 	size_t base_leaf = t->nleaf, base_node = t->nnode, i = q->i;
 	uint64_t vector = 0, leafvec = 0;
-	uint32_t last = 0, inl[MXS_INLINE_LEAVES] = {};
+	uint32_t last = 0, inl[2] = {};
 	bool have_last = false;
 	int nint = 0, nleaf = 0;
 
@@ -437,9 +437,11 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 			uint32_t v = b->val[i];
 
 			if (!have_last || v != last) {
-				/* the first leaves go into the node */
-				if (nleaf < MXS_INLINE_LEAVES) {
-					inl[nleaf++] = v;
+				/* the first run goes into the node, the others
+				 * into the leaf array (the last one moves into
+				 * the node below) */
+				if (nleaf++ == 0) {
+					inl[0] = v;
 				} else {
 					if (!GROW(t->leaf, t->nleaf, t->capleaf, 1))
 						return -ENOMEM;
@@ -458,6 +460,9 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 			nint++;
 		}
 	}
+	/* the last run in the node too: the first and the last cover most
+	 * of a node whose other entries are islands in one network */
+	inl[1] = nleaf >= 2 ? t->leaf[--t->nleaf] : inl[0];
 	if (base_node + nint >= MXS_CV_NODE || !GROW(t->node, t->nnode, t->capnode, nint))
 		return -ENOMEM;
 	t->nnode += nint;
@@ -623,8 +628,9 @@ uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
 		else {
 			unsigned li = __builtin_popcountll(n->leafvec & mask) - 1;
 
-			return li < MXS_INLINE_LEAVES ? n->leaf[li] :
-			       t->leaf[n->base_leaf + li - MXS_INLINE_LEAVES];
+			if (!(n->leafvec & ~mask))
+				return n->leaf[1];	/* the last run */
+			return li ? t->leaf[n->base_leaf + li - 1] : n->leaf[0];
 		}
 		off += MXS_STRIDE;
 	}

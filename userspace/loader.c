@@ -287,6 +287,15 @@ static bool layout_ok(const struct ctl *c)
 		     (info.value_size == want[w] &&
 		      (w != 0 || (info.max_entries == MXS_DIR_LINES &&
 				  !(info.map_flags & BPF_F_INNER_MAP))));
+		if (ok && w == 3) {	/* the build's own layout, in rec[0] */
+			struct mxs_crec r0;
+			struct mxs_cfill f;
+
+			if (!bpf_map_lookup_elem(fd, &zero, &r0)) {
+				memcpy(&f, &r0, sizeof(f));
+				ok = f.layout == MXS_LAYOUT;
+			}
+		}
 		close(fd);
 		if (!ok)
 			return false;

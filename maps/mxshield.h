@@ -243,22 +243,24 @@ struct mxs_cfill {
 	__u32 layout;			/* MXS_LAYOUT of the controller that built it */
 };
 /* The meaning of the compiled arrays, beyond their sizes: a controller
- * refuses a build of another layout (and `restore` rebuilds it). 2: the
- * last leaf run in the node, first stage of 20 bits. */
+ * refuses a build of another layout (and `restore` rebuilds it). 2: first
+ * stage of 20 bits, MXS_CN_LASTFIRST. */
 #define MXS_LAYOUT 2
 
-/* The first and the last run of a node's leaves live in the node itself
- * (leaf[0], leaf[1]; the same value when there is one run), the runs
- * between them in the leaf array from base_leaf. A node whose other
- * entries are islands in one network (a /24 inside a country's /20) then
- * answers most random lookups without another read outside the cache.
- * 32 bytes: two nodes a cache line, none across two. */
+/* The first two runs of a node's leaves live in the node itself, the
+ * others in the leaf array from base_leaf; when the last run has the value
+ * of the first (a network with islands in it: a country's /20 around a
+ * blocked /24), MXS_CN_LASTFIRST in base_leaf says so, and a lookup there
+ * needs no read of the leaf array either. 32 bytes: two nodes a cache
+ * line, none across two. */
+#define MXS_CN_LASTFIRST (1U << 31)
 struct mxs_cnode {
 	__u64 vector;		/* bit i: child i is a node */
 	__u64 leafvec;		/* bit i: child i is a leaf starting a new run */
 	__u32 base_node;	/* first child node */
-	__u32 base_leaf;	/* the node's second run (the rest up to the last) */
-	__u32 leaf[2];		/* its first and its last run */
+	__u32 base_leaf;	/* the node's third run (the rest follow), and
+				 * MXS_CN_LASTFIRST */
+	__u32 leaf[2];		/* its first two runs */
 };
 
 /* A compiled verdict: the deciding entry, and the value that applies once
@@ -525,17 +527,18 @@ static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
 		if ((n->vector >> idx) & 1) {
 			v = MXS_CV_NODE | (n->base_node + mxs_popcount(n->vector & mask) - 1);
 		} else {
-			/* the child's run: the last when no run starts after
-			 * it, the first when only one starts at or before it
-			 * (both in the node, without a popcount), else number
-			 * popcount(runs) - 1 (the second at base_leaf) */
-			__u64 runs = n->leafvec & mask;
+			/* the child's run: the number of runs started at or
+			 * before it, the first two in the node (no popcount) */
+			__u64 runs = n->leafvec & mask, later = runs & (runs - 1);
 
-			if (!(n->leafvec & ~mask))
-				return n->leaf[1];
-			if (!(runs & (runs - 1)))
+			if (!later)
 				return n->leaf[0];
-			p = mxs_c_leaf(ctx, n->base_leaf + mxs_popcount(runs) - 2);
+			if (!(later & (later - 1)))
+				return n->leaf[1];
+			if ((n->base_leaf & MXS_CN_LASTFIRST) && !(n->leafvec & ~mask))
+				return n->leaf[0];	/* the last run, as the first */
+			p = mxs_c_leaf(ctx, (n->base_leaf & ~MXS_CN_LASTFIRST) +
+						mxs_popcount(runs) - 3);
 			return p ? *p : 0;
 		}
 		off += MXS_STRIDE;

@@ -437,12 +437,12 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 			uint32_t v = b->val[i];
 
 			if (!have_last || v != last) {
-				/* the first run goes into the node, the others
-				 * into the leaf array (the last one moves into
-				 * the node below) */
-				if (nleaf++ == 0) {
-					inl[0] = v;
+				/* the first two runs go into the node, the
+				 * others into the leaf array */
+				if (nleaf < 2) {
+					inl[nleaf++] = v;
 				} else {
+					nleaf++;
 					if (!GROW(t->leaf, t->nleaf, t->capleaf, 1))
 						return -ENOMEM;
 					t->leaf[t->nleaf++] = v;
@@ -460,11 +460,12 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 			nint++;
 		}
 	}
-	/* the last run in the node too: the first and the last cover most
-	 * of a node whose other entries are islands in one network */
-	inl[1] = nleaf >= 2 ? t->leaf[--t->nleaf] : inl[0];
-	if (base_node + nint >= MXS_CV_NODE || !GROW(t->node, t->nnode, t->capnode, nint))
+	if (base_node + nint >= MXS_CV_NODE || base_leaf >= MXS_CN_LASTFIRST ||
+	    !GROW(t->node, t->nnode, t->capnode, nint))
 		return -ENOMEM;
+	/* islands in one network: the last run has the first's value */
+	if (nleaf >= 3 && last == inl[0])
+		base_leaf |= MXS_CN_LASTFIRST;
 	t->nnode += nint;
 	t->node[q->nidx] = (struct mxs_cnode){ .vector = vector, .leafvec = leafvec,
 					       .base_node = base_node, .base_leaf = base_leaf,
@@ -628,9 +629,11 @@ uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
 		else {
 			unsigned li = __builtin_popcountll(n->leafvec & mask) - 1;
 
-			if (!(n->leafvec & ~mask))
-				return n->leaf[1];	/* the last run */
-			return li ? t->leaf[n->base_leaf + li - 1] : n->leaf[0];
+			if (li < 2)
+				return n->leaf[li];
+			if ((n->base_leaf & MXS_CN_LASTFIRST) && !(n->leafvec & ~mask))
+				return n->leaf[0];
+			return t->leaf[(n->base_leaf & ~MXS_CN_LASTFIRST) + li - 2];
 		}
 		off += MXS_STRIDE;
 	}

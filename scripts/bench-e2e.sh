@@ -16,8 +16,11 @@
 # The generator (build/flood, tests/bench/flood.bpf.c) runs an XDP program
 # in live-frame mode on gen0: TCP SYNs to 203.0.113.1:25 from a different
 # host of the two /24s each, sent with XDP_TX. Each filter gets RUNS windows
-# of WINDOW seconds; a rate is the filter's own drop counter over the
-# window, the figure the median of the runs.
+# of WINDOW seconds, bare and mxshield in turn (a bare window, then a
+# mxshield one, RUNS times: the VM's speed drifts by a few percent over a
+# minute, and neighbouring windows share it); a rate is the filter's own
+# drop counter over the window, the figure the median of the runs, and
+# "window pairs" the ratio of each mxshield window to the bare one before.
 #
 # CPUs: the generator and mx0's NAPI poll (the filter) share a CPU (the
 # scheduler's choice): every batch of 64 frames the generator sends is
@@ -37,7 +40,7 @@
 # Usage (root): scripts/bench-e2e.sh [--smoke] [--split-cpu] [N_PREFIXES]
 #   N_PREFIXES  default 1000000
 #   --smoke     N=1000, 0.5 s windows; fails unless every filter dropped
-# Environment: E2E_WINDOW (seconds, default 3), E2E_RUNS (default 3),
+# Environment: E2E_WINDOW (seconds, default 3), E2E_RUNS (default 5),
 # E2E_SEED (prefix list, default 1), E2E_SKIP_NFT=1 (bare and mxshield
 # only: the nft run takes minutes at 1M, for quick comparisons).
 # Not a test: numbers depend on the machine; compare the ratios. The root
@@ -46,7 +49,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 n=1000000 smoke=0 split=0
-window=${E2E_WINDOW:-3} runs=${E2E_RUNS:-3} seed=${E2E_SEED:-1}
+window=${E2E_WINDOW:-3} runs=${E2E_RUNS:-5} seed=${E2E_SEED:-1}
 for a in "$@"; do
 	case $a in
 	--smoke) smoke=1 n=1000 window=${E2E_WINDOW:-0.5} ;;
@@ -157,33 +160,35 @@ nft_drops() {
 		jq -r '[.nftables[].rule? // empty | .expr[] | .counter? // empty | .packets] | add // 0'
 }
 
-# measure NAME COUNTER: RUNS windows of the generator; the medians go to
-# rate[NAME] (drops), gen[NAME] (sent), lost[NAME], the sum of drops to drops[NAME]
-declare -A rate gen lost drops
-measure() {
-	local name=$1 counter=$2 r before after out sent secs mpps l
-	local rates=() gens=() losts=()
-	drops[$name]=0
+# window NAME COUNTER RUN: one window of the generator into the filter
+# attached now; its drop rate, generator rate and loss are appended to
+# rates[NAME], gens[NAME], losts[NAME] (space-separated), the drops added to
+# drops[NAME]. finish NAME: the medians into rate[NAME], gen[NAME], lost[NAME].
+declare -A rates gens losts rate gen lost drops
+window() {
+	local name=$1 counter=$2 r=$3 before after out sent secs mpps l d
+	before=$($counter)
+	if [ $split -eq 1 ]; then
+		out=$(taskset -c $gen_cpu ip netns exec "$GEN" "$FLOOD" gen0 "$window" $MX_MAC)
+	else
+		out=$(ip netns exec "$GEN" "$FLOOD" gen0 "$window" $MX_MAC)
+	fi
 	after=$($counter)
-	for r in $(seq "$runs"); do
-		before=$after
-		if [ $split -eq 1 ]; then
-			out=$(taskset -c $gen_cpu ip netns exec "$GEN" "$FLOOD" gen0 "$window" $MX_MAC)
-		else
-			out=$(ip netns exec "$GEN" "$FLOOD" gen0 "$window" $MX_MAC)
-		fi
-		after=$($counter)
-		drops[$name]=$((drops[$name] + after - before))
-		read -r _ sent _ secs _ mpps _ l <<<"$out"
-		rates+=("$(awk -v d=$((after - before)) -v s="$secs" 'BEGIN { printf "%.3f", d / s / 1e6 }')")
-		gens+=("$mpps")
-		losts+=("$(awk -v l="$l" -v s="$sent" 'BEGIN { printf "%.1f", (l == "-" ? -1 : 100 * l / s) }')")
-		printf '#   %-8s run %d: %d drops in %s s = %s Mpps; generator %s Mpps, %s lost\n' \
-			"$name" "$r" $((after - before)) "$secs" "${rates[-1]}" "$mpps" "$l"
-	done
-	rate[$name]=$(printf '%s\n' "${rates[@]}" | median)
-	gen[$name]=$(printf '%s\n' "${gens[@]}" | median)
-	lost[$name]=$(printf '%s\n' "${losts[@]}" | median)
+	d=$((after - before))
+	drops[$name]=$((${drops[$name]:-0} + d))
+	read -r _ sent _ secs _ mpps _ l <<<"$out"
+	last_rate=$(awk -v d=$d -v s="$secs" 'BEGIN { printf "%.3f", d / s / 1e6 }')
+	rates[$name]+=" $last_rate"
+	gens[$name]+=" $mpps"
+	losts[$name]+=" $(awk -v l="$l" -v s="$sent" 'BEGIN { printf "%.1f", (l == "-" ? -1 : 100 * l / s) }')"
+	printf '#   %-8s run %d: %d drops in %s s = %s Mpps; generator %s Mpps, %s lost\n' \
+		"$name" "$r" $d "$secs" "$last_rate" "$mpps" "$l"
+}
+finish() {
+	local name=$1
+	rate[$name]=$(printf '%s\n' ${rates[$name]} | median)
+	gen[$name]=$(printf '%s\n' ${gens[$name]} | median)
+	lost[$name]=$(printf '%s\n' ${losts[$name]} | median)
 }
 
 echo "# $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%d)," \
@@ -196,21 +201,29 @@ else
 	echo "# generator and mx0 NAPI on one CPU; $runs runs x $window s"
 fi
 
-# ---- (a) bare ------------------------------------------------------------
-ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp
-pin_napi
-measure bare bare_drops
-ip -n "$FLT" link set dev mx0 xdpdrv off
-
-# ---- (b) mxshield --------------------------------------------------------
+# ---- (a) bare and (b) mxshield, window by window in turn ---------------
+# (the VM's speed drifts over a minute by a few percent: pairs of windows
+# next to each other make the ratio hold)
 t0=$(now)
 mx block import "$work/blocked.txt" --replace >/dev/null
 mxs_import=$(elapsed "$t0")
 echo "# mxshield: block import --replace of $total prefixes: $mxs_import s"
-mx attach mx0 --mode native >/dev/null
-pin_napi
-measure mxshield mxs_drops
+pairs=""
+for r in $(seq "$runs"); do
+	ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp
+	pin_napi
+	window bare bare_drops "$r"
+	b=$last_rate
+	ip -n "$FLT" link set dev mx0 xdpdrv off
+	mx attach mx0 --mode native >/dev/null
+	pin_napi
+	window mxshield mxs_drops "$r"
+	mx detach mx0 >/dev/null
+	pairs+=" $(awk -v a="$last_rate" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+done
 mx unload >/dev/null
+finish bare
+finish mxshield
 
 # ---- (c) nftables ----------------------------------------------------------
 filters="bare mxshield nft"
@@ -225,7 +238,10 @@ else
 	echo "# nft: XDP_PASS program (bare.bpf.c, section xdp_pass) on mx0 for the veth's XDP path"
 	ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp_pass
 	pin_napi
-	measure nft nft_drops
+	for r in $(seq "$runs"); do
+		window nft nft_drops "$r"
+	done
+	finish nft
 	ip -n "$FLT" link set dev mx0 xdpdrv off
 	ip netns exec "$FLT" nft delete table inet bench
 fi
@@ -241,13 +257,14 @@ for f in $filters; do
 		"$(awk -v a="$(nspp "${rate[$f]}")" -v b="$(nspp "${rate[bare]}")" \
 			'BEGIN { printf "%.1f", a - b }')" "${gen[$f]}" "${lost[$f]}"
 done
+echo "mxshield/bare, window pairs:$pairs (median $(printf '%s\n' $pairs | median))"
 echo "mxshield/nft: $(ratio "${rate[mxshield]}" "${rate[nft]}")"
 echo "load: mxshield block import $mxs_import s, nft -f $nft_load s ($total prefixes)"
 
 if [ $smoke -eq 1 ]; then
 	bad=0
-	for f in bare mxshield nft; do
-		if [ "${drops[$f]}" -gt 0 ]; then
+	for f in $filters; do
+		if [ "${drops[$f]:-0}" -gt 0 ]; then
 			echo "ok - $f dropped the flood (${drops[$f]} packets)"
 		else
 			echo "not ok - $f dropped nothing"

@@ -275,24 +275,37 @@ static int cmp_u32(const void *a, const void *b)
 	       *(const uint32_t *)a > *(const uint32_t *)b;
 }
 
-/* Median ns per packet over BENCH_RUNS runs; *ret gets the last verdict. */
-static uint32_t measure(int prog, const struct mxs_prefix *src, int repeat, uint32_t *ret)
+/* One run of @repeat packets from @src through @prog: ns per packet. */
+static uint32_t run_once(int prog, const uint8_t *pkt, uint32_t len, int repeat, uint32_t *ret)
 {
-	uint8_t pkt[80];
-	uint32_t d[BENCH_RUNS];
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = repeat);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .repeat = repeat);
 
-	o.data_size_in = syn_from(src, pkt);
-	for (int i = 0; i < BENCH_RUNS; i++) {
-		if (bpf_prog_test_run_opts(prog, &o)) {
-			fprintf(stderr, "bench: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-			exit(1);
-		}
-		d[i] = o.duration;
+	if (bpf_prog_test_run_opts(prog, &o)) {
+		fprintf(stderr, "bench: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+		exit(1);
 	}
 	*ret = o.retval;
-	qsort(d, BENCH_RUNS, sizeof(d[0]), cmp_u32);
-	return d[BENCH_RUNS / 2];
+	return o.duration;
+}
+
+/* A row of the table: BENCH_RUNS runs of mxshield's program @pm and the
+ * baseline's @pb in turn (the VM's speed drifts; neighbouring runs share
+ * it), the median of each; *rm, *rb get their last verdicts. */
+static void row(long size, const char *name, int pm, int pb, const struct mxs_prefix *src,
+		int repeat, uint32_t *rm, uint32_t *rb)
+{
+	uint32_t dm[BENCH_RUNS], db[BENCH_RUNS], len;
+	uint8_t pkt[80];
+
+	len = syn_from(src, pkt);
+	for (int i = 0; i < BENCH_RUNS; i++) {
+		dm[i] = run_once(pm, pkt, len, repeat, rm);
+		db[i] = run_once(pb, pkt, len, repeat, rb);
+	}
+	qsort(dm, BENCH_RUNS, sizeof(dm[0]), cmp_u32);
+	qsort(db, BENCH_RUNS, sizeof(db[0]), cmp_u32);
+	printf("%-9ld %-7s %14u %14u %8.2f\n", size, name, dm[BENCH_RUNS / 2], db[BENCH_RUNS / 2],
+	       (double)db[BENCH_RUNS / 2] / dm[BENCH_RUNS / 2]);
 }
 
 static void check(bool good, const char *name)
@@ -372,11 +385,14 @@ int main(int argc, char **argv)
 	printf("# BPF_PROG_TEST_RUN, median of %d runs x %d packets; country table: %ld IPv4 + "
 	       "%ld IPv6 prefixes\n", BENCH_RUNS, repeat, ncountry[0], ncountry[1]);
 	printf("%-9s %-7s %14s %14s %8s\n", "PREFIXES", "CASE", "MXSHIELD ns", "4-TRIE ns", "RATIO");
+	int pm = bpf_program__fd(l.m->progs.mxs_xdp), pmb = bpf_program__fd(l.mb->progs.mxs_xdp),
+	    pb = bpf_program__fd(l.b->progs.baseline_xdp);
+
 	for (int s = 0; s < nsizes; s++) {
 		struct mxs_prefix hit, miss = { .plen = 32, .addr = { 192, 0, 2, 1 } },
 				   miss6 = { .plen = 128, .v6 = 1, .addr = { 0x20, 0x01, 0x0d, 0xb8 } };
 		double load = 0, tload = 0;
-		uint32_t rm, rb, tm, tb;
+		uint32_t rm, rb;
 		long mem;
 
 		hit = add_blocks(&l, sizes[s] - have, &seed, &load, &tload);
@@ -387,27 +403,18 @@ int main(int argc, char **argv)
 			hit = miss;
 		mem = memlock(l.base[2]) + memlock(l.base[3]) +
 		      memlock(bpf_map__fd(l.b->maps.country6));
-		tm = measure(bpf_program__fd(l.m->progs.mxs_xdp), &hit, repeat, &rm);
-		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &hit, repeat, &rb);
-		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "hit", tm, tb, (double)tb / tm);
+		row(sizes[s], "hit", pm, pb, &hit, repeat, &rm, &rb);
 		if (sizes[s] && smoke)
 			check(rm == XDP_DROP && rb == XDP_DROP, "blocked source dropped by both programs");
-		tm = measure(bpf_program__fd(l.m->progs.mxs_xdp), &miss, repeat, &rm);
-		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss, repeat, &rb);
-		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "miss", tm, tb, (double)tb / tm);
+		row(sizes[s], "miss", pm, pb, &miss, repeat, &rm, &rb);
 		if (smoke)
 			check(rm == XDP_PASS && rb == XDP_PASS, "unlisted source passed by both programs");
+		/* the benchmark builds: a random source per packet; IPv6, hosts of
+		 * the IPv6 country networks (the block prefixes are IPv4) */
 		l.b->bss->random_source = 1;
-		tm = measure(bpf_program__fd(l.mb->progs.mxs_xdp), &miss, repeat, &rm);
-		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss, repeat, &rb);
+		row(sizes[s], "random", pmb, pb, &miss, repeat, &rm, &rb);
+		row(sizes[s], "random6", pmb, pb, &miss6, repeat, &rm, &rb);
 		l.b->bss->random_source = 0;
-		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "random", tm, tb, (double)tb / tm);
-		/* IPv6: hosts of the IPv6 country networks (the block prefixes are IPv4) */
-		l.b->bss->random_source = 1;
-		tm = measure(bpf_program__fd(l.mb->progs.mxs_xdp), &miss6, repeat, &rm);
-		tb = measure(bpf_program__fd(l.b->progs.baseline_xdp), &miss6, repeat, &rb);
-		l.b->bss->random_source = 0;
-		printf("%-9ld %-7s %14u %14u %8.2f\n", sizes[s], "random6", tm, tb, (double)tb / tm);
 		printf("#   mxshield: compile+install of all %zu IPv4 + %zu IPv6 entries %.2f s "
 		       "(compile %.2f, maps %.2f); IPv4 %zu ranges, %zu nodes, %zu leaves, %zu "
 		       "verdicts; IPv6 %zu nodes; %.1f MiB\n",

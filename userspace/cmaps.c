@@ -530,25 +530,10 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 	noff = fill->nodes;
 	loff = fill->leaves;
 	roff = fill->recs - 1;	/* local rec i (>= 1) lands at fill->recs + i - 1 */
-#define REMAP(v) ((v) & MXS_CV_NODE ? (v) + noff :				\
-		  (v) & MXS_CV_COUNTRY || !(v) ? (v) : (v) + roff)
-	for (size_t i = 1; i < t.nrec; i++) {
-		struct mxs_crec r = t.rec[i];
-
-		r.next = REMAP(r.next);
-		rec[roff + i] = r;
-	}
-	for (size_t i = 0; i < t.nleaf; i++)
-		leaf[loff + i] = REMAP(t.leaf[i]);
-	for (size_t i = 0; i < t.nnode; i++) {
-		struct mxs_cnode c = t.node[i];
-
-		c.base_node += noff;
-		c.base_leaf += loff;
-		for (int k = 0; k < 2; k++)
-			c.leaf[k] = REMAP(c.leaf[k]);
-		node[noff + i] = c;
-	}
+	ctable_shift(&t, noff, loff, roff);
+	memcpy(&rec[fill->recs], &t.rec[1], (t.nrec - 1) * sizeof(*rec));
+	memcpy(&leaf[loff], t.leaf, t.nleaf * sizeof(*leaf));
+	memcpy(&node[noff], t.node, t.nnode * sizeof(*node));
 	/* everything new is in place before any slot points at it */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	fill->nodes += t.nnode;
@@ -556,8 +541,7 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 	fill->recs += t.nrec - 1;
 	fill->patches++;
 	for (size_t s = 0; s < n; s++)
-		__atomic_store_n(&dir[first + s], REMAP(t.dir[s]), __ATOMIC_RELEASE);
-#undef REMAP
+		__atomic_store_n(&dir[first + s], t.dir[s], __ATOMIC_RELEASE);
 	if (info)
 		info->load_s = mono() - t0;
 	rc = 0;

@@ -16,6 +16,7 @@
  *     only the children that are nodes and the leaves that start a run.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mxs.h"
@@ -559,10 +560,115 @@ static int order_recs(struct ctable *t, uint32_t *val, size_t n)
 	return 0;
 }
 
+void ctable_shift(struct ctable *t, uint32_t noff, uint32_t loff, uint32_t roff)
+{
+#define SHIFT(v) ((v) & MXS_CV_NODE ? (v) + noff : (v) & MXS_CV_COUNTRY || !(v) ? (v) : (v) + roff)
+	for (size_t i = 0; i < t->ndir; i++)
+		t->dir[i] = SHIFT(t->dir[i]);
+	for (size_t i = 0; i < t->nnode; i++) {
+		struct mxs_cnode *c = &t->node[i];
+
+		c->base_node += noff;
+		c->base_leaf += loff;	/* below MXS_CN_LASTFIRST: the flag stays */
+		c->leaf[0] = SHIFT(c->leaf[0]);
+		c->leaf[1] = SHIFT(c->leaf[1]);
+	}
+	for (size_t i = 0; i < t->nleaf; i++)
+		t->leaf[i] = SHIFT(t->leaf[i]);
+	for (size_t i = 1; i < t->nrec; i++)
+		t->rec[i].next = SHIFT(t->rec[i].next);
+#undef SHIFT
+}
+
+/* Append the arrays of @b (its indices shifted past @a's) to @a. */
+static int ctable_append(struct ctable *a, struct ctable *b)
+{
+	uint32_t *dir = realloc(a->dir, (a->ndir + b->ndir) * sizeof(*dir));
+
+	if (dir)
+		a->dir = dir;
+	if (!dir || !GROW(a->node, a->nnode, a->capnode, b->nnode) ||
+	    !GROW(a->leaf, a->nleaf, a->capleaf, b->nleaf) ||
+	    !GROW(a->rec, a->nrec, a->caprec, b->nrec - 1) ||
+	    a->nnode + b->nnode >= MXS_CV_NODE || a->nleaf + b->nleaf >= MXS_CN_LASTFIRST ||
+	    a->nrec + b->nrec > MXS_CV_INDEX)
+		return -ENOMEM;
+	/* b's records from 1 land at a->nrec */
+	ctable_shift(b, a->nnode, a->nleaf, a->nrec - 1);
+	memcpy(a->dir + a->ndir, b->dir, b->ndir * sizeof(*dir));
+	memcpy(a->node + a->nnode, b->node, b->nnode * sizeof(*b->node));
+	memcpy(a->leaf + a->nleaf, b->leaf, b->nleaf * sizeof(*b->leaf));
+	memcpy(a->rec + a->nrec, b->rec + 1, (b->nrec - 1) * sizeof(*b->rec));
+	a->ndir += b->ndir;
+	a->nnode += b->nnode;
+	a->nleaf += b->nleaf;
+	a->nrec += b->nrec - 1;
+	a->nranges += b->nranges;
+	return 0;
+}
+
+/* A full build compiles the two halves of the address space at once, one
+ * thread each (the machines this runs on have a CPU or two to spare when
+ * a list is replaced), then puts them one after the other. */
+struct half {
+	int v6;
+	struct rule_vec in;	/* the entries that meet the half */
+	size_t first, n;
+	struct ctable t;
+	int rc;
+	char err[MXS_ERRLEN];
+};
+
+static void *compile_half(void *arg)
+{
+	struct half *h = arg;
+
+	h->rc = mxs_compile_span(h->v6, &h->in, h->first, h->n, &h->t, h->err, sizeof(h->err));
+	return NULL;
+}
+
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen)
 {
-	return mxs_compile_span(v6, in, 0, (size_t)1 << (v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4),
-				t, err, errlen);
+	size_t slots = (size_t)1 << (v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4);
+	struct half h[2] = { { .v6 = v6, .first = 0, .n = slots / 2 },
+			     { .v6 = v6, .first = slots / 2, .n = slots / 2 } };
+	struct mxs_prefix span[2] = { { .v6 = v6, .plen = 1 },
+				      { .v6 = v6, .plen = 1, .addr = { 0x80 } } };
+	pthread_t th;
+	bool threaded;
+	int rc = 0;
+
+	for (size_t i = 0; i < in->n && !rc; i++)
+		for (int k = 0; k < 2 && !rc; k++)
+			if (prefix_meets(&in->p[i], &span[k]) &&
+			    rule_vec_push(&h[k].in, &in->p[i], &in->r[i]))
+				rc = -ENOMEM;
+	if (rc) {
+		mxs_fail(err, errlen, "compiling the %s lists: out of memory", v6 ? "IPv6" : "IPv4");
+		goto out;
+	}
+	threaded = !pthread_create(&th, NULL, compile_half, &h[1]);
+	compile_half(&h[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		compile_half(&h[1]);
+	for (int k = 0; k < 2 && !rc; k++)
+		if (h[k].rc)
+			rc = mxs_fail(err, errlen, "%s", h[k].err);
+	if (!rc && ctable_append(&h[0].t, &h[1].t))
+		rc = mxs_fail(err, errlen, "compiling the %s lists: out of memory (or over 2^30 "
+			      "verdicts)", v6 ? "IPv6" : "IPv4");
+	if (!rc) {
+		*t = h[0].t;
+		memset(&h[0].t, 0, sizeof(h[0].t));
+	}
+out:
+	for (int k = 0; k < 2; k++) {
+		ctable_free(&h[k].t);
+		rule_vec_free(&h[k].in);
+	}
+	return rc;
 }
 
 int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,

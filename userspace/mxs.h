@@ -121,6 +121,9 @@ int mxs_radix48(uint64_t *k, uint32_t *ix, size_t n);
 int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,
 		     struct ctable *t, char *err, size_t errlen);
 void ctable_free(struct ctable *t);
+/* Shift every node, leaf and record index in @t by these offsets (its
+ * arrays are to sit behind others'). */
+void ctable_shift(struct ctable *t, uint32_t noff, uint32_t loff, uint32_t roff);
 uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a);
 /* The first-stage slots a change of prefix @p touches: [*first, *first +
  * *n), which together are the network *span (p itself when it is shorter

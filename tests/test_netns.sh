@@ -184,6 +184,9 @@ check_eq "restored: the /12" "spam" "$(mx --json lookup 100.70.1.1 | jq -r .verd
 check "a blocked source, before the upgrade" bash -c "$(declare -f mx); MAIL=$MAIL \
 	MXS=$MXS work=$work bpffs=$bpffs; mx block add $BLOCKED >/dev/null"
 check "... drops" cannot_connect $BLOCKED 25
+hits_of() { mx --json block list | jq -r --arg p "$1/32" '.[] | select(.prefix == $p) | .hits'; }
+hits_before=$(hits_of $BLOCKED)
+check "... and its entry counted hits" test "${hits_before:-0}" -gt 0
 gen=$(bpftool -j map lookup pinned "$bpffs/c_gen" key 0 0 0 0 | jq -r '.value[0]')
 slot=$(( (16#${gen#0x} & 1) * 2 ))
 bpftool map create "$bpffs/old_in" type array key 4 value 24 entries 1 name old_in flags 5120
@@ -195,6 +198,7 @@ rm -f "$bpffs/old_in"
 msg=$(mx block list 2>&1)
 check "maps of another layout: list commands refuse them" grep -q "another layout" <<<"$msg"
 check "restore upgrades them in place" mx restore
+check_eq "... the entry's hits came along (no packet since)" "$hits_before" "$(hits_of $BLOCKED)"
 check "... the link stayed" bash -c "ip -n $MAIL link show mx0 | grep -q 'mtu [0-9]* xdp '"
 check "... the new maps decide: blocked source still drops" cannot_connect $BLOCKED 25
 check "... unlisted source connects" can_connect $UNLISTED 25

@@ -124,6 +124,12 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, int pro
 		close(fd);
 		return NULL;
 	}
+	if (info.value_size != (which == 1 ? sizeof(struct mxs_cnode) :
+				which == 3 ? sizeof(struct mxs_crec) : sizeof(struct mxs_cline))) {
+		close(fd);	/* maps of another layout */
+		errno = EPROTO;
+		return NULL;
+	}
 	*len = ((size_t)info.value_size * info.max_entries + pg - 1) / pg * pg;
 	m = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
 	close(fd);
@@ -355,6 +361,17 @@ void hitmap_free(struct hitmap *h)
 
 /* ------------------------------------------------------------ install */
 
+/* Hit counters read from the maps of an upgrade's old layout, for the
+ * first build into the new ones. */
+static struct hitmap carried;
+
+void cmaps_carry_hits(const struct mxs_maps_view *old)
+{
+	hitmap_free(&carried);
+	if (hitmap_load(old, &carried))
+		hitmap_free(&carried);
+}
+
 size_t cmaps_spare_min = MXS_CSPARE_MIN;
 
 /* Elements for @n used ones plus the room for in-place patches. */
@@ -396,26 +413,30 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		info->leaves[v6] = t[v6].nleaf;
 		info->recs[v6] = t[v6].nrec - 1;
 	}
-	/* hit counters follow their entries into the new build */
-	if (!hitmap_load(mv, &hm)) {
-		for (int v6 = 0; v6 < 2; v6++) {
-			for (size_t i = 1; i < t[v6].nrec; i++) {
-				struct mxs_crec *r = &t[v6].rec[i];
-				struct hit_ent *e;
-				bool f;
+	/* hit counters follow their entries into the new build (from the old
+	 * maps of an upgrade, when the new ones have none yet) */
+	if (hitmap_load(mv, &hm) || !hm.n) {
+		hitmap_free(&hm);
+		hm = carried;
+		memset(&carried, 0, sizeof(carried));
+	}
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (size_t i = 1; i < t[v6].nrec; i++) {
+			struct mxs_crec *r = &t[v6].rec[i];
+			struct hit_ent *e;
+			bool f;
 
-				if (!hm.e)
-					break;
-				e = hit_find(&hm, r->list, v6, r->prefixlen, r->addr, &f);
-				if (f && !e->given) {
-					r->hits = e->hits;
-					r->last_hit = e->last_hit;
-					e->given = true;
-				}
+			if (!hm.e)
+				break;
+			e = hit_find(&hm, r->list, v6, r->prefixlen, r->addr, &f);
+			if (f && !e->given) {
+				r->hits = e->hits;
+				r->last_hit = e->last_hit;
+				e->given = true;
 			}
 		}
-		hitmap_free(&hm);
 	}
+	hitmap_free(&hm);
 	info->compile_s = mono() - t0;
 
 	t0 = mono();

@@ -394,6 +394,7 @@ static int ctl_load(struct ctl *c)
 	 * for it, filled from state, while the old program runs on its own */
 	if (!ctl_open_pinned(c) && !layout_ok(c)) {
 		upgrade = true;
+		cmaps_carry_hits(&c->mv);	/* if their records can be read */
 		set_aside(c, ASIDE);
 	}
 	close_pinned(c);

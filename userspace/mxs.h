@@ -183,6 +183,9 @@ int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h);
 int hitmap_get(const struct hitmap *h, uint8_t list, const struct mxs_prefix *p,
 	       uint64_t *hits, uint64_t *last_hit);
 void hitmap_free(struct hitmap *h);
+/* Keep the hit counters of @old (the maps of an upgrade's old layout) for
+ * the next full build. */
+void cmaps_carry_hits(const struct mxs_maps_view *old);
 
 /* -------------------------------------------------------------- classify.c
  * The controller's classifier: the XDP program's walk (mxs_c_classify() of

@@ -55,7 +55,7 @@ $(BUILD)/mxshield_ref.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 $(BUILD)/mxshield_trace.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DMXS_TRACE -c $< -o $@
 
-$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp4.h tests/bench/rsrc.h \
+$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp.h tests/bench/rsrc.h \
 		$(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -108,7 +108,7 @@ all: $(BENCH_E2E)
 
 $(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-$(BUILD)/bare.bpf.o: tests/bench/smtp4.h
+$(BUILD)/bare.bpf.o: tests/bench/smtp.h
 
 $(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz

@@ -17,7 +17,7 @@
 #include <linux/ip.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "smtp4.h"
+#include "smtp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

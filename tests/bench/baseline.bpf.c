@@ -14,7 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "../../maps/mxshield.h"
-#include "smtp4.h"
+#include "smtp.h"
 #include "rsrc.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

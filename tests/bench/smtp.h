@@ -2,8 +2,8 @@
 /* The benchmark programs' parser: the IPv4 or IPv6 header of a TCP packet
  * to port 25, or NULL (no VLANs, no IPv6 extension headers: the generated
  * traffic has neither). Not part of the product. */
-#ifndef MXS_BENCH_SMTP4_H
-#define MXS_BENCH_SMTP4_H
+#ifndef MXS_BENCH_SMTP_H
+#define MXS_BENCH_SMTP_H
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>

@@ -4,10 +4,10 @@
  * (dir, node, leaf, rec), created at their exact size, filled through mmap,
  * and put into the idle generation's slots of the outer maps c_dir, c_node,
  * c_leaf, c_rec; then c_gen flips, one 4-byte write. Packets read c_gen
- * once, so each sees the old build or the new, never a mix. The previous
- * build stays in the other generation until the next install replaces it
- * (the kernel frees a replaced inner map after an RCU grace period, off
- * the data path).
+ * once, so each sees the old build or the new, never a mix. After a grace
+ * period the previous build's node, leaf and rec maps give way to tiny
+ * ones (release_build); the kernel frees a replaced inner map after
+ * another grace period, off the data path.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mxs.h"
@@ -179,17 +181,17 @@ int cmaps_live(const struct mxs_maps_view *mv)
 int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2])
 {
 	int outer[4];
-	uint32_t gen;
 
 	outer_fds(mv, outer);
 	bytes[0] = bytes[1] = 0;
-	if (live_gen(mv, &gen))
-		return -1;
-	for (int v6 = 0; v6 < 2; v6++) {
+	/* both generations: what the kernel holds */
+	for (int s = 0; s < MXS_CSLOTS; s++) {
+		int v6 = s & 1;
+
 		for (int w = 0; w < 4; w++) {
 			struct bpf_map_info info = {};
 			__u32 il = sizeof(info);
-			int fd = cmaps_inner_fd(outer[w], MXS_CSLOT(gen, v6));
+			int fd = cmaps_inner_fd(outer[w], s);
 
 			if (fd < 0)
 				continue;
@@ -380,6 +382,33 @@ static size_t spare(size_t n)
 	return n + n / MXS_CSPARE + cmaps_spare_min;
 }
 
+/* The build of generation @gen is no longer live: once every packet that
+ * may still have read that generation is done (membarrier's global command
+ * waits for an RCU grace period, which XDP programs run inside), its node,
+ * leaf and record maps give way to one-element ones, and the kernel frees
+ * them. Without that wait it keeps them until the next build replaces them,
+ * as before. The first stage has one fixed size and stays. */
+static void release_build(const int outer[4], uint32_t gen)
+{
+	static const size_t vsize[4] = { 0, sizeof(struct mxs_cnode), sizeof(struct mxs_cline),
+					 sizeof(struct mxs_crec) };
+
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return;
+	for (int w = 1; w < 4; w++) {
+		static const char *const name[4] = { "", "mxs_c_node", "mxs_c_leaf", "mxs_c_rec" };
+		__u32 keys[2] = { MXS_CSLOT(gen, 0), MXS_CSLOT(gen, 1) }, vals[2], cnt = 2;
+		uint64_t ignore = 0;
+		int fd = make_array(name[w], vsize[w], 1, NULL, 0, &ignore);
+
+		if (fd < 0)
+			return;
+		vals[0] = vals[1] = fd;
+		bpf_map_update_batch(outer[w], keys, vals, &cnt, NULL);
+		close(fd);
+	}
+}
+
 int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		  struct cinfo *info, char *err, size_t errlen)
 {
@@ -485,6 +514,7 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		mxs_fail(err, errlen, "switching to the new build: %s", strerror(errno));
 		goto out;
 	}
+	release_build(outer, idle ^ 1);
 	info->load_s = mono() - t0;
 	rc = 0;
 out:

@@ -170,7 +170,7 @@ int cmaps_live(const struct mxs_maps_view *mv);
  * node, leaf and rec maps (cap[0..2]). 0, or a negative errno. */
 int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
 	       uint32_t cap[3]);
-/* Kernel memory of the live build, per family. */
+/* Kernel memory of the compiled maps of both generations, per family. */
 int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2]);
 
 /* Hit counters of the live build, by entry. */

@@ -502,6 +502,42 @@ out:
 	rule_vec_free(&fam[1]);
 }
 
+/* After a full build, the build before it (the idle generation) keeps
+ * only one-element node, leaf and record maps; the live one keeps its own. */
+static void check_release(void)
+{
+	const int outer[3] = { mv.c_node, mv.c_leaf, mv.c_rec };
+	__u32 zero = 0, gen = 0;
+	int bad = 0, live = 0;
+
+	bpf_map_lookup_elem(mv.c_gen, &zero, &gen);
+	for (int s = 0; s < MXS_CSLOTS; s++) {
+		for (int w = 0; w < 3; w++) {
+			struct bpf_map_info info = {};
+			__u32 il = sizeof(info);
+			int fd = cmaps_inner_fd(outer[w], s);
+
+			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &il)) {
+				bad++;
+			} else if ((uint32_t)(s / 2) == (gen & 1)) {
+				live += info.max_entries > 1;
+			} else {
+				bad += info.max_entries != 1;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	if (bad || live != 6) {
+		failures++;
+		printf("not ok - the build before the live one is released: %d idle maps not "
+		       "released, %d live maps\n", bad, live);
+	} else {
+		printf("ok - the build before the live one is released (one-element maps), the "
+		       "live one kept\n");
+	}
+}
+
 int main(void)
 {
 	static const int sizes[] = { 0, 1, 5, 40, 300, 2000 };
@@ -529,6 +565,7 @@ int main(void)
 	cmaps_spare_min = 16;
 	patch_round(2000, 60, "in-place patches over 2000 entries per family, little room");
 	cmaps_spare_min = MXS_CSPARE_MIN;
+	check_release();
 	mxshield_trace_bpf__destroy(cs);
 	mxshield_ref_bpf__destroy(rs);
 	return failures ? 1 : 0;

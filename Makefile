@@ -62,7 +62,7 @@ $(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp.h tests/ben
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench: tests/bench/bench.c tests/bench/rsrc.h $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
+$(BUILD)/bench: tests/bench/bench.c tests/bench/rsrc.h tests/syn.h $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
 		$(BUILD)/baseline.skel.h
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
@@ -78,7 +78,7 @@ mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
 $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
-$(BUILD)/test_%: tests/prog_tests/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
+$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
 		$(BUILD)/mxshield_ref.skel.h $(BUILD)/mxshield_trace.skel.h
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 

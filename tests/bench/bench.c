@@ -32,6 +32,7 @@
 #include "mxshield_bench.skel.h"
 #include "baseline.skel.h"
 #include "tests/bench/rsrc.h"
+#include "tests/syn.h"
 
 #define BENCH_RUNS 5
 
@@ -232,43 +233,6 @@ static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, doubl
 	return first;
 }
 
-/* A TCP SYN to port 25 from @src (IPv4 or IPv6) into @b (80 bytes). */
-static size_t syn_from(const struct mxs_prefix *src, uint8_t *b)
-{
-	struct ethhdr *eth = (void *)b;
-	struct tcphdr *t;
-
-	memset(b, 0, 80);
-	if (src->v6) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		eth->h_proto = htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->payload_len = htons(20);
-		ip6->nexthdr = IPPROTO_TCP;
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, src->addr, 16);
-		inet_pton(AF_INET6, "2001:db8::25", &ip6->daddr);
-		t = (void *)(ip6 + 1);
-	} else {
-		struct iphdr *ip = (void *)(eth + 1);
-
-		eth->h_proto = htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_TCP;
-		ip->tot_len = htons(40);
-		memcpy(&ip->saddr, src->addr, 4);
-		inet_pton(AF_INET, "203.0.113.1", &ip->daddr);
-		t = (void *)(ip + 1);
-	}
-	t->dest = htons(25);
-	t->doff = 5;
-	t->syn = 1;
-	return (uint8_t *)(t + 1) - b;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 :
@@ -297,7 +261,7 @@ static void row(long size, const char *name, int pm, int pb, const struct mxs_pr
 	uint32_t dm[BENCH_RUNS], db[BENCH_RUNS], len;
 	uint8_t pkt[80];
 
-	len = syn_from(src, pkt);
+	len = build_syn(pkt, src);
 	for (int i = 0; i < BENCH_RUNS; i++) {
 		dm[i] = run_once(pm, pkt, len, repeat, rm);
 		db[i] = run_once(pb, pkt, len, repeat, rb);
@@ -330,7 +294,7 @@ static void agree(struct lab *l, int n, int v6)
 	memset(zeros, 0, sizeof(zeros));
 	bpf_map_update_elem(seqm, &zero, zeros, BPF_ANY);
 	bpf_map_update_elem(seqb, &zero, zeros, BPF_ANY);
-	o.data_size_in = syn_from(&any, pkt);
+	o.data_size_in = build_syn(pkt, &any);
 	for (int i = 0; i < n; i++) {
 		uint32_t a, b;
 

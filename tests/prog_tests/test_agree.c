@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include "envelope.h"
 #include "mxshield.skel.h"
+#include "../syn.h"
 
 static int failures;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -69,44 +70,6 @@ static void rand_prefix(struct mxs_prefix *p, int v6)
 	rand_addr(p, v6);
 	p->plen = v6 ? 32 + rnd() % 97 : 24 + rnd() % 9;
 	prefix_mask(p);
-}
-
-static size_t build_syn(uint8_t *buf, const struct mxs_prefix *src)
-{
-	struct ethhdr *eth = (void *)buf;
-	struct tcphdr *tcp;
-	size_t off = sizeof(*eth);
-
-	memset(buf, 0, 128);
-	eth->h_proto = htons(src->v6 ? ETH_P_IPV6 : ETH_P_IP);
-	if (src->v6) {
-		struct ipv6hdr *ip6 = (void *)(buf + off);
-
-		ip6->version = 6;
-		ip6->payload_len = htons(sizeof(*tcp));
-		ip6->nexthdr = IPPROTO_TCP;
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, src->addr, 16);
-		inet_pton(AF_INET6, "2001:db8:ffff::1", &ip6->daddr);
-		off += sizeof(*ip6);
-	} else {
-		struct iphdr *ip = (void *)(buf + off);
-
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_TCP;
-		memcpy(&ip->saddr, src->addr, 4);
-		inet_pton(AF_INET, "203.0.113.1", &ip->daddr);
-		off += sizeof(*ip);
-	}
-	tcp = (void *)(buf + off);
-	tcp->source = htons(40000);
-	tcp->dest = htons(25);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	return off + sizeof(*tcp);
 }
 
 struct lab {

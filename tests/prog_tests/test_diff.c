@@ -28,6 +28,7 @@
 #include "mxs.h"
 #include "mxshield_trace.skel.h"
 #include "mxshield_ref.skel.h"
+#include "../syn.h"
 
 static int failures;
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
@@ -38,42 +39,6 @@ static uint64_t rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
-}
-
-static size_t build_syn(uint8_t *buf, const struct mxs_prefix *src)
-{
-	struct ethhdr *eth = (void *)buf;
-	struct tcphdr *tcp;
-	size_t off = sizeof(*eth);
-
-	memset(buf, 0, 128);
-	if (src->v6) {
-		struct ipv6hdr *ip6 = (void *)(buf + off);
-
-		eth->h_proto = htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->nexthdr = IPPROTO_TCP;
-		ip6->payload_len = htons(sizeof(*tcp));
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, src->addr, 16);
-		off += sizeof(*ip6);
-	} else {
-		struct iphdr *ip = (void *)(buf + off);
-
-		eth->h_proto = htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_TCP;
-		ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-		memcpy(&ip->saddr, src->addr, 4);
-		off += sizeof(*ip);
-	}
-	tcp = (void *)(buf + off);
-	tcp->dest = htons(25);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	return off + sizeof(*tcp);
 }
 
 struct side {

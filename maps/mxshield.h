@@ -199,6 +199,8 @@ struct mxs_rule {
 #define MXS_CV_NODE	(1U << 31)
 #define MXS_CV_COUNTRY	(1U << 30)
 #define MXS_CV_INDEX	(MXS_CV_COUNTRY - 1)
+/* Does value @v name a record (rec[v])? */
+#define MXS_CV_IS_REC(v) ((v) != 0 && !((v) & (MXS_CV_NODE | MXS_CV_COUNTRY)))
 #define MXS_CLINE	16
 #define MXS_CSLOT(gen, v6) ((gen) * 2 + (v6))
 #define MXS_CSLOTS	4
@@ -554,7 +556,7 @@ static __always_inline struct mxs_crec *mxs_c_resolve(void *ctx, __u32 *val)
 	int i;
 
 	for (i = 0; i < MXS_CHAIN_STEPS; i++) {
-		if (*val == 0 || (*val & (MXS_CV_COUNTRY | MXS_CV_NODE)))
+		if (!MXS_CV_IS_REC(*val))
 			return (void *)0;
 		r = mxs_c_rec(ctx, *val);
 		if (!r)

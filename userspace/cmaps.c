@@ -68,13 +68,31 @@ int cmaps_inner_fd(int outer, __u32 slot)
 	return fd < 0 ? -errno : fd;
 }
 
-/* An array map of @n elements of @vsize bytes holding @len bytes of @data. */
-static int make_array(const char *name, uint32_t vsize, size_t n, const void *data,
-		      size_t len, uint64_t *bytes)
+/* The arrays of a build, by their index in the outer maps' order (dir,
+ * node, leaf, rec): their maps' names and value sizes. */
+static const struct {
+	const char *name;
+	uint32_t vsize;
+} arr[4] = {
+	{ "mxs_c_dir", sizeof(struct mxs_cline) },
+	{ "mxs_c_node", sizeof(struct mxs_cnode) },
+	{ "mxs_c_leaf", sizeof(struct mxs_cline) },
+	{ "mxs_c_rec", sizeof(struct mxs_crec) },
+};
+
+uint32_t cmaps_vsize(int w)
+{
+	return arr[w].vsize;
+}
+
+/* A map for array @w of @n elements holding @len bytes of @data. */
+static int make_array(int w, size_t n, const void *data, size_t len, uint64_t *bytes)
 {
 	/* the first stage has one size (MXS_DIR_LINES); the others vary */
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE |
-			(strcmp(name, "mxs_c_dir") ? BPF_F_INNER_MAP : 0));
+			(w ? BPF_F_INNER_MAP : 0));
+	const char *name = arr[w].name;
+	uint32_t vsize = arr[w].vsize;
 	size_t pg = sysconf(_SC_PAGESIZE), sz;
 	void *m;
 	int fd;
@@ -126,8 +144,7 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, int pro
 		close(fd);
 		return NULL;
 	}
-	if (info.value_size != (which == 1 ? sizeof(struct mxs_cnode) :
-				which == 3 ? sizeof(struct mxs_crec) : sizeof(struct mxs_cline))) {
+	if (info.value_size != arr[which].vsize) {
 		close(fd);	/* maps of another layout */
 		errno = EPROTO;
 		return NULL;
@@ -390,16 +407,12 @@ static size_t spare(size_t n)
  * as before. The first stage has one fixed size and stays. */
 static void release_build(const int outer[4], uint32_t gen)
 {
-	static const size_t vsize[4] = { 0, sizeof(struct mxs_cnode), sizeof(struct mxs_cline),
-					 sizeof(struct mxs_crec) };
-
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
 		return;
 	for (int w = 1; w < 4; w++) {
-		static const char *const name[4] = { "", "mxs_c_node", "mxs_c_leaf", "mxs_c_rec" };
 		__u32 keys[2] = { MXS_CSLOT(gen, 0), MXS_CSLOT(gen, 1) }, vals[2], cnt = 2;
 		uint64_t ignore = 0;
-		int fd = make_array(name[w], vsize[w], 1, NULL, 0, &ignore);
+		int fd = make_array(w, 1, NULL, 0, &ignore);
 
 		if (fd < 0)
 			return;
@@ -473,8 +486,7 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		struct ctable *c = &t[v6];
 		uint64_t *b = &info->bytes[v6];
 
-		fds[v6][0] = make_array("mxs_c_dir", sizeof(struct mxs_cline), MXS_DIR_LINES,
-					c->dir, c->ndir * sizeof(*c->dir), b);
+		fds[v6][0] = make_array(0, MXS_DIR_LINES, c->dir, c->ndir * sizeof(*c->dir), b);
 		/* rec[0] is never a verdict: it carries the fill counts */
 		struct mxs_cfill *fill = (struct mxs_cfill *)&c->rec[0];
 
@@ -482,13 +494,10 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		fill->leaves = c->nleaf;
 		fill->recs = c->nrec;
 		fill->layout = MXS_LAYOUT;
-		fds[v6][1] = make_array("mxs_c_node", sizeof(struct mxs_cnode), spare(c->nnode),
-					c->node, c->nnode * sizeof(*c->node), b);
-		fds[v6][2] = make_array("mxs_c_leaf", sizeof(struct mxs_cline),
-					(spare(c->nleaf) + MXS_CLINE - 1) / MXS_CLINE, c->leaf,
+		fds[v6][1] = make_array(1, spare(c->nnode), c->node, c->nnode * sizeof(*c->node), b);
+		fds[v6][2] = make_array(2, (spare(c->nleaf) + MXS_CLINE - 1) / MXS_CLINE, c->leaf,
 					c->nleaf * sizeof(*c->leaf), b);
-		fds[v6][3] = make_array("mxs_c_rec", sizeof(struct mxs_crec), spare(c->nrec),
-					c->rec, c->nrec * sizeof(*c->rec), b);
+		fds[v6][3] = make_array(3, spare(c->nrec), c->rec, c->nrec * sizeof(*c->rec), b);
 		for (int w = 0; w < 4; w++) {
 			if (fds[v6][w] < 0) {
 				mxs_fail(err, errlen, "creating the compiled %s maps (%.1f MiB): %s",

@@ -545,7 +545,7 @@ static int order_recs(struct ctable *t, uint32_t *val, size_t n)
 		pos[p] += pos[p - 1];
 	for (size_t i = 1; i < t->nrec; i++)
 		to[i] = pos[t->rec[i].prefixlen]++;
-#define REMAP(v) ((v) == 0 || ((v) & (MXS_CV_NODE | MXS_CV_COUNTRY)) ? (v) : to[v])
+#define REMAP(v) (MXS_CV_IS_REC(v) ? to[v] : (v))
 	nr[0] = t->rec[0];
 	for (size_t i = 1; i < t->nrec; i++) {
 		nr[to[i]] = t->rec[i];
@@ -562,7 +562,7 @@ static int order_recs(struct ctable *t, uint32_t *val, size_t n)
 
 void ctable_shift(struct ctable *t, uint32_t noff, uint32_t loff, uint32_t roff)
 {
-#define SHIFT(v) ((v) & MXS_CV_NODE ? (v) + noff : (v) & MXS_CV_COUNTRY || !(v) ? (v) : (v) + roff)
+#define SHIFT(v) ((v) & MXS_CV_NODE ? (v) + noff : MXS_CV_IS_REC(v) ? (v) + roff : (v))
 	for (size_t i = 0; i < t->ndir; i++)
 		t->dir[i] = SHIFT(t->dir[i]);
 	for (size_t i = 0; i < t->nnode; i++) {
@@ -715,35 +715,6 @@ void ctable_free(struct ctable *t)
 	free(t->leaf);
 	free(t->rec);
 	memset(t, 0, sizeof(*t));
-}
-
-/* The compiled value for one address, from the in-memory table (tests). */
-uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a)
-{
-	int bits = a->v6 ? 128 : 32, dbits = a->v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4;
-	u128 x = addr_num(a);
-	uint32_t v = t->dir[(size_t)(x >> (bits - dbits))];
-	int off = dbits;
-
-	while (v & MXS_CV_NODE) {
-		const struct mxs_cnode *n = &t->node[v & ~MXS_CV_NODE];
-		unsigned idx = (x >> (bits - off - MXS_STRIDE)) & 63;
-		uint64_t mask = ((uint64_t)2 << idx) - 1;
-
-		if ((n->vector >> idx) & 1)
-			v = MXS_CV_NODE | (n->base_node + __builtin_popcountll(n->vector & mask) - 1);
-		else {
-			unsigned li = __builtin_popcountll(n->leafvec & mask) - 1;
-
-			if (li < 2)
-				return n->leaf[li];
-			if ((n->base_leaf & MXS_CN_LASTFIRST) && !(n->leafvec & ~mask))
-				return n->leaf[0];
-			return t->leaf[(n->base_leaf & ~MXS_CN_LASTFIRST) + li - 2];
-		}
-		off += MXS_STRIDE;
-	}
-	return v;
 }
 
 int mxs_patch_span(const struct mxs_prefix *p, struct mxs_prefix *span, size_t *first,

@@ -270,8 +270,6 @@ int ctl_apply_config(struct ctl *c, const struct recfile *settings)
 static bool layout_ok(const struct ctl *c)
 {
 	const int outer[4] = { c->mv.c_dir, c->mv.c_node, c->mv.c_leaf, c->mv.c_rec };
-	const __u32 want[4] = { sizeof(struct mxs_cline), sizeof(struct mxs_cnode),
-				sizeof(struct mxs_cline), sizeof(struct mxs_crec) };
 	__u32 zero = 0, gen = 0;
 
 	bpf_map_lookup_elem(c->mv.c_gen, &zero, &gen);
@@ -284,7 +282,7 @@ static bool layout_ok(const struct ctl *c)
 		if (fd < 0)
 			continue;	/* nothing compiled yet */
 		ok = bpf_obj_get_info_by_fd(fd, &info, &il) != 0 ||
-		     (info.value_size == want[w] &&
+		     (info.value_size == cmaps_vsize(w) &&
 		      (w != 0 || (info.max_entries == MXS_DIR_LINES &&
 				  !(info.map_flags & BPF_F_INNER_MAP))));
 		if (ok && w == 3) {	/* the build's own layout, in rec[0] */

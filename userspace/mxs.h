@@ -124,7 +124,6 @@ void ctable_free(struct ctable *t);
 /* Shift every node, leaf and record index in @t by these offsets (its
  * arrays are to sit behind others'). */
 void ctable_shift(struct ctable *t, uint32_t noff, uint32_t loff, uint32_t roff);
-uint32_t ctable_value(const struct ctable *t, const struct mxs_prefix *a);
 /* The first-stage slots a change of prefix @p touches: [*first, *first +
  * *n), which together are the network *span (p itself when it is shorter
  * than the first stage). 0, or -1 when they are more than MXS_PATCH_SLOTS
@@ -170,6 +169,8 @@ int cmaps_live(const struct mxs_maps_view *mv);
  * node, leaf and rec maps (cap[0..2]). 0, or a negative errno. */
 int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
 	       uint32_t cap[3]);
+/* The value size of a build's array @w (0 dir, 1 node, 2 leaf, 3 rec). */
+uint32_t cmaps_vsize(int w);
 /* Kernel memory of the compiled maps of both generations, per family. */
 int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2]);
 

@@ -23,7 +23,6 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -239,7 +238,8 @@ static int cmp_u32(const void *a, const void *b)
 	       *(const uint32_t *)a > *(const uint32_t *)b;
 }
 
-/* One run of @repeat packets from @src through @prog: ns per packet. */
+/* One run of @repeat copies of @pkt through @prog: ns per packet; *ret
+ * gets the verdict. */
 static uint32_t run_once(int prog, const uint8_t *pkt, uint32_t len, int repeat, uint32_t *ret)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .repeat = repeat);
@@ -259,7 +259,7 @@ static void row(long size, const char *name, int pm, int pb, const struct mxs_pr
 		int repeat, uint32_t *rm, uint32_t *rb)
 {
 	uint32_t dm[BENCH_RUNS], db[BENCH_RUNS], len;
-	uint8_t pkt[80];
+	uint8_t pkt[SYN_MAX];
 
 	len = build_syn(pkt, src);
 	for (int i = 0; i < BENCH_RUNS; i++) {
@@ -287,21 +287,18 @@ static void agree(struct lab *l, int n, int v6)
 	int ncpu = libbpf_num_possible_cpus(), bad = 0, drops = 0;
 	uint64_t zeros[ncpu];
 	struct mxs_prefix any = { .plen = v6 ? 128 : 32, .v6 = v6 };
-	uint8_t pkt[80];
+	uint8_t pkt[SYN_MAX];
+	uint32_t len = build_syn(pkt, &any);
 	__u32 zero = 0;
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1);
 
 	memset(zeros, 0, sizeof(zeros));
 	bpf_map_update_elem(seqm, &zero, zeros, BPF_ANY);
 	bpf_map_update_elem(seqb, &zero, zeros, BPF_ANY);
-	o.data_size_in = build_syn(pkt, &any);
 	for (int i = 0; i < n; i++) {
 		uint32_t a, b;
 
-		bpf_prog_test_run_opts(pm, &o);
-		a = o.retval;
-		bpf_prog_test_run_opts(pb, &o);
-		b = o.retval;
+		run_once(pm, pkt, len, 1, &a);
+		run_once(pb, pkt, len, 1, &b);
 		bad += a != b;
 		drops += a == XDP_DROP;
 	}

@@ -254,7 +254,7 @@ struct mxs_cline {
 #define MXS_HIT_SLOTS 64	/* a power of two */
 #endif
 struct mxs_hitbatch {
-	__u64 jiffies;		/* the tick of the batch */
+	__u64 tick;		/* the tick of the batch: its coarse clock time */
 	__u32 build;		/* c_gen's value (builds count up) */
 	__u32 slot;		/* MXS_CSLOT of the record's build and family */
 	__u32 val;		/* the record's index */

@@ -14,6 +14,11 @@
  *
  *   bench [--smoke]   --smoke: tiny sizes, few repeats, plus checks that the
  *                     two programs give the same verdicts (run by CI)
+ *   bench --size N [--vs OBJ]   one size only; --vs: a column more, for
+ *                     another build of the benchmark program (an object
+ *                     file built from bpf/mxshield.bpf.c with -DMXS_BENCH,
+ *                     say before a change) run in turn over the same maps:
+ *                     this VM's speed drifts too much to compare two runs
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +42,8 @@
 
 static bool smoke;
 static int failures;
+static int prog_vs = -1;	/* --vs */
+static int prog_bench = -1;	/* the benchmark build, which --vs compares with */
 
 static uint64_t mix(uint64_t x)
 {
@@ -57,7 +64,7 @@ struct lab {
 	int base[4];			/* trust4, partner4, block4, country4 */
 };
 
-static int open_lab(struct lab *l)
+static int open_lab(struct lab *l, const char *vs)
 {
 	struct bpf_map *m;
 	int fd;
@@ -81,6 +88,33 @@ static int open_lab(struct lab *l)
 	}
 	if (mxshield_bench_bpf__load(l->mb) || baseline_bpf__load(l->b))
 		return -1;
+	if (vs) {
+		struct bpf_object *o = bpf_object__open_file(vs, NULL);
+		struct bpf_program *prog;
+
+		if (!o)
+			return -1;
+		bpf_object__for_each_map(m, o) {
+			const char *dot = strchr(bpf_map__name(m), '.');
+			struct bpf_map *twin = dot ? NULL : bpf_object__find_map_by_name(l->mb->obj,
+											  bpf_map__name(m));
+			struct bpf_map *t;
+
+			/* the global data (.bss: the IPv6 networks' count) too */
+			bpf_object__for_each_map(t, l->mb->obj)
+				if (dot && strchr(bpf_map__name(t), '.') &&
+				    !strcmp(strchr(bpf_map__name(t), '.'), dot))
+					twin = t;
+
+			bpf_map__set_pin_path(m, NULL);
+			if (twin && bpf_map__reuse_fd(m, bpf_map__fd(twin)))
+				return -1;
+		}
+		prog = bpf_object__find_program_by_name(o, "mxs_xdp");
+		if (!prog || bpf_object__load(o))
+			return -1;
+		prog_vs = bpf_program__fd(prog);
+	}
 	l->mv = (struct mxs_maps_view){ .country_policy = bpf_map__fd(l->m->maps.country_policy),
 					.c_gen = bpf_map__fd(l->m->maps.c_gen),
 					.c_dir = bpf_map__fd(l->m->maps.c_dir),
@@ -258,18 +292,26 @@ static uint32_t run_once(int prog, const uint8_t *pkt, uint32_t len, int repeat,
 static void row(long size, const char *name, int pm, int pb, const struct mxs_prefix *src,
 		int repeat, uint32_t *rm, uint32_t *rb)
 {
-	uint32_t dm[BENCH_RUNS], db[BENCH_RUNS], len;
+	uint32_t dm[BENCH_RUNS], db[BENCH_RUNS], dv[BENCH_RUNS], len, ignore;
 	uint8_t pkt[SYN_MAX];
 
 	len = build_syn(pkt, src);
 	for (int i = 0; i < BENCH_RUNS; i++) {
 		dm[i] = run_once(pm, pkt, len, repeat, rm);
 		db[i] = run_once(pb, pkt, len, repeat, rb);
+		/* --vs: the other build where it applies (random rows) */
+		if (prog_vs >= 0 && pm == prog_bench)
+			dv[i] = run_once(prog_vs, pkt, len, repeat, &ignore);
 	}
 	qsort(dm, BENCH_RUNS, sizeof(dm[0]), cmp_u32);
 	qsort(db, BENCH_RUNS, sizeof(db[0]), cmp_u32);
-	printf("%-9ld %-7s %14u %14u %8.2f\n", size, name, dm[BENCH_RUNS / 2], db[BENCH_RUNS / 2],
+	printf("%-9ld %-7s %14u %14u %8.2f", size, name, dm[BENCH_RUNS / 2], db[BENCH_RUNS / 2],
 	       (double)db[BENCH_RUNS / 2] / dm[BENCH_RUNS / 2]);
+	if (prog_vs >= 0 && pm == prog_bench) {
+		qsort(dv, BENCH_RUNS, sizeof(dv[0]), cmp_u32);
+		printf(" %14u %8.2f", dv[BENCH_RUNS / 2], (double)dv[BENCH_RUNS / 2] / dm[BENCH_RUNS / 2]);
+	}
+	printf("\n");
 }
 
 static void check(bool good, const char *name)
@@ -319,6 +361,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 42;
 	long have = 0;
 	char db[512] = "";
+	const char *vs = NULL;
 	FILE *p;
 
 	static long one[1];
@@ -329,9 +372,11 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "--size")) {	/* one size only */
 		one[0] = atol(argv[2]);
 		sizes = one, nsizes = 1;
+		if (argc > 4 && !strcmp(argv[3], "--vs"))
+			vs = argv[4];
 	}
 	libbpf_set_print(NULL);
-	if (open_lab(&l)) {
+	if (open_lab(&l, vs)) {
 		fprintf(stderr, "bench: loading the programs: %s\n", strerror(errno));
 		return 1;
 	}
@@ -345,9 +390,12 @@ int main(int argc, char **argv)
 		return 1;
 	printf("# BPF_PROG_TEST_RUN, median of %d runs x %d packets; country table: %ld IPv4 + "
 	       "%ld IPv6 prefixes\n", BENCH_RUNS, repeat, ncountry[0], ncountry[1]);
-	printf("%-9s %-7s %14s %14s %8s\n", "PREFIXES", "CASE", "MXSHIELD ns", "4-TRIE ns", "RATIO");
+	printf("%-9s %-7s %14s %14s %8s", "PREFIXES", "CASE", "MXSHIELD ns", "4-TRIE ns", "RATIO");
+	printf(vs ? " %14s %8s\n" : "\n", "--vs ns", "VS/MXS");
 	int pm = bpf_program__fd(l.m->progs.mxs_xdp), pmb = bpf_program__fd(l.mb->progs.mxs_xdp),
 	    pb = bpf_program__fd(l.b->progs.baseline_xdp);
+
+	prog_bench = pmb;
 
 	for (int s = 0; s < nsizes; s++) {
 		struct mxs_prefix hit, miss = { .plen = 32, .addr = { 192, 0, 2, 1 } },

@@ -357,16 +357,14 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 	/* records next to each other (one list's neighbours) in different slots */
 	__u32 k = (c->rec * 2654435761U) >> (32 - __builtin_ctz(MXS_HIT_SLOTS));
 	struct mxs_hitbatch *b = bpf_map_lookup_elem(&hit_batch, &k);
-	/* the coarse clock moves once a tick: it names the tick too (one
-	 * helper call a packet instead of two, under random floods) */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 j = bpf_jiffies64();
 
 	if (!b) {
 		__sync_fetch_and_add(c->hits, 1);
 		return;
 	}
 	if (b->val == c->rec && b->slot == c->slot && b->build == c->build &&
-	    b->tick == now && b->pending < (1U << 30)) {
+	    b->jiffies == j && b->pending < (1U << 30)) {
 		b->pending++;
 		return;
 	}
@@ -379,8 +377,8 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 			__sync_fetch_and_add(&r->hits, b->pending);
 	}
 	__sync_fetch_and_add(c->hits, 1);
-	*c->last_hit = now;
-	b->tick = now;
+	*c->last_hit = bpf_ktime_get_coarse_ns();
+	b->jiffies = j;
 	b->build = c->build;
 	b->slot = c->slot;
 	b->val = c->rec;

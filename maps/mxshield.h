@@ -76,15 +76,6 @@
 _Static_assert((32 - MXS_DIR_BITS_V4) % MXS_STRIDE == 0, "MXS_DIR_BITS_V4");
 _Static_assert((128 - MXS_DIR_BITS_V6) % MXS_STRIDE == 0, "MXS_DIR_BITS_V6");
 
-/* The split index of an IPv4 build, at the head of its leaf array (see
- * MXS_CV_SPLIT): a bitmap of the /(MXS_DIR_BITS_V4 + 4)s, MXS_SPLIT_WORDS
- * words, then one value per first-stage slot. 6 MiB with a 20-bit first
- * stage. A /24 is 4 children of a first-level node: MXS_STRIDE >= 4. */
-#define MXS_SPLIT_GROUPS 16	/* the /24s of a first-stage /20 */
-#define MXS_SPLIT_WORDS ((1U << MXS_DIR_BITS_V4) * MXS_SPLIT_GROUPS / 32)
-#define MXS_SPLIT_LEAVES (MXS_SPLIT_WORDS + (1U << MXS_DIR_BITS_V4))
-_Static_assert(MXS_STRIDE >= 4, "a first-stage slot's 16 groups are whole children");
-
 /* Compiled verdicts stepped through per packet when the deciding entry has
  * expired (each step is the verdict that applies once the previous entry
  * is gone). Deeper chains fall back to the default until the controller's
@@ -187,22 +178,9 @@ struct mxs_rule {
  *
  * A value (dir entry, leaf) is one __u32:
  *   MXS_CV_NODE | index    dir only: continue at node[index]
- *   MXS_CV_SPLIT | value   IPv4 dir only: see below
  *   MXS_CV_COUNTRY | cc    the country policy of country index cc decides
  *   0                      no entry: the default
- *   index (1 .. 2^29-1)    rec[index]: an entry decides (see mxs_crec)
- *
- * The split index. Under a flood from random IPv4 sources against a large
- * list, most first-stage /20s hold some longer prefix (a host, a /24), and
- * the node that says where would be a read from memory for every packet in
- * them. So a /20 whose node has, among its 16 /24s, some that are all one
- * value, gets MXS_CV_SPLIT | that value in the dir; a bitmap of the /24s
- * says which of them are not (the "special" ones), and only those continue
- * at the node, whose value (MXS_CV_NODE | index) is in a second table by
- * first-stage slot. Both tables lead the IPv4 leaf array
- * (MXS_SPLIT_LEAVES); bit (a >> 8) of the bitmap is the /24 of address a.
- * The bitmap and the dir together are 6 MiB. With 1M random prefixes
- * (make bench), 7.3% of random sources then need a node instead of 60%.
+ *   index (1 .. 2^30-1)    rec[index]: an entry decides (see mxs_crec)
  *
  * The four arrays of one family live in four array maps that the
  * controller creates per build and swaps in through the outer maps c_dir,
@@ -220,10 +198,9 @@ struct mxs_rule {
  */
 #define MXS_CV_NODE	(1U << 31)
 #define MXS_CV_COUNTRY	(1U << 30)
-#define MXS_CV_SPLIT	(1U << 29)
-#define MXS_CV_INDEX	(MXS_CV_SPLIT - 1)
+#define MXS_CV_INDEX	(MXS_CV_COUNTRY - 1)
 /* Does value @v name a record (rec[v])? */
-#define MXS_CV_IS_REC(v) ((v) != 0 && !((v) & (MXS_CV_NODE | MXS_CV_COUNTRY | MXS_CV_SPLIT)))
+#define MXS_CV_IS_REC(v) ((v) != 0 && !((v) & (MXS_CV_NODE | MXS_CV_COUNTRY)))
 #define MXS_CLINE	16
 #define MXS_CSLOT(gen, v6) ((gen) * 2 + (v6))
 #define MXS_CSLOTS	4
@@ -254,7 +231,7 @@ struct mxs_cline {
 #define MXS_HIT_SLOTS 64	/* a power of two */
 #endif
 struct mxs_hitbatch {
-	__u64 tick;		/* the tick of the batch: its coarse clock time */
+	__u64 jiffies;		/* the tick of the batch */
 	__u32 build;		/* c_gen's value (builds count up) */
 	__u32 slot;		/* MXS_CSLOT of the record's build and family */
 	__u32 val;		/* the record's index */
@@ -269,8 +246,8 @@ struct mxs_cfill {
 };
 /* The meaning of the compiled arrays, beyond their sizes: a controller
  * refuses a build of another layout (and `restore` rebuilds it). 2: first
- * stage of 20 bits, MXS_CN_LASTFIRST. 3: the IPv4 split index. */
-#define MXS_LAYOUT 3
+ * stage of 20 bits, MXS_CN_LASTFIRST. */
+#define MXS_LAYOUT 2
 
 /* The first two runs of a node's leaves live in the node itself, the
  * others in the leaf array from base_leaf; when the last run has the value
@@ -536,20 +513,6 @@ static __always_inline __u32 mxs_c_walk(void *ctx, int v6, __u64 hi, __u64 lo)
 	if (!p)
 		return 0;
 	v = *p;
-	if (v & MXS_CV_SPLIT) {
-		/* IPv4: the node only for the special /24s of the slot */
-		__u32 s24 = hi >> 40;
-
-		p = mxs_c_leaf(ctx, s24 / 32);
-		if (!p)
-			return 0;
-		if (!((*p >> (s24 % 32)) & 1))
-			return v & ~MXS_CV_SPLIT;
-		p = mxs_c_leaf(ctx, MXS_SPLIT_WORDS + (hi >> (64 - dbits)));
-		if (!p)
-			return 0;
-		v = *p;
-	}
 	for (i = 0; i < MXS_LEVELS_V6; i++) {
 		__u32 idx;
 		__u64 mask;

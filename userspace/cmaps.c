@@ -452,9 +452,8 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		info->entries[v6] = fam[v6].n;
 		info->ranges[v6] = t[v6].nranges;
 		info->nodes[v6] = t[v6].nnode;
-		info->leaves[v6] = t[v6].nleaf - t[v6].nregion;
+		info->leaves[v6] = t[v6].nleaf;
 		info->recs[v6] = t[v6].nrec - 1;
-		info->splits[v6] = t[v6].nsplit;
 	}
 	/* hit counters follow their entries into the new build (from the old
 	 * maps of an upgrade, when the new ones have none yet) */
@@ -496,8 +495,8 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		fill->recs = c->nrec;
 		fill->layout = MXS_LAYOUT;
 		fds[v6][1] = make_array(1, spare(c->nnode), c->node, c->nnode * sizeof(*c->node), b);
-		fds[v6][2] = make_array(2, (c->nregion + spare(c->nleaf - c->nregion) + MXS_CLINE - 1) /
-					       MXS_CLINE, c->leaf, c->nleaf * sizeof(*c->leaf), b);
+		fds[v6][2] = make_array(2, (spare(c->nleaf) + MXS_CLINE - 1) / MXS_CLINE, c->leaf,
+					c->nleaf * sizeof(*c->leaf), b);
 		fds[v6][3] = make_array(3, spare(c->nrec), c->rec, c->nrec * sizeof(*c->rec), b);
 		for (int w = 0; w < 4; w++) {
 			if (fds[v6][w] < 0) {
@@ -569,7 +568,6 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 		info->nodes[v6] = t.nnode;
 		info->leaves[v6] = t.nleaf;
 		info->recs[v6] = t.nrec - 1;
-		info->splits[v6] = t.nsplit;
 		info->compile_s = mono() - t0;
 	}
 	t0 = mono();
@@ -586,7 +584,6 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 	rec = a[3].m;
 	fill = (struct mxs_cfill *)&rec[0];
 	if (!fill->recs || first + n > a[0].n * MXS_CLINE ||
-	    (!v6 && fill->leaves < MXS_SPLIT_LEAVES) ||
 	    fill->nodes + t.nnode > a[1].n || fill->leaves + t.nleaf > a[2].n * MXS_CLINE ||
 	    fill->recs + t.nrec - 1 > a[3].n)
 		goto out;	/* a build without fill counts, or full: rc 1 */
@@ -603,23 +600,6 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 	fill->leaves += t.nleaf;
 	fill->recs += t.nrec - 1;
 	fill->patches++;
-	/* IPv4 split slots: their node value, then their special /24s added
-	 * to the bitmap, before the slot switches. A packet that read the old
-	 * dir value still finds its special /24s marked (bits are only added:
-	 * a /24 marked but no longer special reads a node, which has the whole
-	 * slot), and one that reads the new value finds the new node. The
-	 * next full build clears the bits no longer needed. */
-	for (size_t s = 0; s < n && !v6; s++) {
-		size_t slot = first + s;
-
-		if (!(t.dir[s] & MXS_CV_SPLIT))
-			continue;
-		__atomic_store_n(&leaf[MXS_SPLIT_WORDS + slot], t.sdir[s], __ATOMIC_RELEASE);
-		__atomic_fetch_or(&leaf[slot * MXS_SPLIT_GROUPS / 32],
-				  (uint32_t)t.fine[s] << (slot * MXS_SPLIT_GROUPS % 32),
-				  __ATOMIC_RELEASE);
-	}
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (size_t s = 0; s < n; s++)
 		__atomic_store_n(&dir[first + s], t.dir[s], __ATOMIC_RELEASE);
 	if (info)

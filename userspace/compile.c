@@ -399,8 +399,8 @@ struct builder {
 	const u128 *start;
 	const uint32_t *val;
 	size_t n;
-	int bits, dbits;
-	size_t first;		/* the first first-stage slot of the span */
+	int bits;
+	bool oom;
 };
 
 /* A node to fill: its index, the first address it covers, the range
@@ -416,47 +416,6 @@ struct level {
 	size_t n, cap;
 };
 
-/* Split the first-stage slot of IPv4 node @q (MXS_CV_SPLIT) when some of
- * its /24s are all one value: @gval[g] is /24 g's value unless bit g of
- * @mixed says it holds more than one. The value most of them have goes
- * into the dir, the others are special. */
-static void split_slot(struct builder *b, const struct pending *q, const uint32_t *gval,
-		       uint16_t mixed)
-{
-	struct ctable *t = b->t;
-	size_t slot = (size_t)(q->lo >> (b->bits - b->dbits)) - b->first;
-	uint32_t vals[MXS_SPLIT_GROUPS], base = 0;
-	int count[MXS_SPLIT_GROUPS], nv = 0, best = 0;
-	uint16_t special = mixed;
-
-	/* the distinct values of the uniform /24s, and how many have each */
-	for (int g = 0; g < MXS_SPLIT_GROUPS; g++) {
-		int k = 0;
-
-		if (mixed >> g & 1)
-			continue;
-		while (k < nv && vals[k] != gval[g])
-			k++;
-		if (k == nv) {
-			vals[nv] = gval[g];
-			count[nv++] = 0;
-		}
-		if (++count[k] > best) {
-			best = count[k];
-			base = vals[k];
-		}
-	}
-	if (!best)
-		return;		/* all special: the node, as is */
-	for (int g = 0; g < MXS_SPLIT_GROUPS; g++)
-		if (gval[g] != base)
-			special |= 1U << g;
-	t->dir[slot] = MXS_CV_SPLIT | base;
-	t->sdir[slot] = MXS_CV_NODE | q->nidx;
-	t->fine[slot] = special;
-	t->nsplit++;
-}
-
 /* Fill node @q (at @depth bits): its vectors and leaves now, its internal
  * children allocated next to each other and queued in @next. */
 static int fill_node(struct builder *b, const struct pending *q, int depth, struct level *next)
@@ -466,24 +425,18 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 	u128 cs = (u128)1 << shift;
 	size_t base_leaf = t->nleaf, base_node = t->nnode, i = q->i;
 	uint64_t vector = 0, leafvec = 0;
-	uint32_t last = 0, inl[2] = {}, gval[MXS_SPLIT_GROUPS] = {};
-	bool have_last = false, top = !t->v6 && depth == b->dbits;
-	uint16_t mixed = 0;
+	uint32_t last = 0, inl[2] = {};
+	bool have_last = false;
 	int nint = 0, nleaf = 0;
 
 	for (int j = 0; j < 64; j++) {
 		u128 clo = q->lo + (u128)j * cs, chi = clo + cs - 1;
-		int g = j >> (MXS_STRIDE - 4), gfirst = !(j & ((1 << (MXS_STRIDE - 4)) - 1));
 
 		while (i + 1 < b->n && b->start[i + 1] <= clo)
 			i++;
 		if (i + 1 == b->n || b->start[i + 1] > chi) {
 			uint32_t v = b->val[i];
 
-			if (gfirst)
-				gval[g] = v;
-			else if (gval[g] != v)
-				mixed |= 1U << g;
 			if (!have_last || v != last) {
 				/* the first two runs go into the node, the
 				 * others into the leaf array */
@@ -505,7 +458,6 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 			next->p[next->n++] = (struct pending){ .lo = clo, .i = i,
 							       .nidx = base_node + nint };
 			vector |= 1ULL << j;
-			mixed |= 1U << g;
 			nint++;
 		}
 	}
@@ -519,8 +471,6 @@ static int fill_node(struct builder *b, const struct pending *q, int depth, stru
 	t->node[q->nidx] = (struct mxs_cnode){ .vector = vector, .leafvec = leafvec,
 					       .base_node = base_node, .base_leaf = base_leaf,
 					       .leaf = { inl[0], inl[1] } };
-	if (top)
-		split_slot(b, q, gval, mixed);
 	return 0;
 }
 
@@ -537,11 +487,7 @@ static int build_trie(struct builder *b, size_t first, size_t n)
 
 	t->ndir = n;
 	t->dir = calloc(t->ndir, sizeof(*t->dir));
-	if (!t->v6) {
-		t->fine = calloc(n, sizeof(*t->fine));
-		t->sdir = calloc(n, sizeof(*t->sdir));
-	}
-	if (!t->dir || (!t->v6 && (!t->fine || !t->sdir)))
+	if (!t->dir)
 		return -ENOMEM;
 	for (size_t s = first; s < first + n; s++) {
 		u128 lo = (u128)s << (b->bits - dbits), hi = lo + host_mask(b->bits, dbits);
@@ -617,13 +563,8 @@ static int order_recs(struct ctable *t, uint32_t *val, size_t n)
 void ctable_shift(struct ctable *t, uint32_t noff, uint32_t loff, uint32_t roff)
 {
 #define SHIFT(v) ((v) & MXS_CV_NODE ? (v) + noff : MXS_CV_IS_REC(v) ? (v) + roff : (v))
-	for (size_t i = 0; i < t->ndir; i++) {
-		uint32_t v = t->dir[i];
-
-		t->dir[i] = v & MXS_CV_SPLIT ? MXS_CV_SPLIT | SHIFT(v & ~MXS_CV_SPLIT) : SHIFT(v);
-		if (t->sdir)
-			t->sdir[i] = SHIFT(t->sdir[i]);
-	}
+	for (size_t i = 0; i < t->ndir; i++)
+		t->dir[i] = SHIFT(t->dir[i]);
 	for (size_t i = 0; i < t->nnode; i++) {
 		struct mxs_cnode *c = &t->node[i];
 
@@ -646,17 +587,6 @@ static int ctable_append(struct ctable *a, struct ctable *b)
 
 	if (dir)
 		a->dir = dir;
-	if (a->sdir && dir) {
-		uint32_t *sdir = realloc(a->sdir, (a->ndir + b->ndir) * sizeof(*sdir));
-		uint16_t *fine = sdir ? realloc(a->fine, (a->ndir + b->ndir) * sizeof(*fine)) : NULL;
-
-		if (sdir)
-			a->sdir = sdir;
-		if (fine)
-			a->fine = fine;
-		if (!fine)
-			dir = NULL;
-	}
 	if (!dir || !GROW(a->node, a->nnode, a->capnode, b->nnode) ||
 	    !GROW(a->leaf, a->nleaf, a->capleaf, b->nleaf) ||
 	    !GROW(a->rec, a->nrec, a->caprec, b->nrec - 1) ||
@@ -666,11 +596,6 @@ static int ctable_append(struct ctable *a, struct ctable *b)
 	/* b's records from 1 land at a->nrec */
 	ctable_shift(b, a->nnode, a->nleaf, a->nrec - 1);
 	memcpy(a->dir + a->ndir, b->dir, b->ndir * sizeof(*dir));
-	if (a->sdir) {
-		memcpy(a->sdir + a->ndir, b->sdir, b->ndir * sizeof(*a->sdir));
-		memcpy(a->fine + a->ndir, b->fine, b->ndir * sizeof(*a->fine));
-	}
-	a->nsplit += b->nsplit;
 	memcpy(a->node + a->nnode, b->node, b->nnode * sizeof(*b->node));
 	memcpy(a->leaf + a->nleaf, b->leaf, b->nleaf * sizeof(*b->leaf));
 	memcpy(a->rec + a->nrec, b->rec + 1, (b->nrec - 1) * sizeof(*b->rec));
@@ -679,32 +604,6 @@ static int ctable_append(struct ctable *a, struct ctable *b)
 	a->nleaf += b->nleaf;
 	a->nrec += b->nrec - 1;
 	a->nranges += b->nranges;
-	return 0;
-}
-
-/* A full IPv4 build: the split index (bitmap, then one value per slot)
- * goes in front of the leaves, which move up behind it. */
-static int lead_split(struct ctable *t)
-{
-	size_t r = MXS_SPLIT_LEAVES;
-	uint32_t *l = calloc(r + t->nleaf, sizeof(*l));
-
-	if (!l || t->ndir != (size_t)1 << MXS_DIR_BITS_V4) {
-		free(l);
-		return -ENOMEM;
-	}
-	for (size_t s = 0; s < t->ndir; s++) {
-		l[s * MXS_SPLIT_GROUPS / 32] |= (uint32_t)t->fine[s] << (s * MXS_SPLIT_GROUPS % 32);
-		l[MXS_SPLIT_WORDS + s] = t->sdir[s];
-	}
-	memcpy(l + r, t->leaf, t->nleaf * sizeof(*l));
-	for (size_t i = 0; i < t->nnode; i++)
-		t->node[i].base_leaf += r;	/* below MXS_CN_LASTFIRST: the flag stays */
-	free(t->leaf);
-	t->leaf = l;
-	t->nleaf += r;
-	t->capleaf = t->nleaf;
-	t->nregion = r;
 	return 0;
 }
 
@@ -758,10 +657,8 @@ int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, 
 		if (h[k].rc)
 			rc = mxs_fail(err, errlen, "%s", h[k].err);
 	if (!rc && ctable_append(&h[0].t, &h[1].t))
-		rc = mxs_fail(err, errlen, "compiling the %s lists: out of memory (or over 2^29 "
+		rc = mxs_fail(err, errlen, "compiling the %s lists: out of memory (or over 2^30 "
 			      "verdicts)", v6 ? "IPv6" : "IPv4");
-	if (!rc && !v6 && lead_split(&h[0].t))
-		rc = mxs_fail(err, errlen, "compiling the IPv4 lists: out of memory");
 	if (!rc) {
 		*t = h[0].t;
 		memset(&h[0].t, 0, sizeof(h[0].t));
@@ -796,8 +693,7 @@ int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,
 		rc = order_recs(t, s.val, s.n);
 	if (!rc) {
 		b = (struct builder){ .t = t, .start = s.start, .val = s.val, .n = s.n,
-				      .bits = s.bits, .first = first,
-				      .dbits = v6 ? MXS_DIR_BITS_V6 : MXS_DIR_BITS_V4 };
+				      .bits = s.bits };
 		rc = build_trie(&b, first, n);
 	}
 	free(s.start);
@@ -805,7 +701,7 @@ int mxs_compile_span(int v6, const struct rule_vec *in, size_t first, size_t n,
 	if (rc) {
 		ctable_free(t);
 		return mxs_fail(err, errlen, "compiling the %s lists: %s", v6 ? "IPv6" : "IPv4",
-				rc == -ENOMEM ? "out of memory (or over 2^29 verdicts)" :
+				rc == -ENOMEM ? "out of memory (or over 2^30 verdicts)" :
 						strerror(-rc));
 	}
 	t->nranges = s.n;
@@ -818,8 +714,6 @@ void ctable_free(struct ctable *t)
 	free(t->node);
 	free(t->leaf);
 	free(t->rec);
-	free(t->fine);
-	free(t->sdir);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -110,13 +110,6 @@ struct ctable {
 	struct mxs_crec *rec;
 	size_t nrec, caprec;
 	size_t nranges;		/* distinct ranges after merging */
-	/* IPv4: the split index by slot (MXS_CV_SPLIT): the special /24s of
-	 * a split slot, and its node's value */
-	uint16_t *fine;
-	uint32_t *sdir;
-	size_t nsplit;		/* split slots */
-	size_t nregion;		/* leaf values that are the split index (full
-				 * IPv4 builds: MXS_SPLIT_LEAVES), before the leaves */
 };
 
 int mxs_compile(int v6, const struct rule_vec *in, struct ctable *t, char *err, size_t errlen);
@@ -149,7 +142,7 @@ struct mxs_maps_view {
 };
 
 struct cinfo {
-	size_t entries[2], ranges[2], nodes[2], leaves[2], recs[2], splits[2];
+	size_t entries[2], ranges[2], nodes[2], leaves[2], recs[2];
 	uint64_t bytes[2];	/* kernel memory of the arrays */
 	double compile_s, load_s;
 };

@@ -190,13 +190,13 @@ static void check_addr(const struct mxs_prefix *a, struct tally *t, const char *
 /* A round's random bases (entries nest around them) and one LPM trie per
  * list and family in the reference program's outer maps. 0, or -1 after a
  * "not ok" line. */
-/* IPv4: @a in every /24 of its first-stage slot, the special /24s of a
- * split slot (MXS_CV_SPLIT) and the others. */
+/* IPv4: @a in each of the 16 /24s of its first-stage /20, the ones that
+ * hold other prefixes and the ones that do not. */
 static void check_slot(const struct mxs_prefix *a, struct tally *t, const char *what)
 {
 	struct mxs_prefix b = *a;
 
-	for (int g = 0; g < MXS_SPLIT_GROUPS && !a->v6; g++) {
+	for (int g = 0; g < 16 && !a->v6; g++) {
 		b.addr[2] = (a->addr[2] & 0xf0) | g;
 		check_addr(&b, t, what);
 	}
@@ -345,15 +345,14 @@ static void round_(int n, uint32_t flags, const char *name)
 			check_addr(&a, &t, name);
 		}
 	}
-	if (t.bad || (n >= 300 && !info.splits[0])) {
+	if (t.bad) {
 		failures++;
-		printf("not ok - %s: %d of %d addresses differ; %zu split IPv4 slots\n", name, t.bad,
-		       t.n, info.splits[0]);
+		printf("not ok - %s: %d of %d addresses differ\n", name, t.bad, t.n);
 	} else {
-		printf("ok - %s: %zu+%zu entries (%zu+%zu ranges, %zu+%zu nodes, %zu split IPv4 "
-		       "slots), %d addresses agree (trust %d partner %d gateway %d block %d country %d default %d "
+		printf("ok - %s: %zu+%zu entries (%zu+%zu ranges, %zu+%zu nodes), %d addresses "
+		       "agree (trust %d partner %d gateway %d block %d country %d default %d "
 		       "gateway-only %d)\n", name, fam[0].n, fam[1].n, info.ranges[0], info.ranges[1],
-		       info.nodes[0], info.nodes[1], info.splits[0], t.n, t.seen[MXS_R_TRUST], t.seen[MXS_R_PARTNER],
+		       info.nodes[0], info.nodes[1], t.n, t.seen[MXS_R_TRUST], t.seen[MXS_R_PARTNER],
 		       t.seen[MXS_R_GATEWAY], t.seen[MXS_R_BLOCK], t.seen[MXS_R_COUNTRY],
 		       t.seen[MXS_R_DEFAULT], t.seen[MXS_R_GATEWAY_ONLY]);
 	}
@@ -379,8 +378,8 @@ static void patch_round(int n, int changes, const char *name)
 	struct tally t = {};
 	uint64_t now = now_tai_ns();
 	char err[MXS_ERRLEN];
-	int tries[MXS_LIST_MAX][2], patched = 0, full = 0, adds = 0, dels = 0, split = 0;
-	struct cinfo info, pinfo;
+	int tries[MXS_LIST_MAX][2], patched = 0, full = 0, adds = 0, dels = 0;
+	struct cinfo info;
 
 	if (round_open(bases, tries, name))
 		return;
@@ -425,14 +424,13 @@ static void patch_round(int n, int changes, const char *name)
 			for (size_t j = 0; j < fam[v6].n; j++)
 				if (prefix_meets(&fam[v6].p[j], &span))
 					rule_vec_push(&sub, &fam[v6].p[j], &fam[v6].r[j]);
-			rc = cmaps_patch(&mv, v6, &sub, first, slots, &pinfo, err, sizeof(err));
+			rc = cmaps_patch(&mv, v6, &sub, first, slots, NULL, err, sizeof(err));
 			rule_vec_free(&sub);
 			if (rc < 0)
 				goto fail;
 			if (rc > 0 && cmaps_install(&mv, fam, &info, err, sizeof(err)))
 				goto fail;
 			patched += rc == 0;
-			split += rc == 0 && pinfo.splits[0];
 			full += rc > 0;
 		}
 		/* the changed prefix: first, last, just outside, one inside */
@@ -465,14 +463,13 @@ static void patch_round(int n, int changes, const char *name)
 			check_addr(&a, &t, name);
 		}
 	}
-	if (t.bad || patched < changes / 4 || !split) {
+	if (t.bad || patched < changes / 4) {
 		failures++;
-		printf("not ok - %s: %d of %d addresses differ; %d patches in place (%d with split "
-		       "IPv4 slots), %d full builds\n", name, t.bad, t.n, patched, split, full);
+		printf("not ok - %s: %d of %d addresses differ; %d patches in place, %d full "
+		       "builds\n", name, t.bad, t.n, patched, full);
 	} else {
-		printf("ok - %s: %d additions and %d deletions, %d patched in place (%d with split "
-		       "IPv4 slots), %d full builds, %d addresses agree\n", name, adds, dels,
-		       patched, split, full, t.n);
+		printf("ok - %s: %d additions and %d deletions, %d patched in place, %d full "
+		       "builds, %d addresses agree\n", name, adds, dels, patched, full, t.n);
 	}
 	goto out;
 fail:

@@ -121,6 +121,22 @@ struct {
 	__array(values, MXS_CARRAY(struct mxs_cline));
 } c_leaf SEC(".maps");
 
+/* Per CPU, not pinned (a cache, rebuilt with the program): the coarse
+ * clock as of the current tick, read once a tick. Under a flood from many
+ * sources almost every hit is an entry's first in its tick and needs the
+ * time for the entry's last hit: one helper call a packet fewer. */
+struct tick_clock {
+	__u64 jiffies;
+	__u64 coarse_ns;	/* bpf_ktime_get_coarse_ns() at that tick */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tick_clock);
+} tick_clock SEC(".maps");
+
 /* Hits counted per CPU and not yet added to their record (mxs_hitbatch). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -358,6 +374,8 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 	__u32 k = (c->rec * 2654435761U) >> (32 - __builtin_ctz(MXS_HIT_SLOTS));
 	struct mxs_hitbatch *b = bpf_map_lookup_elem(&hit_batch, &k);
 	__u64 j = bpf_jiffies64();
+	struct tick_clock *t;
+	__u32 zero = 0;
 
 	if (!b) {
 		__sync_fetch_and_add(c->hits, 1);
@@ -377,7 +395,12 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 			__sync_fetch_and_add(&r->hits, b->pending);
 	}
 	__sync_fetch_and_add(c->hits, 1);
-	*c->last_hit = bpf_ktime_get_coarse_ns();
+	t = bpf_map_lookup_elem(&tick_clock, &zero);
+	if (t && t->jiffies != j) {
+		t->jiffies = j;
+		t->coarse_ns = bpf_ktime_get_coarse_ns();
+	}
+	*c->last_hit = t ? t->coarse_ns : bpf_ktime_get_coarse_ns();
 	b->jiffies = j;
 	b->build = c->build;
 	b->slot = c->slot;

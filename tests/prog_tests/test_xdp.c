@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -425,7 +426,8 @@ static void snapshot(struct snap *sn)
 	}
 }
 
-static uint64_t rule_hits(uint32_t list, const char *rule)
+/* Hits of an entry, and its last hit's time into *last_hit (if given). */
+static uint64_t rule_hits_at(uint32_t list, const char *rule, uint64_t *last_hit)
 {
 	struct mxs_prefix p;
 	struct hitmap hm;
@@ -436,7 +438,22 @@ static uint64_t rule_hits(uint32_t list, const char *rule)
 		return 0;
 	hitmap_get(&hm, list, &p, &hits, &last);
 	hitmap_free(&hm);
+	if (last_hit)
+		*last_hit = last;
 	return hits;
+}
+
+static uint64_t rule_hits(uint32_t list, const char *rule)
+{
+	return rule_hits_at(list, rule, NULL);
+}
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void run_case(const struct tcase *t)
@@ -594,7 +611,7 @@ static void test_hit_batch(void)
 {
 	const struct tcase *t = &cases[4];
 	uint8_t pkt[1024];
-	uint64_t before, after, pending;
+	uint64_t before, after, pending, t0, t1, last;
 	cpu_set_t one, saved;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1000);
 
@@ -614,9 +631,17 @@ static void test_hit_batch(void)
 	/* the next clock tick flushes the batch into the record */
 	usleep(30000);
 	o.repeat = 1;
+	t0 = coarse_ns();
 	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxs_xdp), &o);
+	t1 = coarse_ns();
 	before = pending;
 	pending = pending_hits();
+	/* the last hit's time is the coarse clock of the new tick, not the
+	 * one the CPU read at the tick before (struct tick_clock) */
+	rule_hits_at(t->list, t->rule, &last);
+	result(last >= t0 && last <= t1, "... and the record's last hit has that tick's time",
+	       "last hit %llu, run between %llu and %llu", (unsigned long long)last,
+	       (unsigned long long)t0, (unsigned long long)t1);
 	result(rule_hits(t->list, t->rule) == after + 1 && pending + 900 < before,
 	       "... and go into the record at the next clock tick",
 	       "hits %llu, %llu -> %llu pending", (unsigned long long)rule_hits(t->list, t->rule),

@@ -125,7 +125,7 @@ struct {
  * clock as of the current tick, read once a tick. Under a flood from many
  * sources almost every hit is an entry's first in its tick and needs the
  * time for the entry's last hit: one helper call a packet fewer. */
-struct tick_clock {
+struct mxs_tickclock {
 	__u64 jiffies;
 	__u64 coarse_ns;	/* bpf_ktime_get_coarse_ns() at that tick */
 };
@@ -134,7 +134,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tick_clock);
+	__type(value, struct mxs_tickclock);
 } tick_clock SEC(".maps");
 
 /* Hits counted per CPU and not yet added to their record (mxs_hitbatch). */
@@ -374,7 +374,7 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 	__u32 k = (c->rec * 2654435761U) >> (32 - __builtin_ctz(MXS_HIT_SLOTS));
 	struct mxs_hitbatch *b = bpf_map_lookup_elem(&hit_batch, &k);
 	__u64 j = bpf_jiffies64();
-	struct tick_clock *t;
+	struct mxs_tickclock *t;
 	__u32 zero = 0;
 
 	if (!b) {

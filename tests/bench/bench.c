@@ -12,8 +12,10 @@
  * of the CC0 database (every other country with a drop policy). Each figure
  * is the median of BENCH_RUNS runs of `repeat` packets.
  *
- *   bench [--smoke]   --smoke: tiny sizes, few repeats, plus checks that the
- *                     two programs give the same verdicts (run by CI)
+ * After each size, single-packet runs of both programs over the same
+ * random sources must give the same verdicts (2,000 a family).
+ *
+ *   bench [--smoke]   --smoke: tiny sizes, few repeats (run by CI)
  *   bench --size N [--vs OBJ]   one size only; --vs: a column more, for
  *                     another build of the benchmark program (an object
  *                     file built from bpf/mxshield.bpf.c with -DMXS_BENCH,
@@ -64,6 +66,23 @@ struct lab {
 	int base[4];			/* trust4, partner4, block4, country4 */
 };
 
+/* The map of @obj that @name is in another object of the same source:
+ * the same name, or for global data (".bss", named after the object) the
+ * same section. */
+static struct bpf_map *twin_map(struct bpf_object *obj, const char *name)
+{
+	const char *sec = strchr(name, '.');
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		const char *s = strchr(bpf_map__name(m), '.');
+
+		if (sec ? s && !strcmp(s, sec) : !strcmp(bpf_map__name(m), name))
+			return m;
+	}
+	return NULL;
+}
+
 static int open_lab(struct lab *l, const char *vs)
 {
 	struct bpf_map *m;
@@ -95,16 +114,7 @@ static int open_lab(struct lab *l, const char *vs)
 		if (!o)
 			return -1;
 		bpf_object__for_each_map(m, o) {
-			const char *dot = strchr(bpf_map__name(m), '.');
-			struct bpf_map *twin = dot ? NULL : bpf_object__find_map_by_name(l->mb->obj,
-											  bpf_map__name(m));
-			struct bpf_map *t;
-
-			/* the global data (.bss: the IPv6 networks' count) too */
-			bpf_object__for_each_map(t, l->mb->obj)
-				if (dot && strchr(bpf_map__name(t), '.') &&
-				    !strcmp(strchr(bpf_map__name(t), '.'), dot))
-					twin = t;
+			struct bpf_map *twin = twin_map(l->mb->obj, bpf_map__name(m));
 
 			bpf_map__set_pin_path(m, NULL);
 			if (twin && bpf_map__reuse_fd(m, bpf_map__fd(twin)))

@@ -187,9 +187,6 @@ static void check_addr(const struct mxs_prefix *a, struct tally *t, const char *
 	}
 }
 
-/* A round's random bases (entries nest around them) and one LPM trie per
- * list and family in the reference program's outer maps. 0, or -1 after a
- * "not ok" line. */
 /* IPv4: @a in each of the 16 /24s of its first-stage /20, the ones that
  * hold other prefixes and the ones that do not. */
 static void check_slot(const struct mxs_prefix *a, struct tally *t, const char *what)
@@ -202,6 +199,9 @@ static void check_slot(const struct mxs_prefix *a, struct tally *t, const char *
 	}
 }
 
+/* A round's random bases (entries nest around them) and one LPM trie per
+ * list and family in the reference program's outer maps. 0, or -1 after a
+ * "not ok" line. */
 static int round_open(struct mxs_prefix bases[2][8], int tries[MXS_LIST_MAX][2],
 		      const char *name)
 {

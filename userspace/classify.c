@@ -85,12 +85,13 @@ static __u8 mxs_country_action(void *vctx, __u32 cc)
 int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 		 uint32_t flags, uint64_t now_tai, struct mxs_verdict *v)
 {
-	int outer[4] = { mv->c_dir, mv->c_node, mv->c_leaf, mv->c_rec };
+	int outer[4];
 	struct uctx c = { .mv = mv, .fd = { -1, -1, -1, -1 }, .now = now_tai };
 	__u32 zero = 0, gen = 0, slot;
 	__u64 hi = 0, lo = 0;
 	int ok = 1;
 
+	cmaps_outer(mv, outer);
 	bpf_map_lookup_elem(mv->c_gen, &zero, &gen);
 	slot = MXS_CSLOT(gen & 1, addr->v6);
 	for (int i = 0; i < 4; i++) {

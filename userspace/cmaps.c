@@ -29,13 +29,12 @@ static double mono(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int outer_fds(const struct mxs_maps_view *mv, int out[4])
+void cmaps_outer(const struct mxs_maps_view *mv, int out[4])
 {
 	out[0] = mv->c_dir;
 	out[1] = mv->c_node;
 	out[2] = mv->c_leaf;
 	out[3] = mv->c_rec;
-	return 0;
 }
 
 /* c_gen counts builds up; its low bit is the live generation. */
@@ -132,7 +131,7 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, int pro
 	int outer[4], fd;
 	void *m;
 
-	outer_fds(mv, outer);
+	cmaps_outer(mv, outer);
 	if (live_gen(mv, &gen))
 		return NULL;
 	fd = cmaps_inner_fd(outer[which], MXS_CSLOT(gen, v6));
@@ -199,7 +198,7 @@ int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2])
 {
 	int outer[4];
 
-	outer_fds(mv, outer);
+	cmaps_outer(mv, outer);
 	bytes[0] = bytes[1] = 0;
 	/* both generations: what the kernel holds */
 	for (int s = 0; s < MXS_CSLOTS; s++) {
@@ -437,7 +436,7 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		info = &dummy;
 	memset(info, 0, sizeof(*info));
 	memset(fds, -1, sizeof(fds));
-	outer_fds(mv, outer);
+	cmaps_outer(mv, outer);
 	if (live_build(mv, &build))
 		return mxs_fail(err, errlen, "reading c_gen: %s", strerror(errno));
 	/* the next build number names the idle generation */

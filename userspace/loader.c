@@ -269,9 +269,10 @@ int ctl_apply_config(struct ctl *c, const struct recfile *settings)
  * upgrade that changed it needs them made anew (ctl_load does that). */
 static bool layout_ok(const struct ctl *c)
 {
-	const int outer[4] = { c->mv.c_dir, c->mv.c_node, c->mv.c_leaf, c->mv.c_rec };
 	__u32 zero = 0, gen = 0;
+	int outer[4];
 
+	cmaps_outer(&c->mv, outer);
 	bpf_map_lookup_elem(c->mv.c_gen, &zero, &gen);
 	for (int w = 0; w < 4; w++) {
 		struct bpf_map_info info = {};

@@ -169,7 +169,10 @@ int cmaps_live(const struct mxs_maps_view *mv);
  * node, leaf and rec maps (cap[0..2]). 0, or a negative errno. */
 int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
 	       uint32_t cap[3]);
-/* The value size of a build's array @w (0 dir, 1 node, 2 leaf, 3 rec). */
+/* The outer maps of a build's arrays, in their order: 0 dir, 1 node,
+ * 2 leaf, 3 rec. */
+void cmaps_outer(const struct mxs_maps_view *mv, int out[4]);
+/* The value size of a build's array @w (in that order). */
 uint32_t cmaps_vsize(int w);
 /* Kernel memory of the compiled maps of both generations, per family. */
 int cmaps_memory(const struct mxs_maps_view *mv, uint64_t bytes[2]);

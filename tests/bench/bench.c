@@ -47,15 +47,6 @@ static int failures;
 static int prog_vs = -1;	/* --vs */
 static int prog_bench = -1;	/* the benchmark build, which --vs compares with */
 
-static uint64_t mix(uint64_t x)
-{
-	x *= 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 29;
-	return x;
-}
-
 struct lab {
 	struct mxshield_bpf *m;
 	struct mxshield_bench_bpf *mb;
@@ -242,7 +233,7 @@ static struct mxs_prefix add_blocks(struct lab *l, long n, uint64_t *seed, doubl
 	double t0;
 
 	for (long i = 0; i < n; i++) {
-		uint64_t x = mix(++*seed);
+		uint64_t x = bench_mix(++*seed);
 		int k = x % 10;
 
 		p[i].plen = k < 6 ? 32 : k < 9 ? 24 : 16 + (x >> 8) % 8;

@@ -24,6 +24,17 @@ static inline __u64 bench_net6(const __u8 *addr, unsigned plen)
 	return (hi & ~0x7fULL) | plen;
 }
 
+/* splitmix64's finaliser: the @x-th number of a stream (the benchmark
+ * also draws its random prefixes with it). */
+static inline __u64 bench_mix(__u64 x)
+{
+	x *= 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 29;
+	return x;
+}
+
 #ifdef __bpf__
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -52,15 +63,9 @@ volatile __u32 bench_nnets6;	/* entries in bench_nets6 */
 static __always_inline __u64 bench_next(void)
 {
 	__u32 zero = 0;
-	__u64 *seq = bpf_map_lookup_elem(&bench_seq, &zero), x;
+	__u64 *seq = bpf_map_lookup_elem(&bench_seq, &zero);
 
-	if (!seq)
-		return 0;
-	x = ++*seq * 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 29;
-	return x;
+	return seq ? bench_mix(++*seq) : 0;
 }
 
 /* A random IPv4 source (network byte order) into a4. */

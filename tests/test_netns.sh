@@ -160,11 +160,13 @@ check_fails "... and no journal" test -e "$work/state/block.journal"
 check "single add" mx block add $BLOCKED
 check "... drops at the NIC" cannot_connect $BLOCKED 25
 check_eq "... patched in place" "1" "$(mx --json status | jq .patches_ipv4)"
-check_eq "... one journal line" "1" "$(wc -l <"$work/state/block.journal")"
+check_eq "... one journal line (and the journal's header)" "2" \
+	"$(wc -l <"$work/state/block.journal")"
 check "single del" mx block del $BLOCKED
 check "... connects again" can_connect $BLOCKED 25
 check_eq "... patched in place" "2" "$(mx --json status | jq .patches_ipv4)"
-check "... a deletion line" grep -q "^[0-9]* - $BLOCKED/32\$" "$work/state/block.journal"
+check "... a deletion line, with its CRC" \
+	grep -qE "^[0-9a-f]{8} [0-9]+ - $BLOCKED/32\$" "$work/state/block.journal"
 check "add a /12 over all of them" mx block add 100.64.0.0/12 --action spam
 check_eq "... more than the spare room holds: a full build instead" "0" \
 	"$(mx --json status | jq .patches_ipv4)"

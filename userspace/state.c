@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include <time.h>
+#include <stdint.h>
+#include <zlib.h>
 #include "mxs.h"
 #include "state.h"
 
@@ -169,42 +172,109 @@ int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The whole of a (small) file: 0, or a negative errno. */
+static int read_all(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t cap = 4096;
+	ssize_t r;
+
+	*len = 0;
+	if (fd < 0)
+		return -errno;
+	*buf = malloc(cap + 1);
+	while (*buf && (r = read(fd, *buf + *len, cap - *len)) > 0) {
+		*len += r;
+		if (*len == cap) {
+			char *nb = realloc(*buf, 2 * cap + 1);
+
+			if (!nb) {
+				free(*buf);
+				*buf = NULL;
+				break;
+			}
+			*buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (!*buf)
+		return -ENOMEM;
+	if (r < 0) {
+		int e = -errno;
+
+		free(*buf);
+		return e;
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* The header line of a version 2 state file: the CRC and length of what
+ * follows it. Version 1 (no checksum) and hand-written files are read as
+ * they are; an empty file is damage (every version writes a header). */
+#define SF_HEAD "# mxshield state v2 crc32="
+
 int state_read(const char *path, struct recfile *f, char *err, size_t errlen)
 {
-	char *line = NULL, lerr[200];
-	size_t cap = 0;
-	ssize_t n;
-	int lineno = 0;
-	FILE *fp;
+	char *buf = NULL, *line, *next, lerr[200];
+	size_t len = 0;
+	int lineno = 0, rc;
 
 	memset(f, 0, sizeof(*f));
-	fp = fopen(path, "r");
-	if (!fp) {
-		if (errno == ENOENT)
-			return 0;
-		return mxs_fail(err, errlen, "%s: %s", path, strerror(errno));
+	rc = read_all(path, &buf, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return mxs_fail(err, errlen, "%s: %s", path, strerror(-rc));
+	if (!len) {
+		free(buf);
+		return mxs_fail(err, errlen, "%s: empty, where every version writes a header line: "
+				"damaged", path);
 	}
-	while ((n = getline(&line, &cap, fp)) >= 0) {
+	line = buf;
+	if (!strncmp(buf, SF_HEAD, strlen(SF_HEAD))) {
+		unsigned int want = 0;
+		size_t body = 0;
+		char *nl = memchr(buf, '\n', len);
+
+		if (!nl || sscanf(buf + strlen(SF_HEAD), "%8x bytes=%zu", &want, &body) != 2 ||
+		    body != len - (nl + 1 - buf) ||
+		    crc32_z(crc32_z(0, NULL, 0), (const unsigned char *)nl + 1, body) != want) {
+			free(buf);
+			return mxs_fail(err, errlen, "%s: fails its checksum (cut short, or "
+					"changed by hand): damaged", path);
+		}
+	}
+	for (; line < buf + len; line = next) {
+		char *nl = memchr(line, '\n', buf + len - line);
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(buf + len - line);
 		struct rec r;
 
+		next = line + n + 1;
 		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		if (memchr(line, '\0', n)) {
+			mxs_fail(err, errlen, "%s:%d: NUL byte: damaged", path, lineno);
+			goto bad;
+		}
+		line[n] = '\0';
+		while (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if (!n || line[0] == '#')
 			continue;
 		if (state_parse_line(line, &r, lerr, sizeof(lerr))) {
 			mxs_fail(err, errlen, "%s:%d: %s", path, lineno, lerr);
-			free(line);
-			fclose(fp);
-			recfile_free(f);
-			return -1;
+			goto bad;
 		}
 		r.line = lineno;
 		*recfile_add(f) = r;
 	}
-	free(line);
-	fclose(fp);
+	free(buf);
 	return 0;
+bad:
+	free(buf);
+	recfile_free(f);
+	return -1;
 }
 
 static void put_escaped(FILE *fp, const char *s)
@@ -221,7 +291,7 @@ static void put_escaped(FILE *fp, const char *s)
 	}
 }
 
-static int fsync_dir(const char *path)
+int fsync_parent(const char *path)
 {
 	char *copy = xstrdup(path);
 	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY), rc = 0;
@@ -235,16 +305,25 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
-/* Create PATH.tmp.PID, hand it to @fill, fsync, rename over PATH. */
+/* Create a new temporary file beside PATH (O_EXCL and O_NOFOLLOW: never
+ * an existing file or a link someone planted), hand it to @fill, fsync,
+ * rename over PATH, fsync the directory. */
 static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 			 const void *arg, char *err, size_t errlen)
 {
 	char tmp[4096];
 	FILE *fp;
-	int fd;
+	int fd = -1;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	for (int i = 0; i < 16 && fd < 0; i++) {
+		uint64_t r = mxs_hash(&fd, sizeof(&fd), (uint64_t)getpid() << 32 ^ i ^
+				      (uint64_t)time(NULL) ^ (uintptr_t)tmp);
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%08x", path, (int)getpid(), (unsigned)r);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	fp = fdopen(fd, "w");
@@ -270,26 +349,39 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 		unlink(tmp);
 		return mxs_fail(err, errlen, "%s: %s", path, strerror(e));
 	}
-	fsync_dir(path);
+	if (fsync_parent(path))
+		return mxs_fail(err, errlen, "%s: syncing its directory: %s", path,
+				strerror(errno));
 	return 0;
 }
 
 static int fill_recs(FILE *fp, const void *arg)
 {
 	const struct recfile *f = arg;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&body, &len);
+	int rc;
 
-	fputs("# mxshield state v1: one record a line, tab-separated key=value\n", fp);
+	if (!mem)
+		return -1;
 	for (int i = 0; i < f->n; i++) {
 		for (int j = 0; j < f->r[i].n; j++) {
 			if (j)
-				fputc('\t', fp);
-			fputs(f->r[i].kv[j].k, fp);
-			fputc('=', fp);
-			put_escaped(fp, f->r[i].kv[j].v);
+				fputc('\t', mem);
+			fputs(f->r[i].kv[j].k, mem);
+			fputc('=', mem);
+			put_escaped(mem, f->r[i].kv[j].v);
 		}
-		fputc('\n', fp);
+		fputc('\n', mem);
 	}
-	return ferror(fp) ? -1 : 0;
+	if (fclose(mem))
+		return -1;
+	fprintf(fp, SF_HEAD "%08x bytes=%zu: one record a line, tab-separated key=value\n", (unsigned)crc32_z(crc32_z(0, NULL, 0),
+		(const unsigned char *)body, len), len);
+	rc = fwrite(body, 1, len, fp) == len && !ferror(fp) ? 0 : -1;
+	free(body);
+	return rc;
 }
 
 int state_write(const char *path, const struct recfile *f, char *err, size_t errlen)

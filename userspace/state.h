@@ -42,6 +42,8 @@ void recfile_free(struct recfile *f);
 /* Write a whole file atomically (used for the copied geo database too). */
 int atomic_write(const char *path, const void *buf, size_t len, char *err, size_t errlen);
 struct iovec;
+/* fsync the directory holding @path (a rename or a new file in it). */
+int fsync_parent(const char *path);
 int atomic_writev(const char *path, const struct iovec *iov, int n, char *err, size_t errlen);
 
 #endif

@@ -10,22 +10,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <stdarg.h>
+#include <zlib.h>
 #include "ctl.h"
 #include "store.h"
-
-#define ST_MAGIC "MXSLIST\n"
-#define ST_VERSION 1
-
-struct st_head {
-	char magic[8];
-	uint32_t version;
-	uint32_t entsize;	/* sizeof(struct st_ent) */
-	uint64_t n;		/* entries */
-	uint64_t npool;		/* bytes of comments after the entries */
-	uint64_t seq;		/* last journal change folded in */
-	int64_t next_expiry;	/* earliest expiry of an entry, 0 = none */
-	uint64_t reserved[2];
-};
 
 int st_cmp(const struct st_ent *a, const struct st_ent *b)
 {
@@ -356,10 +344,62 @@ void store_close(struct store *s)
 	free(s->ov);
 	free(s->opool);
 	free(s->pend);
+	st_vec_free(&s->keep);
 	memset(s, 0, sizeof(*s));
 }
 
 /* ------------------------------------------------------------ the files */
+
+/*
+ * LIST.list, version 2 (version 1 had no checksums: it is still read, its
+ * fields validated, and rewritten as version 2 at the next change):
+ *
+ *   struct st_head                      64 bytes, head_crc over itself
+ *   uint32_t crc[nchunk], padded to 8   crc32 of each chunk of ST_CHUNK
+ *                                       entries (table_crc over it)
+ *   struct st_ent ent[n]                sorted, unique
+ *   char pool[npool]                    NUL-terminated comments (pool_crc)
+ *
+ * The table sits before the entries so that a file cut short still shows
+ * which of its leading chunks are whole (state repair keeps those).
+ */
+#define ST_MAGIC "MXSLIST\n"
+#define ST_V1 1
+#define ST_V2 2
+#define ST_CHUNK 1024
+
+struct st_head {
+	char magic[8];
+	uint32_t version;
+	uint32_t entsize;	/* sizeof(struct st_ent) */
+	uint64_t n;		/* entries */
+	uint64_t npool;		/* bytes of comments after the entries */
+	uint64_t seq;		/* last change folded in */
+	int64_t next_expiry;	/* earliest expiry of an entry, 0 = none */
+	uint32_t chunk;		/* entries per checksummed chunk */
+	uint32_t pool_crc;
+	uint32_t table_crc;
+	uint32_t head_crc;	/* crc32 of the header with this field 0 */
+};
+_Static_assert(sizeof(struct st_head) == 64, "st_head is 64 bytes on disk");
+
+/* LIST.journal, version 2: a first line SJ_HEAD, then one line a change,
+ * "CRC SEQ + PREFIX ACTION EXPIRES ADDED COMMENT" or "CRC SEQ - PREFIX",
+ * CRC the crc32 (8 hex digits) of the rest of the line. A journal without
+ * the header line is of version 1: its lines have no CRC. */
+#define SJ_HEAD "# mxshield journal v2\n"
+
+static uint32_t crc(const void *p, size_t n)
+{
+	return crc32_z(crc32_z(0, NULL, 0), p, n);
+}
+
+static size_t table_len(uint64_t n, uint32_t chunk)
+{
+	uint64_t nchunk = chunk ? (n + chunk - 1) / chunk : 0;
+
+	return ((nchunk + 1) & ~1ULL) * sizeof(uint32_t);
+}
 
 static void paths(const struct ctl *c, const char *name, char snap[PATH_MAX],
 		  char jour[PATH_MAX], char legacy[PATH_MAX])
@@ -373,11 +413,115 @@ static void paths(const struct ctl *c, const char *name, char snap[PATH_MAX],
 	state_path(c, name, legacy, PATH_MAX);
 }
 
+/* Is @e a sound entry of list @s? NULL, or why not. */
+static const char *ent_problem(const struct store *s, const struct st_ent *e, size_t npool,
+			       const char *pool)
+{
+	struct mxs_prefix p, m;
+
+	if (e->v6 > 1)
+		return "family byte is neither 0 (IPv4) nor 1 (IPv6)";
+	if (e->plen > (e->v6 ? 128 : 32))
+		return "prefix length out of range";
+	if (!e->v6)
+		for (int i = 4; i < 16; i++)
+			if (e->addr[i])
+				return "IPv4 address with bytes beyond its 4";
+	st_prefix(e, &p);
+	m = p;
+	prefix_mask(&m);
+	if (memcmp(m.addr, p.addr, 16))
+		return "host bits set";
+	if (s->block ? e->action < MXS_ACT_DROP || e->action >= MXS_ACT_MAX : e->action)
+		return "action out of range";
+	if (e->del)
+		return "deletion mark in a snapshot";
+	if (e->added < 0 || e->expires < 0)
+		return "negative time";
+	if (e->comment && (e->comment - 1 >= npool || (e->comment > 1 && pool[e->comment - 2])))
+		return "comment offset outside the comment pool";
+	return NULL;
+}
+
+/* Report damage: an error (normal load), or one more loss (salvage). */
+static int damaged(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int damaged(struct store *s, const char *fmt, ...)
+{
+	char msg[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->salvage) {
+		if (s->verbose)
+			fprintf(stderr, "mxshield: %s\n", msg);
+		return 0;
+	}
+	return ctl_err("%s", msg);
+}
+
+/* Validate the entries of a mapped snapshot; in salvage mode keep the
+ * good ones in s->keep. */
+static int check_entries(struct store *s, const char *path, const struct st_head *h,
+			 const uint32_t *table, const struct st_ent *ent, size_t avail,
+			 const char *pool, size_t npool, bool pool_ok)
+{
+	const struct st_ent *prev = NULL;
+	int64_t next = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		const struct st_ent *e = &ent[i];
+		size_t off = (const char *)e - (const char *)h;
+		const char *why;
+
+		if (table && i % h->chunk == 0) {
+			size_t k = i / h->chunk, len = h->n - i < h->chunk ? h->n - i : h->chunk;
+
+			if (i + len > avail || crc(e, len * sizeof(*e)) != table[k]) {
+				if (damaged(s, "%s: byte %zu: entries %zu-%zu fail their checksum",
+					    path, off, i, i + len - 1))
+					return 1;
+				s->lost += len;
+				i += len - 1;
+				continue;
+			}
+		}
+		if (!table && i >= avail) {
+			s->lost += h->n - i;
+			return damaged(s, "%s: byte %zu: cut short", path, off);
+		}
+		why = ent_problem(s, e, npool, pool);
+		if (!why && prev && st_cmp(prev, e) >= 0)
+			why = "entries out of order";
+		if (why) {
+			if (damaged(s, "%s: byte %zu: entry %zu: %s", path, off, i, why))
+				return 1;
+			s->lost++;
+			continue;
+		}
+		prev = e;
+		if (e->expires && (!next || e->expires < next))
+			next = e->expires;
+		if (s->salvage && st_vec_push(&s->keep, e, pool_ok && e->comment ?
+					      pool + e->comment - 1 : NULL))
+			return ctl_err("out of memory");
+	}
+	if (!s->salvage && next != h->next_expiry)
+		return ctl_err("%s: header: earliest expiry does not match the entries", path);
+	return 0;
+}
+
 static int load_snapshot(struct store *s, const char *path)
 {
 	const struct st_head *h;
+	const uint32_t *table = NULL;
+	const struct st_ent *ent;
+	const char *pool;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t size, tlen = 0, avail, npool;
+	bool pool_ok;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return errno == ENOENT ? 1 : ctl_err("%s: %s", path, strerror(errno));
@@ -385,30 +529,79 @@ static int load_snapshot(struct store *s, const char *path)
 		close(fd);
 		return ctl_err("%s: %s", path, strerror(errno));
 	}
-	if ((size_t)st.st_size < sizeof(*h)) {
+	size = st.st_size;
+	if (size < sizeof(*h)) {
 		close(fd);
-		return ctl_err("%s: truncated list snapshot", path);
+		s->lost_all = true;
+		return damaged(s, "%s: %zu bytes: cut short before the end of its header", path,
+			       size);
 	}
-	s->map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	s->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (s->map == MAP_FAILED) {
 		s->map = NULL;
 		return ctl_err("%s: %s", path, strerror(errno));
 	}
-	s->maplen = st.st_size;
+	s->maplen = size;
 	h = s->map;
-	if (memcmp(h->magic, ST_MAGIC, 8) || h->version != ST_VERSION ||
-	    h->entsize != sizeof(struct st_ent) ||
-	    h->n > (st.st_size - sizeof(*h)) / sizeof(struct st_ent) ||
-	    sizeof(*h) + h->n * sizeof(struct st_ent) + h->npool != (uint64_t)st.st_size)
-		return ctl_err("%s: not a list snapshot of this version, or damaged", path);
-	s->base = (const struct st_ent *)(h + 1);
-	s->nbase = h->n;
-	s->bpool = (const char *)(s->base + h->n);
-	s->nbpool = h->npool;
+	if (memcmp(h->magic, ST_MAGIC, 8) || h->entsize != sizeof(struct st_ent) ||
+	    (h->version != ST_V1 && h->version != ST_V2)) {
+		s->lost_all = true;
+		return damaged(s, "%s: byte 0: not an mxshield list snapshot of a version this "
+			       "controller reads", path);
+	}
+	if (h->version == ST_V2) {
+		struct st_head c = *h;
+
+		c.head_crc = 0;
+		if (crc(&c, sizeof(c)) != h->head_crc || !h->chunk) {
+			s->lost_all = true;
+			return damaged(s, "%s: byte 0: header fails its checksum", path);
+		}
+		tlen = table_len(h->n, h->chunk);
+		table = (const uint32_t *)(h + 1);
+		if (h->n > size || sizeof(*h) + tlen > size) {
+			s->lost_all = true;
+			return damaged(s, "%s: byte %zu: cut short inside the checksum table",
+				       path, sizeof(*h));
+		}
+		if (!s->salvage && crc(table, tlen) != h->table_crc)
+			return ctl_err("%s: byte %zu: checksum table fails its checksum", path,
+				       sizeof(*h));
+	}
+	ent = (const struct st_ent *)((const char *)h + sizeof(*h) + tlen);
+	avail = (size - sizeof(*h) - tlen) / sizeof(*ent);
+	npool = 0;
+	pool = (const char *)(ent + (h->n < avail ? h->n : avail));
+	if (h->n <= avail && h->npool <= size &&
+	    sizeof(*h) + tlen + h->n * sizeof(*ent) + h->npool == size)
+		npool = h->npool;
+	else if (!s->salvage)
+		return ctl_err("%s: %zu bytes where its header says %llu: cut short or "
+			       "overwritten", path, size,
+			       (unsigned long long)(sizeof(*h) + tlen + h->n * sizeof(*ent) +
+						    h->npool));
+	pool_ok = npool == h->npool && (!npool || !pool[npool - 1]) &&
+		  (h->version == ST_V1 || crc(pool, npool) == h->pool_crc);
+	if (!pool_ok) {
+		if (damaged(s, "%s: byte %zu: comment pool damaged", path,
+			    (size_t)(pool - (const char *)h)))
+			return 1;
+		s->lost_comments = true;
+		npool = 0;
+	}
+	if (check_entries(s, path, h, table, ent, avail, pool, npool, pool_ok))
+		return 1;
 	s->seq = h->seq;
+	if (s->salvage)
+		return 0;
+	s->base = ent;
+	s->nbase = h->n;
+	s->bpool = pool;
+	s->nbpool = h->npool;
 	s->n = h->n;
 	s->next_expiry = h->next_expiry;
+	s->version = h->version;
 	return 0;
 }
 
@@ -453,17 +646,31 @@ static int load_legacy(struct store *s, const char *path, const char *name)
 		return rc;
 	}
 	store_adopt(s, &v);	/* and written as a snapshot at the next change */
+	s->full = false;
 	s->legacy = true;
 	return 0;
 }
 
-/* One journal line: "SEQ + PREFIX ACTION EXPIRES ADDED COMMENT" or
- * "SEQ - PREFIX". */
-static int parse_jline(char *line, uint64_t *seq, struct st_ent *e, char **comment,
-		       char *err, size_t errlen)
+/* A decimal number that fills the whole field. */
+static int num(const char *f, bool sign, int64_t *out)
 {
-	char *f[6], *p = line, *end;
+	char *end;
+
+	if (!*f || (!sign && *f == '-') || (*f != '-' && (*f < '0' || *f > '9')))
+		return -1;
+	errno = 0;
+	*out = strtoll(f, &end, 10);
+	return *end || errno ? -1 : 0;
+}
+
+/* One journal line (after its CRC): "SEQ + PREFIX ACTION EXPIRES ADDED
+ * COMMENT" or "SEQ - PREFIX". */
+static int parse_jline(const struct store *s, char *line, uint64_t *seq, struct st_ent *e,
+		       char **comment, char *err, size_t errlen)
+{
+	char *f[6], *p = line;
 	struct mxs_prefix pfx;
+	int64_t v;
 	int n = 0;
 
 	while (n < 6) {
@@ -477,23 +684,36 @@ static int parse_jline(char *line, uint64_t *seq, struct st_ent *e, char **comme
 	}
 	memset(e, 0, sizeof(*e));
 	*comment = "";
-	*seq = strtoull(f[0], &end, 10);
-	if (*end || n < 3 || (strcmp(f[1], "+") && strcmp(f[1], "-")))
+	if (n < 3 || num(f[0], false, &v) || (strcmp(f[1], "+") && strcmp(f[1], "-")))
 		return mxs_fail(err, errlen, "not a journal line");
+	*seq = v;
 	if (parse_prefix(f[2], &pfx, err, errlen))
 		return -1;
 	key_of(&pfx, e);
 	if (f[1][0] == '-') {
 		e->del = 1;
-		return 0;
+		return n == 3 ? 0 : mxs_fail(err, errlen, "a deletion with more fields");
 	}
 	if (n < 5)
 		return mxs_fail(err, errlen, "journal line with too few fields");
-	e->action = strtoul(f[3], NULL, 10);
-	e->expires = strtoll(f[4], NULL, 10);
-	e->added = n > 5 ? strtoll(f[5], &end, 10) : 0;
-	if (n > 5 && *end == ' ')
-		*comment = end + 1;
+	if (num(f[3], false, &v) || v > 255)
+		return mxs_fail(err, errlen, "action '%s' is not a number", f[3]);
+	e->action = v;
+	if (n > 5) {	/* "ADDED COMMENT": the comment is the rest */
+		char *sp = strchr(f[5], ' ');
+
+		if (sp) {
+			*sp = '\0';
+			*comment = sp + 1;
+			for (const char *c = *comment; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					return mxs_fail(err, errlen, "control byte in the comment");
+		}
+	}
+	if (num(f[4], false, &e->expires) || (n > 5 && num(f[5], false, &e->added)))
+		return mxs_fail(err, errlen, "times must be whole seconds");
+	if (ent_problem(s, e, 0, ""))
+		return mxs_fail(err, errlen, "%s", ent_problem(s, e, 0, ""));
 	return 0;
 }
 
@@ -505,62 +725,150 @@ static int load_journal(struct store *s, const char *path)
 	ssize_t len;
 	long lineno = 0;
 	off_t good = 0;
+	uint64_t last = 0;
+	bool v2 = false;
 	int rc = 0;
 
 	if (!fp)
 		return errno == ENOENT ? 0 : ctl_err("%s: %s", path, strerror(errno));
 	while ((len = getline(&line, &cap, fp)) > 0) {
 		struct st_ent e;
-		uint64_t seq;
-		char *comment;
+		uint64_t seq = 0;
+		char *comment, *body = line;
 
 		lineno++;
 		if (line[len - 1] != '\n') {
 			/* torn: the change never completed; cut it off, so
 			 * that the next line appended starts a line */
-			if (ftruncate(fileno(fp), good))
+			if (!s->salvage && !s->readonly && ftruncate(fileno(fp), good))
 				rc = ctl_err("%s: %s", path, strerror(errno));
 			break;
 		}
 		good += len;
-		line[len - 1] = '\0';
-		if (parse_jline(line, &seq, &e, &comment, err, sizeof(err))) {
-			rc = ctl_err("%s:%ld: %s", path, lineno, err);
-			break;
+		if (lineno == 1 && (size_t)len == strlen(SJ_HEAD) && !memcmp(line, SJ_HEAD, len)) {
+			v2 = true;
+			continue;
 		}
+		line[len - 1] = '\0';
+		if (memchr(line, '\0', len - 1)) {
+			rc = damaged(s, "%s:%ld: NUL byte in a journal line", path, lineno);
+			goto lost;
+		}
+		if (v2) {
+			char *end;
+			unsigned long want;
+
+			errno = 0;
+			want = strtoul(line, &end, 16);
+			if (end != line + 8 || *end != ' ' || errno ||
+			    crc(end + 1, strlen(end + 1)) != want) {
+				rc = damaged(s, "%s:%ld: journal line fails its checksum", path,
+					     lineno);
+				goto lost;
+			}
+			body = end + 1;
+		}
+		if (parse_jline(s, body, &seq, &e, &comment, err, sizeof(err))) {
+			rc = damaged(s, "%s:%ld: %s", path, lineno, err);
+			goto lost;
+		}
+		if (last && seq <= last) {
+			rc = damaged(s, "%s:%ld: change %llu after change %llu", path, lineno,
+				     (unsigned long long)seq, (unsigned long long)last);
+			goto lost;
+		}
+		last = seq;
 		s->njournal++;
 		if (seq <= s->seq)
 			continue;	/* already in the snapshot */
+		if (seq != s->seq + 1) {
+			rc = damaged(s, "%s:%ld: change %llu where %llu was next: changes missing",
+				     path, lineno, (unsigned long long)seq,
+				     (unsigned long long)s->seq + 1);
+			if (rc)
+				break;
+			s->gaps++;	/* salvage: the lines before are lost, not this */
+		}
 		if (store_apply(s, &e, comment)) {
 			rc = ctl_err("out of memory");
 			break;
 		}
 		s->seq = seq;
+		continue;
+lost:
+		if (rc)
+			break;
+		if (s->nlostl < sizeof(s->lostl) / sizeof(s->lostl[0]))
+			s->lostl[s->nlostl] = lineno;
+		s->nlostl++;
 	}
+	s->jv2 = v2;
 	s->npend = 0;		/* on disk already */
 	free(line);
 	fclose(fp);
 	return rc;
 }
 
-int store_open(const struct ctl *c, const char *name, struct store *s)
+/* Open the files of list @name into @s (salvage: keep what verifies, in
+ * s->keep and the overlay, counting what does not). */
+static int store_load(const struct ctl *c, const char *name, struct store *s)
 {
 	char snap[PATH_MAX], jour[PATH_MAX], legacy[PATH_MAX];
 	int rc;
 
-	memset(s, 0, sizeof(*s));
+	s->block = !strcmp(name, "block");
 	paths(c, name, snap, jour, legacy);
 	rc = load_snapshot(s, snap);
-	if (rc == 1) {
+	if (rc == 1 && !s->map && !s->salvage) {
 		struct stat st;
 
 		rc = stat(legacy, &st) ? 0 : load_legacy(s, legacy, name);
+	} else if (rc == 1) {
+		return 1;
+	}
+	if (!rc && s->salvage) {
+		uint64_t seq = s->seq;
+
+		if (st_vec_finish(&s->keep) < 0)
+			return ctl_err("out of memory");
+		store_adopt(s, &s->keep);
+		s->seq = seq;
 	}
 	if (!rc)
 		rc = load_journal(s, jour);
-	if (rc)
-		store_close(s);
 	return rc;
+}
+
+int store_open(const struct ctl *c, const char *name, struct store *s)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = store_load(c, name, s);
+	if (rc) {
+		store_close(s);
+		fprintf(stderr, "mxshield: list '%s' is damaged: nothing was changed, and a loaded "
+			"filter keeps what it has; 'mxshield state check' shows every file's "
+			"health, 'mxshield state repair %s' rebuilds it from what verifies\n",
+			name, name);
+	}
+	return rc;
+}
+
+int store_check(const struct ctl *c, const char *name, struct store *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->readonly = true;
+	return store_load(c, name, s);
+}
+
+int store_salvage(const struct ctl *c, const char *name, struct store *s, bool verbose)
+{
+	memset(s, 0, sizeof(*s));
+	s->salvage = true;
+	s->readonly = true;
+	s->verbose = verbose;
+	return store_load(c, name, s);
 }
 
 static int collect_live(const struct st_ent *e, const char *comment, void *arg)
@@ -587,10 +895,12 @@ int store_view(const struct store *s, struct st_vec *view, struct st_vec *copy)
 static int write_snapshot(const struct store *s, const char *path)
 {
 	struct st_vec view, copy;
-	struct st_head h = { .version = ST_VERSION, .entsize = sizeof(struct st_ent),
-			     .seq = s->seq };
-	struct iovec iov[3];
+	struct st_head h = { .version = ST_V2, .entsize = sizeof(struct st_ent),
+			     .seq = s->seq, .chunk = ST_CHUNK };
+	struct iovec iov[4];
 	char err[PATH_MAX + 256];
+	uint32_t *table;
+	size_t tlen;
 	int rc = 0;
 
 	if (store_view(s, &view, &copy))
@@ -599,13 +909,40 @@ static int write_snapshot(const struct store *s, const char *path)
 	h.next_expiry = earliest_expiry(view.e, view.n, 0);
 	h.n = view.n;
 	h.npool = view.npool;
+	tlen = table_len(view.n, ST_CHUNK);
+	table = calloc(1, tlen + 1);
+	if (!table) {
+		st_vec_free(&copy);
+		return ctl_err("out of memory");
+	}
+	for (size_t i = 0; i < view.n; i += ST_CHUNK)
+		table[i / ST_CHUNK] = crc(&view.e[i], (view.n - i < ST_CHUNK ? view.n - i : ST_CHUNK) *
+					  sizeof(*view.e));
+	h.table_crc = crc(table, tlen);
+	h.pool_crc = crc(view.pool, view.npool);
+	h.head_crc = crc(&h, sizeof(h));
 	iov[0] = (struct iovec){ &h, sizeof(h) };
-	iov[1] = (struct iovec){ view.e, view.n * sizeof(*view.e) };
-	iov[2] = (struct iovec){ view.pool, view.npool };
-	if (atomic_writev(path, iov, 3, err, sizeof(err)))
+	iov[1] = (struct iovec){ table, tlen };
+	iov[2] = (struct iovec){ view.e, view.n * sizeof(*view.e) };
+	iov[3] = (struct iovec){ view.pool, view.npool };
+	if (atomic_writev(path, iov, 4, err, sizeof(err)))
 		rc = ctl_err("writing state: %s", err);
+	free(table);
 	st_vec_free(&copy);
 	return rc;
+}
+
+/* One journal line, with its CRC, into @mem. */
+static void put_jline(FILE *mem, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_jline(FILE *mem, const char *fmt, ...)
+{
+	char body[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	fprintf(mem, "%08x %s\n", crc(body, strlen(body)), body);
 }
 
 static int append_journal(struct store *s, const char *path)
@@ -615,35 +952,61 @@ static int append_journal(struct store *s, const char *path)
 	FILE *mem = open_memstream(&buf, &len);
 	struct stat st = {};
 	int fd, rc = 0;
+	bool fresh;
 
 	if (!mem)
 		return ctl_err("out of memory");
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fstat(fd, &st)) {
+		fclose(mem);
+		free(buf);
+		rc = ctl_err("writing state: %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	/* a new journal is of version 2; lines appended to one of version 1
+	 * stay without a CRC until the next snapshot folds it in */
+	fresh = st.st_size == 0;
+	if (fresh)
+		fputs(SJ_HEAD, mem);
 	for (size_t i = 0; i < s->npend; i++) {
 		const struct st_ent *e = &s->pend[i];
+		unsigned long long seq = s->seq + i + 1;
 		struct mxs_prefix p;
-		char ps[MXS_PFX_STRLEN];
+		char ps[MXS_PFX_STRLEN], sep[2] = "";
 
 		st_prefix(e, &p);
 		prefix_str(&p, ps);
-		if (e->del)
-			fprintf(mem, "%llu - %s\n", (unsigned long long)s->seq + i + 1, ps);
-		else
-			fprintf(mem, "%llu + %s %u %lld %lld %s\n",
-				(unsigned long long)s->seq + i + 1, ps, e->action,
-				(long long)e->expires, (long long)e->added,
-				e->comment ? s->opool + e->comment - 1 : "");
+		if (!fresh && !s->jv2) {
+			if (e->del)
+				fprintf(mem, "%llu - %s\n", seq, ps);
+			else
+				fprintf(mem, "%llu + %s %u %lld %lld %s\n", seq, ps, e->action,
+					(long long)e->expires, (long long)e->added,
+					e->comment ? s->opool + e->comment - 1 : "");
+			continue;
+		}
+		if (e->del) {
+			put_jline(mem, "%llu - %s", seq, ps);
+			continue;
+		}
+		if (e->comment)
+			sep[0] = ' ';
+		put_jline(mem, "%llu + %s %u %lld %lld%s%s", seq, ps, e->action,
+			  (long long)e->expires, (long long)e->added, sep,
+			  e->comment ? s->opool + e->comment - 1 : "");
 	}
 	fclose(mem);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || fstat(fd, &st) || write(fd, buf, len) != (ssize_t)len || fdatasync(fd)) {
+	if (write(fd, buf, len) != (ssize_t)len || fdatasync(fd) || (fresh && fsync_parent(path))) {
 		rc = ctl_err("writing state: %s: %s", path, strerror(errno ? errno : EIO));
 		/* a torn line is ignored when read, but a change that failed
 		 * must not come back whole: cut the file back */
-		if (fd >= 0)
-			(void)!ftruncate(fd, st.st_size);
+		(void)!ftruncate(fd, st.st_size);
+	} else if (fresh) {
+		s->jv2 = true;
 	}
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	free(buf);
 	return rc;
 }
@@ -651,9 +1014,11 @@ static int append_journal(struct store *s, const char *path)
 int store_sync(const struct ctl *c, const char *name, struct store *s)
 {
 	char snap[PATH_MAX], jour[PATH_MAX], legacy[PATH_MAX];
+	uint64_t bump;
 
 	paths(c, name, snap, jour, legacy);
-	if (!s->full && !s->legacy && s->njournal + s->npend <= ST_JOURNAL_MAX) {
+	if (!s->full && !s->legacy && s->version != ST_V1 &&
+	    s->njournal + s->npend <= ST_JOURNAL_MAX) {
 		if (!s->npend)
 			return 0;
 		if (append_journal(s, jour))
@@ -665,16 +1030,20 @@ int store_sync(const struct ctl *c, const char *name, struct store *s)
 	}
 	/* a new snapshot holding everything; then the journal and any text
 	 * file of an older version are stale (the journal's lines all carry
-	 * a seq the snapshot covers) */
-	s->seq += s->npend;
+	 * a seq the snapshot covers). A whole new list counts as a change
+	 * too: the live build names the seq it was compiled from. */
+	bump = s->npend + (s->full ? 1 : 0);
+	s->seq += bump;
 	if (write_snapshot(s, snap)) {
-		s->seq -= s->npend;
+		s->seq -= bump;
 		return 1;
 	}
 	s->npend = 0;
 	s->full = false;
 	s->njournal = 0;
+	s->version = ST_V2;
 	unlink(jour);
+	s->jv2 = false;
 	if (s->legacy && !unlink(legacy))
 		s->legacy = false;
 	return 0;

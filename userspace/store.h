@@ -13,6 +13,11 @@
  *                 between writing a snapshot and clearing the journal);
  *                 a torn last line (no newline) never completed.
  *
+ * Both carry CRCs (snapshot: header, chunks of entries, comment pool;
+ * journal: every line), and every field is validated when read: a damaged
+ * file is an error naming the file and the byte or line, never read as
+ * empty (state repair keeps what verifies).
+ *
  * A single add or delete costs one journal line, not a rewrite of a
  * million entries; the journal folds into a new snapshot once it is long
  * (ST_JOURNAL_MAX lines) or at the next bulk change. A state directory
@@ -42,6 +47,15 @@ struct st_ent {
 	int64_t expires;	/* unix seconds, 0 = never */
 };
 
+/* A list being built whole (import, flush, sweep): entries, any order,
+ * and their comment pool. */
+struct st_vec {
+	struct st_ent *e;
+	size_t n, cap;
+	char *pool;
+	size_t npool, cappool;
+};
+
 struct store {
 	/* the snapshot (read-only mapping, or memory for a converted file) */
 	const struct st_ent *base;
@@ -65,15 +79,20 @@ struct store {
 	struct st_ent *pend;
 	size_t npend, cappend;
 	bool full;		/* store_adopt: the next sync writes a snapshot */
-};
-
-/* A list being built whole (import, flush, sweep): entries, any order,
- * and their comment pool. */
-struct st_vec {
-	struct st_ent *e;
-	size_t n, cap;
-	char *pool;
-	size_t npool, cappool;
+	/* how it was read, and what did not verify */
+	bool block;		/* the block list: entries carry an action */
+	bool readonly;		/* change no file (a torn journal line stays) */
+	bool salvage;		/* keep what verifies, count the rest */
+	bool verbose;		/* salvage: print each loss on stderr */
+	bool jv2;		/* the journal has CRCs (version 2) */
+	uint32_t version;	/* of the snapshot read (0: none) */
+	bool lost_all;		/* salvage: the snapshot could not be read */
+	bool lost_comments;	/* salvage: its comment pool could not */
+	size_t lost;		/* salvage: snapshot entries that failed */
+	size_t gaps;		/* salvage: places journal lines are missing */
+	long lostl[16];		/* salvage: journal lines that failed */
+	size_t nlostl;
+	struct st_vec keep;	/* salvage: the snapshot's good entries */
 };
 
 struct ctl;
@@ -82,6 +101,13 @@ struct mxs_prefix;
 /* Open list @name of the state directory. 0, or 1 after printing an error
  * (file:line for a bad journal or legacy line). */
 int store_open(const struct ctl *c, const char *name, struct store *s);
+/* Read list @name and verify it without changing any file: 0, or 1 after
+ * printing what is damaged (FILE: byte N, or FILE:LINE). */
+int store_check(const struct ctl *c, const char *name, struct store *s);
+/* Read what verifies of a damaged list (state repair): s->lost, gaps,
+ * lostl[] and the flags say what did not. 0, or 1 when nothing could be
+ * read at all (a missing snapshot is not an error). */
+int store_salvage(const struct ctl *c, const char *name, struct store *s, bool verbose);
 void store_close(struct store *s);
 /* The comment of an entry of @s ("" for none). */
 const char *store_comment(const struct store *s, const struct st_ent *e);

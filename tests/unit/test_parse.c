@@ -246,11 +246,33 @@ static void test_state(void)
 		CHECK("atomic write leaves no temporary file", stray == 0, "%d left", stray);
 	}
 	fp = fopen(path, "a");
-	fputs("prefix=203.0.113.0/24\tbroken\n", fp);
+	fputs("prefix=203.0.113.0/24\n", fp);
+	fclose(fp);
+	rc = state_read(path, &g, err, sizeof(err));
+	CHECK("a line added to a checksummed state file is damage", rc == -1 &&
+	      strstr(err, path) && strstr(err, "checksum"), "rc=%d err=%s", rc, err);
+	recfile_free(&g);
+	truncate(path, 40);
+	rc = state_read(path, &g, err, sizeof(err));
+	CHECK("... so is one cut short", rc == -1 && strstr(err, "checksum"), "err=%s", err);
+	truncate(path, 0);
+	rc = state_read(path, &g, err, sizeof(err));
+	CHECK("... and an empty one (never read as no records)", rc == -1 &&
+	      strstr(err, "empty"), "err=%s", err);
+	/* a file of version 1 (no checksum) is read, its lines checked */
+	fp = fopen(path, "w");
+	fputs("# mxshield state v1\nprefix=198.51.100.0/24\n\nprefix=203.0.113.0/24\tbroken\n", fp);
 	fclose(fp);
 	rc = state_read(path, &g, err, sizeof(err));
 	snprintf(line, sizeof(line), "%s:4: field 'broken'", path);
 	CHECK("state error names file:line", rc == -1 && strstr(err, line), "err=%s", err);
+	fp = fopen(path, "w");
+	fwrite("# mxshield state v1\nprefix=198.51.100.0/24\0junk\n", 1, 46, fp);
+	fclose(fp);
+	rc = state_read(path, &g, err, sizeof(err));
+	snprintf(line, sizeof(line), "%s:2: NUL", path);
+	CHECK("a NUL byte in a state line is damage, not the line's end", rc == -1 &&
+	      strstr(err, line), "err=%s", err);
 	recfile_free(&f);
 	snprintf(line, sizeof(line), "rm -rf %s", dir);
 	if (system(line))

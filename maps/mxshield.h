@@ -243,6 +243,16 @@ struct mxs_cfill {
 	__u32 nodes, leaves, recs;	/* leaves: values, not lines */
 	__u32 patches;			/* in-place patches since the build */
 	__u32 layout;			/* MXS_LAYOUT of the controller that built it */
+	/* The state this build carries (IPv4's rec[0] only; the data path
+	 * never reads it): set by the controller once a change is wholly
+	 * applied, compared with the state on disk by the next command and
+	 * by restore, which rebuild on any difference (crash safety). */
+	__u32 stamped;			/* 1: the fields below are set */
+	__u64 state_seq[3];		/* seq of each IP list's files, by
+					 * ip_lists[] order */
+	__u32 state_other;		/* crc32 of the other inputs (settings,
+					 * partners, countries, the database) */
+	__u32 pad;
 };
 /* The meaning of the compiled arrays, beyond their sizes: a controller
  * refuses a build of another layout (and `restore` rebuilds it). 2: first

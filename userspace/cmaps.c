@@ -424,6 +424,13 @@ static void release_build(const int outer[4], uint32_t gen)
 int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		  struct cinfo *info, char *err, size_t errlen)
 {
+	return cmaps_install_hook(mv, fam, info, NULL, NULL, err, errlen);
+}
+
+int cmaps_install_hook(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
+		       struct cinfo *info, int (*before_switch)(void *arg), void *arg,
+		       char *err, size_t errlen)
+{
 	struct cinfo dummy;
 	struct hitmap hm;
 	struct ctable t[2] = {};
@@ -517,6 +524,13 @@ int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 			goto out;
 		}
 	}
+	/* the new build is in place but not live: what must precede it
+	 * (writing the state it was compiled from) goes now */
+	if (before_switch && before_switch(arg)) {
+		mxs_fail(err, errlen, "%s", "");	/* reported by the hook */
+		rc = -2;
+		goto out;
+	}
 	/* the switch: one write */
 	if (bpf_map_update_elem(mv->c_gen, &zero, &build, BPF_ANY)) {
 		mxs_fail(err, errlen, "switching to the new build: %s", strerror(errno));
@@ -609,5 +623,66 @@ out:
 		if (a[w].m)
 			munmap(a[w].m, a[w].len);
 	ctable_free(&t);
+	return rc;
+}
+
+/* ------------------------------------------------------------- stamps */
+
+/* rec[0] of the live build's IPv4 records: a map fd and its value. */
+static int stamp_rec(const struct mxs_maps_view *mv, struct mxs_crec *r0)
+{
+	__u32 zero = 0, gen;
+	int fd;
+
+	if (live_gen(mv, &gen))
+		return -errno;
+	fd = cmaps_inner_fd(mv->c_rec, MXS_CSLOT(gen, 0));
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, r0)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int cmaps_stamp_get(const struct mxs_maps_view *mv, struct mxs_cfill *fill)
+{
+	struct mxs_crec r0;
+	int fd;
+
+	memset(fill, 0, sizeof(*fill));
+	if (cmaps_live(mv) != 1)
+		return 0;
+	fd = stamp_rec(mv, &r0);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	memcpy(fill, &r0, sizeof(*fill));
+	return 0;
+}
+
+int cmaps_stamp_set(const struct mxs_maps_view *mv, const uint64_t seq[3], uint32_t other)
+{
+	struct mxs_crec r0;
+	struct mxs_cfill *f = (struct mxs_cfill *)&r0;
+	__u32 zero = 0;
+	int fd, rc = 0;
+
+	if (cmaps_live(mv) != 1)
+		return 0;
+	fd = stamp_rec(mv, &r0);
+	if (fd < 0)
+		return fd;
+	/* patches change the fill counts through the mapping, never at the
+	 * same time as this (one controller at a time: the state lock) */
+	memcpy(f->state_seq, seq, sizeof(f->state_seq));
+	f->state_other = other;
+	f->stamped = 1;
+	if (bpf_map_update_elem(fd, &zero, &r0, BPF_ANY))
+		rc = -errno;
+	close(fd);
 	return rc;
 }

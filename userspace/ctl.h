@@ -64,6 +64,22 @@ const struct listdef *listdef_by_id(uint32_t list);
 struct store;
 int ctl_compile(struct ctl *c, int over_list, const struct store *over,
 		const char *geo_path, struct cinfo *info);
+/* The same, calling @before_switch once the new build is ready and before
+ * it goes live (to write the state it was compiled from). */
+int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
+		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
+		     void *arg);
+/* The state on disk that a build carries: each IP list's seq (ip_lists[]
+ * order) and a crc32 of the other inputs. 0, or 1 after an error. */
+int ctl_state_stamp(const struct ctl *c, uint64_t seq[3], uint32_t *other);
+/* Stamp the live build with the state on disk (a change is wholly
+ * applied). 0, or 1 after an error. */
+int ctl_stamp(struct ctl *c);
+/* Does the live build carry the state on disk? 1 yes, 0 no, -1 error. */
+int ctl_build_current(struct ctl *c);
+/* Rebuild everything from the state on disk when the live build does not
+ * carry it (an interrupted change). 0, or 1 after an error. */
+int ctl_reconcile(struct ctl *c);
 /* The entries of one list, from state (countries: from the stored
  * database, for the countries with a policy). 0, or 1 after an error. */
 int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2]);
@@ -105,5 +121,6 @@ int cmd_sweep(struct ctl *c, int argc, char **argv);
 int cmd_lookup(struct ctl *c, int argc, char **argv);
 int cmd_stats(struct ctl *c, int argc, char **argv);
 int cmd_tags(struct ctl *c, int argc, char **argv);
+int cmd_state(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -2,9 +2,10 @@
 /*
  * The lists: trust, gateway, block (userspace/store.h: a snapshot and a
  * journal each), partners and country policies. Every change is validated
- * first, then applied to the live classifier and only then written to the
- * state directory; if the write fails, the build goes back to the state on
- * disk, so nothing is ever half-applied. Bulk changes (import, flush,
+ * first, then written to the state directory, then applied to the live
+ * classifier, which is then stamped with the state it carries (see "Crash
+ * safety" below); a change the classifier cannot take is undone on disk,
+ * so nothing is ever half-applied. Bulk changes (import, flush,
  * sweep, partners, countries) compile every list into a new build
  * (userspace/compile.c) and install it with a generation flip: a packet
  * sees the old build or the new one, never a half-filled one. A single
@@ -12,6 +13,7 @@
  * place (cmaps_patch): milliseconds, whatever the size of the lists.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,21 +202,29 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 	return collect_ip(c, list, over, span, fam);
 }
 
-int ctl_compile(struct ctl *c, int over_list, const struct store *over,
-		const char *geo_path, struct cinfo *info)
+int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
+		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
+		     void *arg)
 {
 	struct rule_vec fam[2] = {};
 	char err[MXS_ERRLEN];
-	int rc = 0;
+	int rc = 0, e;
 
 	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
 		rc = collect_list(c, l, l == MXS_LIST_COUNTRY ? geo_path : NULL,
 				  (int)l == over_list ? over : NULL, NULL, fam);
-	if (!rc && cmaps_install(&c->mv, fam, info, err, sizeof(err)))
-		rc = ctl_err("%s", err);
+	if (!rc && (e = cmaps_install_hook(&c->mv, fam, info, before_switch, arg, err,
+					   sizeof(err))))
+		rc = e == -2 ? 1 : ctl_err("%s", err);
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
 	return rc;
+}
+
+int ctl_compile(struct ctl *c, int over_list, const struct store *over,
+		const char *geo_path, struct cinfo *info)
+{
+	return ctl_compile_hook(c, over_list, over, geo_path, info, NULL, NULL);
 }
 
 /* Rebuild only the part of the live build that a change of @p touches:
@@ -311,35 +321,133 @@ int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 	return found;
 }
 
-/* Apply a single change of @p's entry (already in @s, in memory): patch
- * the live build, then make it durable. If that fails, the build goes
- * back to what the state on disk says. 0, or 1 after an error. */
-static int commit_change(struct ctl *c, const struct listdef *d, struct store *s,
-			 const struct mxs_prefix *p)
+/*
+ * Crash safety. The state on disk is written first (fsync'd, directory
+ * included), the data plane changed after, and last the live build is
+ * stamped with the state it now carries (struct mxs_cfill). A command or
+ * restore that finds the stamp different from the state on disk rebuilds
+ * everything from the state (ctl_reconcile): whatever moment a kill -9 or
+ * a power loss hits, the next command leaves a filter compiled from
+ * exactly what is on disk.
+ */
+int ctl_state_stamp(const struct ctl *c, uint64_t seq[3], uint32_t *other)
 {
-	struct store disk;
+	static const char *const files[] = { ST_SETTINGS, ST_PARTNERS, ST_COUNTRIES };
+	uint32_t h = crc32_z(0, NULL, 0);
+	char p[PATH_MAX];
+	struct stat st;
 
-	if (patch_live(c, d->list, s, p))
-		return 1;
-	if (!store_sync(c, d->name, s))
-		return 0;
-	if (!store_open(c, d->name, &disk)) {
-		patch_live(c, d->list, &disk, p);
-		store_close(&disk);
+	for (int l = 0; l < 3; l++)
+		if (store_seq(c, ip_lists[l].name, &seq[l]))
+			return 1;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char buf[65536];
+		ssize_t n;
+		int fd;
+
+		state_path(c, files[i], p, sizeof(p));
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno != ENOENT)
+			return ctl_err("%s: %s", p, strerror(errno));
+		h = crc32_z(h, (const unsigned char *)files[i], strlen(files[i]) + 1);
+		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+			h = crc32_z(h, (const unsigned char *)buf, n);
+		if (fd >= 0)
+			close(fd);
 	}
-	return 1;
+	/* the database: a new copy is a new file (renamed into place) */
+	state_path(c, ST_GEO, p, sizeof(p));
+	if (!stat(p, &st)) {
+		uint64_t id[4] = { st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec };
+
+		h = crc32_z(h, (const unsigned char *)id, sizeof(id));
+	}
+	*other = h;
+	return 0;
 }
 
-/* Apply a changed list (store_adopt'ed): a full build, then the state. */
-static int commit_whole(struct ctl *c, const struct listdef *d, struct store *s)
+int ctl_stamp(struct ctl *c)
 {
-	if (ctl_compile(c, d->list, s, NULL, NULL))
+	uint64_t seq[3];
+	uint32_t other;
+	int e;
+
+	if (!c->loaded)
+		return 0;
+	if (ctl_state_stamp(c, seq, &other))
 		return 1;
-	if (store_sync(c, d->name, s)) {
-		ctl_compile(c, -1, NULL, NULL, NULL);
+	e = cmaps_stamp_set(&c->mv, seq, other);
+	return e ? ctl_err("stamping the live build: %s", strerror(-e)) : 0;
+}
+
+int ctl_build_current(struct ctl *c)
+{
+	struct mxs_cfill f;
+	uint64_t seq[3];
+	uint32_t other;
+
+	if (ctl_state_stamp(c, seq, &other))
+		return -1;
+	if (cmaps_stamp_get(&c->mv, &f))
+		return -1;
+	return f.stamped && !memcmp(f.state_seq, seq, sizeof(seq)) && f.state_other == other;
+}
+
+/* Undo a single change whose state is written but could not be applied:
+ * the inverse change, written and applied. */
+static void undo_change(struct ctl *c, const struct listdef *d, struct store *s,
+			const struct mxs_prefix *p, const struct st_ent *old, const char *oldc)
+{
+	struct st_ent inv = { .del = 1 };
+
+	if (old)
+		inv = *old;
+	else
+		st_set_prefix(&inv, p);
+	if (store_apply(s, &inv, oldc) || store_sync(c, d->name, s))
+		return;		/* the stamp differs: the next command rebuilds */
+	if (!patch_live(c, d->list, s, p))
+		ctl_stamp(c);
+}
+
+/* Apply a single change of @p's entry (already in @s, in memory; @old is
+ * the entry before it, NULL for none): its journal line first, then the
+ * live build patched in place, then the stamp. If the build cannot take
+ * it, the change is undone on disk too. 0, or 1 after an error. */
+static int commit_change(struct ctl *c, const struct listdef *d, struct store *s,
+			 const struct mxs_prefix *p, const struct st_ent *old, const char *oldc)
+{
+	if (store_sync(c, d->name, s))
+		return 1;
+	if (patch_live(c, d->list, s, p)) {
+		undo_change(c, d, s, p, old, oldc);
 		return 1;
 	}
-	return 0;
+	return ctl_stamp(c);
+}
+
+struct sync_arg {
+	struct ctl *c;
+	const char *name;
+	struct store *s;
+};
+
+static int sync_hook(void *arg)
+{
+	struct sync_arg *a = arg;
+
+	return store_sync(a->c, a->name, a->s);
+}
+
+/* Apply a changed list (store_adopt'ed): a full build made ready, the
+ * state written, then the switch and the stamp. */
+static int commit_whole(struct ctl *c, const struct listdef *d, struct store *s)
+{
+	struct sync_arg a = { c, d->name, s };
+
+	if (ctl_compile_hook(c, d->list, s, NULL, NULL, sync_hook, &a))
+		return 1;
+	return ctl_stamp(c);
 }
 
 /* ---------------------------------------------------------------- sweep */
@@ -404,7 +512,9 @@ int ctl_sweep(struct ctl *c, int *removed)
 		*removed += k.expired;
 		changed += k.expired;
 	}
-	return changed && c->loaded ? ctl_compile(c, -1, NULL, NULL, NULL) : 0;
+	if (changed && c->loaded && ctl_compile(c, -1, NULL, NULL, NULL))
+		return 1;
+	return changed ? ctl_stamp(c) : 0;
 }
 
 int cmd_sweep(struct ctl *c, int argc, char **argv)
@@ -453,9 +563,9 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 	struct cmd_args a;
 	struct mxs_prefix p;
 	struct store s;
-	struct st_ent e = {};
+	struct st_ent e = {}, was;
 	const struct st_ent *old;
-	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], keep[256] = "";
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], keep[256] = "", wasc[1024] = "";
 	const char *act, *exps, *comment;
 	int64_t secs;
 	int rc = 1;
@@ -489,13 +599,17 @@ static int iplist_add(struct ctl *c, const struct listdef *d, int argc, char **a
 	st_set_prefix(&e, &p);
 	old = store_find(&s, &p);
 	e.added = old ? old->added : time(NULL);
+	if (old) {
+		was = *old;
+		snprintf(wasc, sizeof(wasc), "%s", store_comment(&s, old));
+	}
 	if (old && !comment)
 		snprintf(keep, sizeof(keep), "%s", store_comment(&s, old));
 	if (store_apply(&s, &e, comment ? comment : keep)) {
 		ctl_err("out of memory");
 		goto out;
 	}
-	if (!commit_change(c, d, &s, &p)) {
+	if (!commit_change(c, d, &s, &p, old ? &was : NULL, wasc)) {
 		rc = 0;
 		if (!c->json) {
 			printf("%s %s %s", d->name, old ? "updated" : "added", prefix_str(&p, ps));
@@ -517,8 +631,9 @@ static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **a
 {
 	struct mxs_prefix p;
 	struct store s;
-	struct st_ent e = { .del = 1 };
-	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN];
+	struct st_ent e = { .del = 1 }, was;
+	const struct st_ent *old;
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], wasc[1024];
 	int rc = 1;
 
 	if (argc != 2)
@@ -528,16 +643,19 @@ static int iplist_del(struct ctl *c, const struct listdef *d, int argc, char **a
 	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
 		return 1;
 	prefix_str(&p, ps);
-	if (!store_find(&s, &p)) {
+	old = store_find(&s, &p);
+	if (!old) {
 		ctl_err("%s is not in the %s list", ps, d->name);
 		goto out;
 	}
+	was = *old;
+	snprintf(wasc, sizeof(wasc), "%s", store_comment(&s, old));
 	st_set_prefix(&e, &p);
 	if (store_apply(&s, &e, NULL)) {
 		ctl_err("out of memory");
 		goto out;
 	}
-	if (!commit_change(c, d, &s, &p)) {
+	if (!commit_change(c, d, &s, &p, &was, wasc)) {
 		rc = 0;
 		if (!c->json)
 			printf("%s deleted %s\n", d->name, ps);
@@ -1071,6 +1189,8 @@ static int partner_add(struct ctl *c, int argc, char **argv)
 		}
 		recfile_free(&before);
 	}
+	if (ctl_stamp(c))
+		goto out;
 	rc = 0;
 	if (!c->json)
 		printf("partner %s added (id %s): ip %s%s%s\n", a.pos[0], num, ips,
@@ -1101,7 +1221,7 @@ static int partner_del(struct ctl *c, int argc, char **argv)
 		if (ctl_compile(c, -1, NULL, NULL, NULL))
 			ctl_write(c, ST_PARTNERS, &before);
 		else
-			rc = 0;
+			rc = ctl_stamp(c);
 	}
 	recfile_free(&before);
 	if (!rc && !c->json)
@@ -1226,6 +1346,8 @@ static int country_add(struct ctl *c, int argc, char **argv)
 		goto undo;
 	if (country_set(c, cc, action))
 		goto undo;
+	if (ctl_stamp(c))
+		goto out;
 	rc = 0;
 	if (!c->json) {
 		printf("country %s %s: %s\n", code, is_new ? "added" : "updated", action_name(action));
@@ -1266,7 +1388,8 @@ static int country_del(struct ctl *c, int argc, char **argv)
 	if (ctl_write(c, ST_COUNTRIES, &f))
 		goto out;
 	/* the policy goes first (one atomic write), the prefixes after */
-	if (country_set(c, cc, MXS_ACT_NONE) || ctl_compile(c, -1, NULL, NULL, NULL))
+	if (country_set(c, cc, MXS_ACT_NONE) || ctl_compile(c, -1, NULL, NULL, NULL) ||
+	    ctl_stamp(c))
 		goto out;
 	rc = 0;
 	if (!c->json)
@@ -1355,6 +1478,22 @@ static int read_file(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
+struct geo_store {
+	const char *path;
+	const char *buf;
+	size_t len;
+};
+
+static int geo_store(void *arg)
+{
+	const struct geo_store *g = arg;
+	char err[PATH_MAX + 256];
+
+	if (atomic_write(g->path, g->buf, g->len, err, sizeof(err)))
+		return ctl_err("storing the database: %s", err);
+	return 0;
+}
+
 static int geo_load(struct ctl *c, int argc, char **argv)
 {
 	struct geo_meta meta = {};
@@ -1373,13 +1512,14 @@ static int geo_load(struct ctl *c, int argc, char **argv)
 	pfx_vec_free(&all);
 	if (ctl_ensure_loaded(c) || read_file(argv[1], &buf, &len))
 		return 1;
-	if (ctl_compile(c, -1, NULL, argv[1], NULL))
-		goto out;
+	/* the build from the new database made ready, its copy stored, then
+	 * the switch */
 	state_path(c, ST_GEO, gp, sizeof(gp));
-	if (atomic_write(gp, buf, len, err, sizeof(err))) {
-		ctl_err("storing the database: %s", err);
-		ctl_compile(c, -1, NULL, NULL, NULL);	/* back to the stored one */
-		goto out;
+	{
+		struct geo_store gs = { gp, buf, len };
+
+		if (ctl_compile_hook(c, -1, NULL, argv[1], NULL, geo_store, &gs) || ctl_stamp(c))
+			goto out;
 	}
 	rc = 0;
 	if (ctl_read(c, ST_COUNTRIES, &f))

@@ -384,7 +384,7 @@ static int ctl_load(struct ctl *c)
 	struct recfile settings;
 	char p[PATH_MAX + 64];
 	int err, prog_fd = -1;
-	bool upgrade = false;
+	bool upgrade = false, fresh;
 
 	/* libbpf's own messages only on request: ours name the problem */
 	if (!getenv("MXSHIELD_DEBUG"))
@@ -412,13 +412,18 @@ static int ctl_load(struct ctl *c)
 		goto out;
 	}
 	/* a build first (from the state directory), unless one is live */
-	if (cmaps_live(&c->mv) != 1 && ctl_compile(c, -1, NULL, NULL, NULL))
+	fresh = cmaps_live(&c->mv) != 1;
+	if (fresh && ctl_compile(c, -1, NULL, NULL, NULL))
 		goto out;
 	if (ctl_read(c, ST_SETTINGS, &settings))
 		goto out;
 	err = ctl_apply_config(c, &settings);
 	recfile_free(&settings);
 	if (err || apply_policies(c))
+		goto out;
+	/* a build made here carries the state; one found live is checked
+	 * against it by ctl_reconcile */
+	if (fresh && ctl_stamp(c))
 		goto out;
 
 	/* the links hold the program; the pin is for status and bpftool */
@@ -457,7 +462,29 @@ int ctl_ensure_loaded(struct ctl *c)
 			return 1;
 		close(fd);
 	}
+	if (ctl_reconcile(c))
+		return 1;
 	return ctl_sweep(c, &removed);
+}
+
+int ctl_reconcile(struct ctl *c)
+{
+	struct recfile settings;
+	int cur = ctl_build_current(c), rc;
+
+	if (cur < 0)
+		return 1;
+	if (cur)
+		return 0;
+	fprintf(stderr, "mxshield: the live filter was not built from the state on disk (a "
+		"change was interrupted, or it is new): rebuilding it from the state\n");
+	if (ctl_compile(c, -1, NULL, NULL, NULL) || ctl_read(c, ST_SETTINGS, &settings))
+		return 1;
+	rc = ctl_apply_config(c, &settings);
+	recfile_free(&settings);
+	if (rc || apply_policies(c))
+		return 1;
+	return ctl_stamp(c);
 }
 
 /* ---------------------------------------------------------------- links */
@@ -577,6 +604,10 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 	prog_fd = ctl_load(c);
 	if (prog_fd < 0)
 		return 1;
+	if (ctl_reconcile(c)) {
+		close(prog_fd);
+		return 1;
+	}
 
 	link_pin_name(ifname, pin, sizeof(pin));
 	pin_path(c, pin, path, sizeof(path));
@@ -702,6 +733,11 @@ int cmd_restore(struct ctl *c, int argc, char **argv)
 		return ctl_err("usage: mxshield restore");
 	if (ctl_lock(c) || ctl_read(c, ST_IFACES, &f))
 		return 1;
+	/* a filter left live: first of all, is it what the state says? */
+	if (!ctl_open_pinned(c) && layout_ok(c) && ctl_reconcile(c)) {
+		recfile_free(&f);
+		return 1;
+	}
 	for (int i = 0; i < f.n; i++) {
 		const char *ifname = rec_get(&f.r[i], "iface");
 		const char *mode = rec_get(&f.r[i], "mode");
@@ -778,11 +814,19 @@ static int set_setting(struct ctl *c, const char *key, const char *val)
 	if (bpf_map_lookup_elem(c->fd_config, &zero, &old))
 		memset(&old, 0, sizeof(old));
 	rec_set(s.n ? &s.r[0] : recfile_add(&s), key, val);
-	rc = ctl_apply_config(c, &s);
-	if (!rc && (rc = ctl_write(c, ST_SETTINGS, &s)))
+	/* validated, written, applied, stamped (crash safety: lists.c) */
+	{
+		struct mxs_config cfg;
+
+		rc = settings_to_config(&s, &cfg, err, sizeof(err)) ? ctl_err("%s", err) : 0;
+	}
+	if (!rc)
+		rc = ctl_write(c, ST_SETTINGS, &s);
+	if (!rc && (rc = ctl_apply_config(c, &s)))
 		bpf_map_update_elem(c->fd_config, &zero, &old, BPF_ANY); /* undo */
+	if (!rc)
+		rc = ctl_stamp(c);
 	recfile_free(&s);
-	(void)err;
 	return rc;
 }
 

@@ -31,6 +31,8 @@ static const char usage_text[] =
 "  stats   [reset]\n"
 "  tags    list | flush\n"
 "  sweep                           remove expired entries\n"
+"  state   check                   every state file's health (exit 0: all sound)\n"
+"  state   repair LIST             set a damaged file aside, rebuild from what verifies\n"
 "\n"
 "  Mail-server side (Postfix policy service):\n"
 "  policy serve [--listen unix:PATH|inet:127.0.0.1:10040]\n"
@@ -90,6 +92,7 @@ static const struct {
 	{ "org-domain", cmd_org, false },
 	{ "policy", cmd_policy, false },
 	{ "quarantine", cmd_quarantine, false },
+	{ "state", cmd_state, false },
 };
 
 int main(int argc, char **argv)

@@ -152,6 +152,16 @@ struct cinfo {
  * never a mix. Hit counters carry over by entry. 0, or -1 with err. */
 int cmaps_install(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
 		  struct cinfo *info, char *err, size_t errlen);
+/* The same, calling @before_switch (when given) once the new build is in
+ * place and before it goes live: non-zero from it leaves the old build
+ * live and returns -2 (the hook has reported why). */
+int cmaps_install_hook(const struct mxs_maps_view *mv, const struct rule_vec fam[2],
+		       struct cinfo *info, int (*before_switch)(void *arg), void *arg,
+		       char *err, size_t errlen);
+/* The state stamp of the live build (all zero when none is live or it
+ * was never stamped), and setting it. 0, or a negative errno. */
+int cmaps_stamp_get(const struct mxs_maps_view *mv, struct mxs_cfill *fill);
+int cmaps_stamp_set(const struct mxs_maps_view *mv, const uint64_t seq[3], uint32_t other);
 /* Rebuild first-stage slots [first, first + n) of family @v6 of the live
  * build in place from @in (the entries that meet those slots): the new
  * parts go into the spare room, then each slot switches with one write.

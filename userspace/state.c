@@ -177,7 +177,7 @@ static int read_all(const char *path, char **buf, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t cap = 4096;
-	ssize_t r;
+	ssize_t r = 0;
 
 	*len = 0;
 	if (fd < 0)
@@ -416,4 +416,38 @@ int atomic_writev(const char *path, const struct iovec *iov, int n, char *err, s
 	struct blobs b = { iov, n };
 
 	return write_via_tmp(path, fill_blobs, &b, err, errlen);
+}
+
+int state_salvage(const char *path, struct recfile *f, int *lost, int *lines)
+{
+	char *buf = NULL, *line, *next, lerr[200];
+	size_t len = 0;
+	int lineno = 0, rc;
+
+	memset(f, 0, sizeof(*f));
+	*lost = 0;
+	rc = read_all(path, &buf, &len);
+	if (rc)
+		return rc == -ENOENT ? 0 : -1;
+	for (line = buf; line < buf + len; line = next) {
+		char *nl = memchr(line, '\n', buf + len - line);
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(buf + len - line);
+		struct rec r;
+
+		next = line + n + 1;
+		lineno++;
+		line[n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		if (strlen(line) != n || !nl || state_parse_line(line, &r, lerr, sizeof(lerr))) {
+			if (*lost < 16)
+				lines[*lost] = lineno;
+			(*lost)++;
+			continue;
+		}
+		r.line = lineno;
+		*recfile_add(f) = r;
+	}
+	free(buf);
+	return 0;
 }

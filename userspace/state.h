@@ -27,6 +27,9 @@ struct recfile {
 
 /* Missing file = no records. -1 with "FILE:LINE: reason" in err. */
 int state_read(const char *path, struct recfile *f, char *err, size_t errlen);
+/* The records of a damaged file that still parse; *lost counts the lines
+ * that do not (the first 16 line numbers in lines[]). 0, or -1. */
+int state_salvage(const char *path, struct recfile *f, int *lost, int *lines);
 /* Atomic: temporary file in the same directory, fsync, rename, fsync dir. */
 int state_write(const char *path, const struct recfile *f, char *err, size_t errlen);
 int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen);

@@ -366,7 +366,7 @@ void store_close(struct store *s)
 #define ST_MAGIC "MXSLIST\n"
 #define ST_V1 1
 #define ST_V2 2
-#define ST_CHUNK 1024
+#define ST_CHUNK 64
 
 struct st_head {
 	char magic[8];
@@ -453,6 +453,8 @@ static int damaged(struct store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (!s->why[0])
+		snprintf(s->why, sizeof(s->why), "%s", msg);
 	if (s->salvage) {
 		if (s->verbose)
 			fprintf(stderr, "mxshield: %s\n", msg);
@@ -1047,4 +1049,62 @@ int store_sync(const struct ctl *c, const char *name, struct store *s)
 	if (s->legacy && !unlink(legacy))
 		s->legacy = false;
 	return 0;
+}
+
+int store_seq(const struct ctl *c, const char *name, uint64_t *seq)
+{
+	char snap[PATH_MAX], jour[PATH_MAX], legacy[PATH_MAX], *line = NULL;
+	struct st_head h;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	bool v2 = false;
+	FILE *fp;
+	int fd;
+
+	*seq = 0;
+	paths(c, name, snap, jour, legacy);
+	fd = open(snap, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		struct st_head z;
+		bool ok = read(fd, &h, sizeof(h)) == sizeof(h) && !memcmp(h.magic, ST_MAGIC, 8);
+
+		z = h;
+		z.head_crc = 0;
+		close(fd);
+		if (!ok || (h.version != ST_V1 && (h.version != ST_V2 ||
+						   crc(&z, sizeof(z)) != h.head_crc)))
+			return ctl_err("%s: header damaged ('mxshield state check')", snap);
+		*seq = h.seq;
+	} else if (errno != ENOENT) {
+		return ctl_err("%s: %s", snap, strerror(errno));
+	}
+	fp = fopen(jour, "re");
+	if (!fp)
+		return errno == ENOENT ? 0 : ctl_err("%s: %s", jour, strerror(errno));
+	while ((len = getline(&line, &cap, fp)) > 0 && line[len - 1] == '\n') {
+		char *body = line, *end;
+		unsigned long long q;
+
+		if (++lineno == 1 && !strcmp(line, SJ_HEAD)) {
+			v2 = true;
+			continue;
+		}
+		line[len - 1] = '\0';
+		if (v2) {
+			unsigned long want = strtoul(line, &end, 16);
+
+			if (end != line + 8 || *end != ' ' || crc(end + 1, strlen(end + 1)) != want)
+				break;
+			body = end + 1;
+		}
+		q = strtoull(body, &end, 10);
+		if (*end != ' ')
+			break;
+		if (q > *seq)
+			*seq = q;
+	}
+	free(line);
+	fclose(fp);
+	return 0;	/* a damaged line: store_open reports it */
 }

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 
 /* Journal lines before the next change rewrites the snapshot. Override
  * with -DST_JOURNAL_MAX=... */
@@ -93,6 +94,7 @@ struct store {
 	long lostl[16];		/* salvage: journal lines that failed */
 	size_t nlostl;
 	struct st_vec keep;	/* salvage: the snapshot's good entries */
+	char why[PATH_MAX + 256];	/* the first damage found */
 };
 
 struct ctl;
@@ -109,6 +111,9 @@ int store_check(const struct ctl *c, const char *name, struct store *s);
  * read at all (a missing snapshot is not an error). */
 int store_salvage(const struct ctl *c, const char *name, struct store *s, bool verbose);
 void store_close(struct store *s);
+/* The seq of list @name's last change on disk, from the snapshot's header
+ * and the journal's lines (not a full check). 0, or 1 after an error. */
+int store_seq(const struct ctl *c, const char *name, uint64_t *seq);
 /* The comment of an entry of @s ("" for none). */
 const char *store_comment(const struct store *s, const struct st_ent *e);
 /* The live entry with exactly this prefix: a pointer, or NULL. */

@@ -497,9 +497,9 @@ static int parse_jline(char *line, uint64_t *seq, struct st_ent *e, char **comme
 	return 0;
 }
 
-static int load_journal(struct store *s, const char *path)
+static int load_journal(struct store *s, const char *path, bool readonly)
 {
-	FILE *fp = fopen(path, "r+e");
+	FILE *fp = fopen(path, readonly ? "re" : "r+e");
 	char *line = NULL, err[256];
 	size_t cap = 0;
 	ssize_t len;
@@ -517,8 +517,9 @@ static int load_journal(struct store *s, const char *path)
 		lineno++;
 		if (line[len - 1] != '\n') {
 			/* torn: the change never completed; cut it off, so
-			 * that the next line appended starts a line */
-			if (ftruncate(fileno(fp), good))
+			 * that the next line appended starts a line (a
+			 * read leaves that to the next change) */
+			if (!readonly && ftruncate(fileno(fp), good))
 				rc = ctl_err("%s: %s", path, strerror(errno));
 			break;
 		}
@@ -557,7 +558,7 @@ int store_open(const struct ctl *c, const char *name, struct store *s)
 		rc = stat(legacy, &st) ? 0 : load_legacy(s, legacy, name);
 	}
 	if (!rc)
-		rc = load_journal(s, jour);
+		rc = load_journal(s, jour, c->readonly);
 	if (rc)
 		store_close(s);
 	return rc;

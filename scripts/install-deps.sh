@@ -9,6 +9,8 @@ pkgs=(
 	# run and test
 	iproute2 nftables mmdb-bin libmaxmind-db-writer-perl tcpreplay
 	python3 python3-scapy socat jq util-linux
+	# tests/test_reads.sh: proof that reads make no changing system call
+	strace
 	# the end-to-end and import benchmarks (scripts/bench-e2e.sh, bench-import.sh)
 	ipset
 	# the MTA hand-off tests: a real Postfix, SMTP client, DNS, certificates

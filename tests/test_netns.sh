@@ -73,6 +73,10 @@ mx block add $EXPIRING --expires 3s >/dev/null
 check "entry with --expires 3s blocks" cannot_connect $EXPIRING 25
 sleep 3.5
 check "after expiry the source connects (no controller ran)" can_connect $EXPIRING 25
+listing=$(mx block list)
+check "a list shows the expired entry as expired (reads never sweep)" \
+	grep -q "^$EXPIRING/32 .*expired " <<<"$listing"
+check "sweep" mx sweep
 check_eq "the controller sweeps the expired entry" "" \
 	"$(mx --json block list | jq -r --arg p "$EXPIRING/32" '.[] | select(.prefix == $p) | .prefix')"
 

@@ -23,6 +23,7 @@ struct ctl {
 	const char *bpffs_dir;
 	bool json;
 	int lock_fd;
+	bool readonly;		/* a read: changes nothing (ctl_lock_ro) */
 	bool loaded;
 	int fd_config, fd_stats, fd_cstats, fd_tags;
 	struct mxs_maps_view mv;	/* compiled build, country_policy */
@@ -41,6 +42,24 @@ int ctl_lock(struct ctl *c);
 int ctl_ensure_loaded(struct ctl *c);
 /* Open the pinned maps only: 0, or -ENOENT when not loaded. */
 int ctl_open_pinned(struct ctl *c);
+
+/*
+ * Read-only commands (status, lookup, stats, tags, the lists' list) change
+ * nothing: no bpffs mount, no pin, no program or map loaded, no state
+ * directory, lock file or state file created or written, no sweep.
+ * ctl_lock_ro() takes a shared lock on the state directory's lock file if
+ * there is one; ctl_open_ro() does that and opens the pinned maps if a
+ * filter is loaded (c->loaded tells). 0, or 1 after printing an error
+ * (ctl_open_ro: maps of another layout, which this controller cannot read).
+ */
+int ctl_lock_ro(struct ctl *c);
+int ctl_open_ro(struct ctl *c);
+/* Exit status of stats and tags when no filter is loaded (LSB's "program
+ * is not running"): not an error of the command, nothing to read. */
+#define MXS_EXIT_NOT_LOADED 3
+/* Say that nothing is loaded ({"loaded": false} with --json); returns
+ * MXS_EXIT_NOT_LOADED. */
+int ctl_not_loaded(struct ctl *c, const char *what);
 
 /* Read/write one state file; errors printed, return 1. */
 int ctl_read(const struct ctl *c, const char *name, struct recfile *f);
@@ -83,6 +102,10 @@ int ctl_reconcile(struct ctl *c);
 /* The entries of one list, from state (countries: from the stored
  * database, for the countries with a policy). 0, or 1 after an error. */
 int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2]);
+/* The same for the entries that meet @span only (those that cover it and
+ * those inside it). */
+int ctl_collect_span(struct ctl *c, uint32_t list, const struct mxs_prefix *span,
+		     struct rule_vec fam[2]);
 /* Longest live entry of @list that covers @addr (with its hit counters
  * from @hm, when given): 1 and *out, or 0. */
 int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
@@ -94,6 +117,19 @@ int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 int ctl_next_line(gzFile gz, char *line, size_t len, const char *path, long *lineno,
 		  const char *trail, char **start);
 int ctl_sweep(struct ctl *c, int *removed);
+
+/* The filter's settings and country policies as the state directory has
+ * them (what a load puts into the config and country_policy maps). */
+int ctl_state_config(struct ctl *c, struct mxs_config *cfg);
+/* The policy action of country index @cc: from the loaded filter's map,
+ * or from the state directory when nothing is loaded. */
+uint8_t ctl_country_action(struct ctl *c, uint32_t cc);
+/* The verdict the filter gives @addr once loaded, from the state
+ * directory alone (readonly.c): the entries of every list that cover
+ * @addr, decided by mxs_decide() of maps/mxshield.h -- the precedence the
+ * compiler builds into the live classifier. 0, or 1 after an error. */
+int ctl_state_classify(struct ctl *c, const struct mxs_prefix *addr, uint32_t flags,
+		       uint64_t now_tai, struct mxs_verdict *v);
 
 /* Options of one sub-command: "--name value" pairs and positionals. */
 struct cmd_args {

@@ -494,7 +494,7 @@ int cmd_envelope(struct ctl *c, const char *obj, int argc, char **argv)
 
 	if (get_args(argc, argv, opts, 1, &a))
 		return ctl_err("usage: mxshield %s add|del|list|import ...", obj);
-	if (ctl_lock(c) || ctl_read(c, ST_ENVELOPE, &f))
+	if ((strcmp(verb, "list") ? ctl_lock(c) : ctl_lock_ro(c)) || ctl_read(c, ST_ENVELOPE, &f))
 		return 1;
 	if (!strcmp(verb, "list") && a.npos == 0) {
 		int want = arg(&a, opts, "list") ? env_list_by_name(arg(&a, opts, "list")) : -1;
@@ -591,7 +591,8 @@ int cmd_org(struct ctl *c, int argc, char **argv)
 
 	if (argc < 1 || (strcmp(argv[0], "list") && argc != 2))
 		return ctl_err("usage: mxshield org-domain add|del DOMAIN | list");
-	if (ctl_lock(c) || ctl_read(c, ST_SETTINGS, &s))
+	if ((strcmp(argv[0], "list") ? ctl_lock(c) : ctl_lock_ro(c)) ||
+	    ctl_read(c, ST_SETTINGS, &s))
 		return 1;
 	v = split_csv(s.n ? rec_get(&s.r[0], "org_domains") : NULL, &n);
 	if (!strcmp(argv[0], "list")) {

@@ -262,6 +262,12 @@ int ctl_collect(struct ctl *c, uint32_t list, struct rule_vec fam[2])
 	return collect_list(c, list, NULL, NULL, NULL, fam);
 }
 
+int ctl_collect_span(struct ctl *c, uint32_t list, const struct mxs_prefix *span,
+		     struct rule_vec fam[2])
+{
+	return collect_list(c, list, NULL, NULL, span, fam);
+}
+
 int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 		   uint64_t now_tai, const struct hitmap *hm, struct mxs_rule *out)
 {
@@ -729,9 +735,10 @@ static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield %s list", d->name);
-	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
+	if (ctl_open_ro(c) || store_open(c, d->name, &s))
 		return 1;
-	hitmap_load(&c->mv, &lc.hm);
+	if (c->loaded)	/* hit counters live in the loaded build */
+		hitmap_load(&c->mv, &lc.hm);
 	if (c->json)
 		jw_arr();
 	else if (s.n)
@@ -1237,7 +1244,7 @@ static int partner_list(struct ctl *c, int argc)
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield partner list");
-	if (ctl_ensure_loaded(c) || ctl_read(c, ST_PARTNERS, &f))
+	if (ctl_lock_ro(c) || ctl_read(c, ST_PARTNERS, &f))
 		return 1;
 	if (c->json)
 		jw_arr();
@@ -1406,7 +1413,7 @@ static int country_list(struct ctl *c, int argc)
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield country list");
-	if (ctl_ensure_loaded(c) || ctl_read(c, ST_COUNTRIES, &f))
+	if (ctl_open_ro(c) || ctl_read(c, ST_COUNTRIES, &f))
 		return 1;
 	if (c->json)
 		jw_arr();
@@ -1421,7 +1428,7 @@ static int country_list(struct ctl *c, int argc)
 
 		if (parse_country(code, &cc, NULL, err, sizeof(err)))
 			continue;
-		if (!bpf_map_lookup_elem(c->fd_cstats, &cc, cnt))
+		if (c->loaded && !bpf_map_lookup_elem(c->fd_cstats, &cc, cnt))
 			for (int k = 0; k < ncpu; k++)
 				pk += cnt[k].packets;
 		if (c->json) {

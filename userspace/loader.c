@@ -124,6 +124,8 @@ int ctl_write(const struct ctl *c, const char *name, const struct recfile *f)
 {
 	char p[PATH_MAX], err[PATH_MAX + 256];
 
+	if (c->readonly)
+		return ctl_err("internal error: a read-only command asked to write %s", name);
 	state_path(c, name, p, sizeof(p));
 	if (state_write(p, f, err, sizeof(err)))
 		return ctl_err("writing state: %s", err);
@@ -445,17 +447,24 @@ out:
 	return prog_fd;
 }
 
+static int layout_refused(const struct ctl *c)
+{
+	return ctl_err("the maps pinned under %s were made by an mxshield with "
+		       "another layout of the compiled classifier: 'mxshield restore' "
+		       "(or 'attach IFACE') upgrades them in place, the filter "
+		       "running throughout", c->bpffs_dir);
+}
+
 int ctl_ensure_loaded(struct ctl *c)
 {
 	int fd, removed;
 
+	if (c->readonly)	/* a read that would load: a bug, not a load */
+		return ctl_err("internal error: a read-only command asked to load the filter");
 	if (ctl_lock(c) || bpffs_ready(c))
 		return 1;
 	if (!ctl_open_pinned(c) && !layout_ok(c))
-		return ctl_err("the maps pinned under %s were made by an mxshield with "
-			       "another layout of the compiled classifier: 'mxshield restore' "
-			       "(or 'attach IFACE') upgrades them in place, the filter "
-			       "running throughout", c->bpffs_dir);
+		return layout_refused(c);
 	if (!c->loaded) {
 		fd = ctl_load(c);
 		if (fd < 0)
@@ -485,6 +494,24 @@ int ctl_reconcile(struct ctl *c)
 	if (rc || apply_policies(c))
 		return 1;
 	return ctl_stamp(c);
+}
+
+int ctl_open_ro(struct ctl *c)
+{
+	int err;
+
+	if (ctl_lock_ro(c))
+		return 1;
+	err = ctl_open_pinned(c);
+	if (err == -ENOENT)
+		return 0;	/* not loaded: the caller answers from state */
+	if (err)
+		return ctl_err("%s: %s", c->bpffs_dir, bpf_errstr(err));
+	if (!layout_ok(c)) {
+		close_pinned(c);
+		return layout_refused(c);
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- links */
@@ -887,7 +914,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 
 	if (argc != 1)
 		return ctl_err("usage: mxshield status");
-	if (ctl_lock(c) || ctl_read(c, ST_SETTINGS, &s) || ctl_read(c, ST_IFACES, &ifs))
+	if (ctl_lock_ro(c) || ctl_read(c, ST_SETTINGS, &s) || ctl_read(c, ST_IFACES, &ifs))
 		return 1;
 	loaded = ctl_open_pinned(c) == 0;
 	if (loaded)
@@ -927,7 +954,26 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		jw_key("interfaces");
 		jw_arr();
 	} else {
-		printf("interfaces:%s\n", n ? "" : " none");
+		printf("interfaces:%s\n", n || (!loaded && ifs.n) ? "" : " none");
+	}
+	/* not loaded: the interfaces the state records, which restore attaches */
+	for (int i = 0; !loaded && i < ifs.n; i++) {
+		const char *name = rec_get(&ifs.r[i], "iface");
+		const char *m = rec_get(&ifs.r[i], "mode") ? : "native";
+
+		if (!name)
+			continue;
+		if (c->json) {
+			jw_obj();
+			jw_kstr("name", name);
+			jw_kstr("xdp_mode", m);
+			jw_kbool("attached", false);
+			jw_ku64("prog_id", 0);
+			jw_end_obj();
+		} else {
+			printf("  %-16s %s mode, not attached ('mxshield restore' attaches it)\n",
+			       name, m);
+		}
 	}
 	for (int i = 0; i < n; i++) {
 		struct link_state ls = {};
@@ -956,9 +1002,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		jw_key("lists");
 		jw_arr();
 	} else {
-		printf("lists:%s\n", loaded ? "" : " (not loaded)");
+		printf("lists:%s\n", loaded ? "" : " (in the state directory)");
 	}
-	for (uint32_t l = 0; loaded && l < MXS_LIST_MAX; l++) {
+	for (uint32_t l = 0; l < MXS_LIST_MAX; l++) {
 		struct rule_vec fam[2] = {};
 
 		if (ctl_collect(c, l, fam))

@@ -115,7 +115,7 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 	char err[MXS_ERRLEN + PATH_MAX], gp[PATH_MAX], geo_cc[3] = "";
 	uint64_t now = now_tai_ns();
 	__u32 zero = 0;
-	bool monitor, nic_drop, has_tag, hm_ok;
+	bool monitor, nic_drop, has_tag = false, hm_ok = false;
 	struct hitmap hm;
 	int g;
 
@@ -123,14 +123,19 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 		return ctl_err("usage: mxshield lookup IP");
 	if (parse_addr(argv[1], &addr, err, sizeof(err)))
 		return ctl_err("%s", err);
-	if (ctl_ensure_loaded(c))
+	if (ctl_open_ro(c))
 		return 1;
-	bpf_map_lookup_elem(c->fd_config, &zero, &cfg);
-	mxs_classify(&c->mv, &addr, cfg.flags, now, &v);
+	if (c->loaded) {
+		bpf_map_lookup_elem(c->fd_config, &zero, &cfg);
+		mxs_classify(&c->mv, &addr, cfg.flags, now, &v);
+		prefix_to_tag_key(&addr, &tk);
+		has_tag = bpf_map_lookup_elem(c->fd_tags, &tk, &tag) == 0;
+	} else if (ctl_state_config(c, &cfg) ||
+		   ctl_state_classify(c, &addr, cfg.flags, now, &v)) {
+		return 1;	/* nothing loaded: the verdict a load gives */
+	}
 	monitor = cfg.flags & MXS_F_MONITOR;
 	nic_drop = v.action == MXS_ACT_DROP && !monitor;
-	prefix_to_tag_key(&addr, &tk);
-	has_tag = bpf_map_lookup_elem(c->fd_tags, &tk, &tag) == 0;
 	state_path(c, ST_GEO, gp, sizeof(gp));
 	g = access(gp, R_OK) == 0 ? geo_country_of(gp, &addr, geo_cc, err, sizeof(err)) : 1;
 	if (g != 0)
@@ -143,6 +148,7 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 		if (c->json) {
 			jw_obj();
 			jw_kstr("address", a);
+			jw_kbool("loaded", c->loaded);
 			jw_kstr("verdict", action_name(v.action));
 			jw_kstr("nic", nic_drop ? "drop" : "pass");
 			jw_kbool("tag", v.action >= MXS_ACT_REJECT);
@@ -160,24 +166,27 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 			else
 				printf(" (passes)");
 			printf("\n  reason:  %s\n", reason_name(v.reason));
+			if (!c->loaded)
+				printf("  filter:  not loaded; this is the verdict it gives once "
+				       "loaded, from the state directory\n");
 			if (v.reason == MXS_R_GATEWAY_ONLY)
 				printf("  gateway-only is on and the source is not on the trust, "
 				       "partner or gateway lists\n");
 			if (geo_cc[0]) {
 				uint32_t cc;
-				struct mxs_country_policy p = {};
+				uint8_t act = MXS_ACT_NONE;
 
 				if (!parse_country(geo_cc, &cc, NULL, err, sizeof(err)))
-					bpf_map_lookup_elem(c->mv.country_policy, &cc, &p);
+					act = ctl_country_action(c, cc);
 				printf("  country: %s (%s)\n", geo_cc,
-				       p.action ? action_name(p.action) : "no policy");
+				       act ? action_name(act) : "no policy");
 			}
 		}
 	}
 
 	/* every list that matches, the deciding one first; the hit counters
 	 * of the live build are read once for all of them */
-	hm_ok = !hitmap_load(&c->mv, &hm);
+	hm_ok = c->loaded && !hitmap_load(&c->mv, &hm);
 	if (c->json) {
 		jw_key("matches");
 		jw_arr();
@@ -251,9 +260,13 @@ int cmd_stats(struct ctl *c, int argc, char **argv)
 		free(per);
 		return ctl_err("usage: mxshield stats [reset]");
 	}
-	if (!per || ctl_ensure_loaded(c)) {
+	if (!per || ctl_open_ro(c)) {
 		free(per);
 		return 1;
+	}
+	if (!c->loaded) {	/* no counters, and loading makes none */
+		free(per);
+		return ctl_not_loaded(c, argc == 2 ? "no counters to reset" : "no counters");
 	}
 	if (argc == 2) {
 		memset(per, 0, n * sizeof(*per));
@@ -363,8 +376,10 @@ int cmd_tags(struct ctl *c, int argc, char **argv)
 
 	if (argc != 1 || (strcmp(argv[0], "list") && strcmp(argv[0], "flush")))
 		return ctl_err("usage: mxshield tags list|flush");
-	if (ctl_ensure_loaded(c))
+	if (ctl_open_ro(c))
 		return 1;
+	if (!c->loaded)		/* no tag map, and loading makes an empty one */
+		return ctl_not_loaded(c, !strcmp(argv[0], "flush") ? "no tags to flush" : "no tags");
 	if (!strcmp(argv[0], "flush")) {
 		while (bpf_map_get_next_key(c->fd_tags, NULL, &next) == 0) {
 			bpf_map_delete_elem(c->fd_tags, &next);

@@ -287,7 +287,7 @@ static int state_repair(struct ctl *c, const char *name)
 int cmd_state(struct ctl *c, int argc, char **argv)
 {
 	if (argc == 1 && !strcmp(argv[0], "check")) {
-		if (ctl_lock(c))
+		if (ctl_lock_ro(c))
 			return 1;
 		return state_check(c);
 	}

@@ -721,7 +721,7 @@ static int parse_jline(const struct store *s, char *line, uint64_t *seq, struct 
 
 static int load_journal(struct store *s, const char *path)
 {
-	FILE *fp = fopen(path, "r+e");
+	FILE *fp = fopen(path, s->readonly ? "re" : "r+e");
 	char *line = NULL, err[256];
 	size_t cap = 0;
 	ssize_t len;
@@ -846,6 +846,7 @@ int store_open(const struct ctl *c, const char *name, struct store *s)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->readonly = c->readonly;	/* a read leaves a torn line to the next change */
 	rc = store_load(c, name, s);
 	if (rc) {
 		store_close(s);

@@ -92,8 +92,11 @@ expect_damage "journal: a NUL byte in a line"
 # a torn last line is what a power loss leaves: cut silently
 printf '00000000 999 + 198.51.100.50/32 1 0 0' >>"$jour"
 check "a torn last journal line is not damage" mx block list
-check_eq "... and was cut off at the next change" "$(wc -c <"$work/good.journal")" \
-	"$(wc -c <"$jour")"
+check "... a read leaves it" grep -q "198.51.100.50" "$jour"
+check "... the next change" mx block add 198.51.100.51
+check_fails "... cuts it off" grep -q "198.51.100.50" "$jour"
+check_eq "... and its own line starts a line of its own" "3" "$(grep -c . "$jour")"
+restore_good
 
 # repair: an entry's expiry flipped in the snapshot, a journal line damaged
 damage "$snap" $((e0 + 40 + 32)) 01
@@ -119,5 +122,18 @@ check_fails "settings changed by hand: mode refused" mx mode enforce
 check_fails "... state check says damaged" mx state check
 check "state repair settings" mx state repair settings
 check "... then sound" mx state check
+
+# least privilege: a state directory others could change is refused
+chmod g+w "$st"
+out=$(mx block list 2>&1 >/dev/null)
+[[ $out == *"writable by its group"* ]] && ok "a group-writable state directory is refused" ||
+	not_ok "a group-writable state directory is refused" "$out"
+check_fails "... for changes too" mx block add 198.51.100.99
+chmod 0700 "$st"
+chown 65534 "$st"
+check_fails "a state directory owned by another user is refused" mx block list
+chown 0 "$st"
+check "... and accepted again once it is root's, mode 0700" mx block list
+check_eq "temporary files leave nothing behind" "" "$(ls "$st" | grep '\.tmp\.')"
 
 lab_finish

@@ -53,6 +53,9 @@ int ctl_open_pinned(struct ctl *c);
  * (ctl_open_ro: maps of another layout, which this controller cannot read).
  */
 int ctl_lock_ro(struct ctl *c);
+/* 0, or 1 after an error: the state directory is group- or world-writable,
+ * or belongs to another user than this one or root. */
+int ctl_state_dir_safe(const struct ctl *c);
 int ctl_open_ro(struct ctl *c);
 /* Exit status of stats and tags when no filter is loaded (LSB's "program
  * is not running"): not an error of the command, nothing to read. */

@@ -89,6 +89,29 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* The state directory is trusted only when nobody else can change it: not
+ * group- or world-writable, owned by this user (or root, as for a service
+ * that reads root's state under a user of its own). */
+int ctl_state_dir_safe(const struct ctl *c)
+{
+	struct stat st;
+
+	if (stat(c->state_dir, &st))
+		return errno == ENOENT ? 0 : ctl_err("state directory %s: %s", c->state_dir,
+						    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ctl_err("state directory %s: not a directory", c->state_dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return ctl_err("state directory %s is writable by %s (mode %04o): refused; "
+			       "'chmod go-w %s' if that is not meant", c->state_dir,
+			       st.st_mode & S_IWOTH ? "everyone" : "its group",
+			       st.st_mode & 07777, c->state_dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return ctl_err("state directory %s belongs to uid %u, not to this user (uid %u) "
+			       "or root: refused", c->state_dir, st.st_uid, geteuid());
+	return 0;
+}
+
 int ctl_lock(struct ctl *c)
 {
 	char p[PATH_MAX];
@@ -96,6 +119,8 @@ int ctl_lock(struct ctl *c)
 
 	if (c->lock_fd >= 0)
 		return 0;
+	if (ctl_state_dir_safe(c))
+		return 1;
 	err = mkdir_p(c->state_dir, 0700);
 	if (err)
 		return ctl_err("state directory %s: %s", c->state_dir, strerror(-err));

@@ -66,6 +66,8 @@ int ctl_lock_ro(struct ctl *c)
 	c->readonly = true;
 	if (c->lock_fd >= 0)
 		return 0;
+	if (ctl_state_dir_safe(c))
+		return 1;
 	state_path(c, ".lock", p, sizeof(p));
 	c->lock_fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (c->lock_fd < 0)	/* none: no command has changed anything here */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "input.h"
 #include "utf8.h"
@@ -188,6 +189,13 @@ static ssize_t fill(struct input *in)
 	return n;
 }
 
+static bool named_gz(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 3 && !strcasecmp(path + n - 3, ".gz");
+}
+
 static int open_fail(struct input *in)
 {
 	input_close(in);
@@ -233,6 +241,11 @@ int input_open(struct input *in, const char *path, size_t maxline)
 		in->members = 1;
 		in->zs.next_in = in->raw;
 		in->zs.avail_in = in->raw_len;
+	} else if (named_gz(path)) {
+		/* an HTML error page saved as list.gz, a file cut to 0 or 1 byte */
+		fail(in, "truncated or damaged gzip stream: named .gz, but %s",
+		     in->raw_len ? "not gzip data" : "empty");
+		return open_fail(in);
 	}
 	in->failed = false;
 	return 0;

@@ -10,6 +10,7 @@
  *    (its magic) or the end of the file may follow. A download cut short
  *    or a file with anything appended is an INPUT_FAIL, never an early
  *    INPUT_END. (gzgets()/gzeof() report a cut stream as a clean end.)
+ *    A file named *.gz that does not start as gzip fails too.
  *  - text: a NUL byte or another control character (below 0x20 except
  *    TAB, and DEL) is a damaged or binary file, not a list; a CR is
  *    accepted only as the end of a CRLF line. Content lines must be

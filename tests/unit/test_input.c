@@ -164,6 +164,25 @@ static void test_gzip(void)
 	CHECK("cut at 1: a control byte, no lines", r.bad == 1 && r.ctl == 1 && r.lines == 0,
 	      "bad=%ld ctl=%ld lines=%ld", r.bad, r.ctl, r.lines);
 
+	/* named .gz: an empty file or a lone 0x1f is a cut gzip, not text */
+	{
+		char gzpath[80];
+		struct input in;
+
+		snprintf(gzpath, sizeof(gzpath), "%s.gz", path);
+		for (size_t cut = 0; cut < 2; cut++) {
+			FILE *f = fopen(gzpath, "wb");
+
+			fwrite(gz, 1, cut, f);
+			fclose(f);
+			snprintf(name, sizeof(name), "x.gz cut at %zu: fails as not gzip", cut);
+			CHECK(name, input_open(&in, gzpath, 4094) &&
+			      strstr(in.err, "truncated or damaged gzip stream: named .gz"),
+			      "err='%s'", in.err);
+		}
+		unlink(gzpath);
+	}
+
 	/* trailer damaged: CRC, then length */
 	gz[glen - 8] ^= 1;
 	read_buf(gz, glen, 4094, &r);

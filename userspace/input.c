@@ -264,13 +264,19 @@ void input_close(struct input *in)
 	in->zinit = in->own_fd = false;
 }
 
-/* The first NUL or control byte in s[0..n) (TAB allowed), or NULL. */
-static const char *find_ctl(const char *s, size_t n)
+/* The first NUL or control byte in s[0..n) (TAB allowed), or NULL;
+ * *high tells whether there are bytes above ASCII (UTF-8 to check). */
+static const char *find_ctl(const char *s, size_t n, bool *high)
 {
+	*high = false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+		if (c - 0x20u < 0x5fu)		/* printable ASCII: most bytes */
+			continue;
+		if (c >= 0x80)
+			*high = true;
+		else if (c != '\t')
 			return s + i;
 	}
 	return NULL;
@@ -303,6 +309,7 @@ int input_line(struct input *in, char **line)
 		char *s = in->buf + in->beg, *e, *nl, *p;
 		size_t have = in->end - in->beg;
 		const char *ctl;
+		bool high;
 
 		nl = memchr(s, '\n', have);
 		if (!nl && !in->text_eof) {
@@ -323,7 +330,7 @@ int input_line(struct input *in, char **line)
 			return bad(in, "line too long (more than %zu bytes)", in->maxline);
 		if (e > s && e[-1] == '\r')	/* CRLF */
 			e--;
-		ctl = find_ctl(s, e - s);
+		ctl = find_ctl(s, e - s, &high);
 		if (ctl) {
 			in->ctl_lines++;
 			if (!*ctl)
@@ -339,7 +346,7 @@ int input_line(struct input *in, char **line)
 			;
 		if (!*p || *p == '#')
 			continue;
-		if (utf8_bad_at(p, e - p) < (size_t)(e - p)) {
+		if (high && utf8_bad_at(p, e - p) < (size_t)(e - p)) {
 			size_t at = utf8_bad_at(p, e - p);
 
 			return bad(in, "not valid UTF-8 (byte 0x%02x at column %td)",

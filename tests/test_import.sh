@@ -134,6 +134,17 @@ printf 'a@x.example\nb@x.example\n' | gzip -nc >"$work/senders.gz"
 head -c -3 "$work/senders.gz" >"$work/senders-cut.gz"
 check_fails "sender import of a cut gzip: refused" mx sender import "$work/senders-cut.gz" --list block
 check_eq "... nothing imported by any of them" 1 "$(mx --json sender list --list block | jq length)"
+printf 'e1@x.example,,1d,a comment, with a comma\n e2@x.example , quarantine \n' >"$work/cols.csv"
+check "sender import: an empty action column, a comment with a comma" \
+	mx sender import "$work/cols.csv" --list block
+check_eq "... the default action, the expiry, the whole comment" "reject true a comment, with a comma" \
+	"$(mx --json sender list --list block | jq -r --arg now "$(date +%s)" \
+		'.[] | select(.value == "e1@x.example") | "\(.action) \(.expires | tonumber > ($now | tonumber)) \(.comment)"')"
+check_eq "... blanks around columns cut" "quarantine" \
+	"$(mx --json sender list --list block | jq -r '.[] | select(.value == "e2@x.example") | .action')"
+printf 'pro[0-9]{1,3}mo\n' >"$work/re.txt"
+check "pattern import --type regex: a regex with a comma" mx pattern import "$work/re.txt" --type regex
+check_eq "... kept whole" '["pro[0-9]{1,3}mo"]' "$(mx --json pattern list | jq -c '[.[].value]')"
 check "sender import --replace of a gzip" mx sender import "$work/senders.gz" --list block --replace
 check_eq "... the block senders are the file's" '["a@x.example","b@x.example"]' \
 	"$(mx --json sender list --list block | jq -c '[.[].value] | sort')"
@@ -154,6 +165,8 @@ check "sender list over invalid UTF-8 in the state: valid JSON" valid_json "$wor
 check_eq "... the bad bytes as U+FFFD, the control byte escaped" \
 	"$(printf '["\xef\xbf\xbd\xef\xbf\xbd@x.example","caf\xef\xbf\xbd \\u0001"]')" \
 	"$(jq -c '[.[] | select(.value | startswith("\ufffd")) | .value, .comment]' "$work/senders.json")"
+check "sender del of the hand-edited value as written" mx sender del $'\xff\xfe@x.example' --list block
+check_eq "... gone" 0 "$(mx --json sender list | jq '[.[] | select(.value | startswith("\ufffd"))] | length')"
 mx --json domain list >"$work/domains.json"
 check "domain list over a cut UTF-8 sequence: valid JSON" valid_json "$work/domains.json"
 for cmd in "block list" "trust list" "partner list" "status" "org-domain list"; do

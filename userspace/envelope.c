@@ -451,7 +451,7 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		}
 	}
 	while ((got = input_line(&rd, &p)) != INPUT_END) {
-		char *cols[4] = { 0 }, *save;
+		char *cols[4] = { 0 };
 		struct env_add a = *defaults;
 		int nc = 0;
 
@@ -465,11 +465,26 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 			bad++;
 			continue;
 		}
-		for (char *tok = strtok_r(p, ",", &save); tok && nc < 4; tok = strtok_r(NULL, ",", &save))
-			cols[nc++] = tok;
-		if (kind == ENV_PATTERN && a.regex) {
-			cols[0] = p;	/* a regex may contain commas: whole line */
-			nc = 1;
+		/* value[,action[,expires[,comment]]]: an empty column keeps the
+		 * default, the comment keeps its commas; a regex may contain
+		 * commas: the whole line */
+		for (char *q = p; q && nc < 4; nc++) {
+			if (kind == ENV_PATTERN && a.regex) {
+				cols[nc++] = p;
+				break;
+			}
+			cols[nc] = q;
+			q = nc < 3 ? strchr(q, ',') : NULL;
+			if (q)
+				*q++ = '\0';
+		}
+		for (int k = 0; k < nc && k < 3; k++) {
+			char *end = cols[k] + strlen(cols[k]);
+
+			while (*cols[k] == ' ')
+				cols[k]++;
+			while (end > cols[k] && end[-1] == ' ')
+				*--end = '\0';
 		}
 		if (nc > 1 && *cols[1] && (parse_action(cols[1], &a.action, err, sizeof(err)) ||
 					   a.action == MXS_ACT_DROP)) {
@@ -605,10 +620,16 @@ int cmd_envelope(struct ctl *c, const char *obj, int argc, char **argv)
 
 		if (env_parse_value(kind, true, a.pos[0], val, sizeof(val), err, sizeof(err)) &&
 		    env_parse_value(kind, false, a.pos[0], val, sizeof(val), err, sizeof(err))) {
-			ctl_err("%s", err);
-			goto out;
+			/* a value no longer valid (a hand-edited state file, an
+			 * older controller) can still be deleted as written */
+			i = find_entry(&f, kind, list, a.pos[0]);
+			if (i < 0) {
+				ctl_err("%s", err);
+				goto out;
+			}
+		} else {
+			i = find_entry(&f, kind, list, val);
 		}
-		i = find_entry(&f, kind, list, val);
 		if (i < 0 && kind == ENV_PATTERN)
 			i = find_entry(&f, kind, list, a.pos[0]);
 		if (i < 0) {

@@ -330,6 +330,8 @@ int input_line(struct input *in, char **line)
 			return bad(in, "line too long (more than %zu bytes)", in->maxline);
 		if (e > s && e[-1] == '\r')	/* CRLF */
 			e--;
+		if (in->lineno == 1 && e - s >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
+			s += 3;		/* a UTF-8 byte order mark (Windows editors) */
 		ctl = find_ctl(s, e - s, &high);
 		if (ctl) {
 			in->ctl_lines++;

@@ -14,7 +14,8 @@
  *  - text: a NUL byte or another control character (below 0x20 except
  *    TAB, and DEL) is a damaged or binary file, not a list; a CR is
  *    accepted only as the end of a CRLF line. Content lines must be
- *    valid UTF-8 (comment lines need not be).
+ *    valid UTF-8 (comment lines need not be); a UTF-8 byte order mark
+ *    at the start of the file is passed over.
  */
 #ifndef MXS_INPUT_H
 #define MXS_INPUT_H

@@ -316,6 +316,8 @@ static void test_text(void)
 	T("overlong UTF-8 refused", "\xc0\xaf\n", 0, 1, 0, "not valid UTF-8");
 	T("valid UTF-8 accepted", "1.2.3.4,,,caf\xc3\xa9 \xf0\x9f\x93\xa7\n", 1, 0, 0, NULL);
 	T("invalid UTF-8 in a comment line is passed over", "# caf\xe9\n1.2.3.4\n", 1, 0, 0, NULL);
+	T("a UTF-8 BOM at the start is passed over", "\xef\xbb\xbf" "1.2.3.4\n", 1, 0, 0, NULL);
+	T("a BOM on line 2 is content", "1.2.3.4\n\xef\xbb\xbf" "5.6.7.8\n", 2, 0, 0, NULL);
 	T("blank lines and comments", "\n  \n\t# x\n#\n", 0, 0, 0, NULL);
 	memset(fl, 'a', sizeof(fl));
 	memcpy(fl + sizeof(fl) - 4, "\nb\n", 3);
@@ -329,6 +331,14 @@ static void test_text(void)
 
 		CHECK("blanks and CRLF cut", got == INPUT_LINE && !strcmp(line, "1.2.3.4") &&
 		      in.lineno == 1, "got=%d line='%s'", got, got == INPUT_LINE ? line : "");
+		input_close(&in);
+	}
+	put("\xef\xbb\xbf" "1.2.3.4\n", 11);
+	if (!input_open(&in, path, 64)) {
+		int got = input_line(&in, &line);
+
+		CHECK("the BOM is not part of the first line", got == INPUT_LINE &&
+		      !strcmp(line, "1.2.3.4"), "got=%d line='%s'", got, got == INPUT_LINE ? line : "");
 		input_close(&in);
 	}
 	CHECK("a missing file is an open error naming it",

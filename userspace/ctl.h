@@ -6,7 +6,6 @@
 #include "mxs.h"
 #include "state.h"
 #include "json.h"
-#include <zlib.h>
 
 #define MXS_DEFAULT_STATE_DIR "/var/lib/mxshield"
 #define MXS_DEFAULT_BPFFS_DIR "/sys/fs/bpf/mxshield"
@@ -113,12 +112,6 @@ int ctl_collect_span(struct ctl *c, uint32_t list, const struct mxs_prefix *span
  * from @hm, when given): 1 and *out, or 0. */
 int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 		   uint64_t now_tai, const struct hitmap *hm, struct mxs_rule *out);
-/* The next content line of an import file (plain or gzip): trailing
- * newline and @trail characters cut, leading blanks skipped, blank lines
- * and '#' comments passed over. 1 with *start set, 0 at the end, -1 for a
- * line longer than @len (reported as PATH:LINE, the rest of it skipped). */
-int ctl_next_line(gzFile gz, char *line, size_t len, const char *path, long *lineno,
-		  const char *trail, char **start);
 int ctl_sweep(struct ctl *c, int *removed);
 
 /* The filter's settings and country policies as the state directory has

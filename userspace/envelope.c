@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 #include "envelope.h"
+#include "input.h"
+#include "utf8.h"
 
 static const char *const kind_names[ENV_KIND_MAX] = {
 	"sender", "domain", "tld", "recipient", "pattern",
@@ -73,6 +74,9 @@ static int parse_email(const char *in, char *out, size_t outlen, char *err, size
 int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outlen,
 		    char *err, size_t errlen)
 {
+	/* values reach --json output and the policy log: text only */
+	if (utf8_text_check(env_kind_name(kind), in, err, errlen))
+		return -1;
 	switch (kind) {
 	case ENV_SENDER:
 	case ENV_RECIPIENT:
@@ -361,6 +365,8 @@ static int env_put(const struct ctl *c, struct recfile *f, const struct env_add 
 	}
 	if (env_parse_value(a->kind, a->regex, raw, val, sizeof(val), err, errlen))
 		return -1;
+	if (a->comment && utf8_text_check("comment", a->comment, err, errlen))
+		return -1;
 	if (a->kind == ENV_TLD && check_tld_allowed(c, val, err, errlen))
 		return -1;
 	i = find_entry(f, a->kind, a->list, val);
@@ -413,46 +419,76 @@ static int opts_to_add(int kind, const char *list, const char *action, const cha
 			return ctl_err("%s", err);
 		a->expires = time(NULL) + secs;
 	}
-	if (comment) {
-		for (const char *p = comment; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				return ctl_err("comment contains control characters");
-	}
+	if (comment && utf8_text_check("comment", comment, err, sizeof(err)))
+		return ctl_err("%s", err);
 	a->comment = comment;
 	return 0;
 }
 
-/* Read FILE (plain or gzip, "-" = stdin): one value a line, optional
- * ",action,expires,comment" columns. All or nothing. */
+/* Read FILE (plain or gzip, "-" = stdin, input.h): one value a line,
+ * optional ",action,expires,comment" columns, into @f. With @replace the
+ * file's entries take the place of every entry of this kind on the
+ * target list. All or nothing: @f is only written by the caller when
+ * this returns 0. */
 static int env_import(struct ctl *c, int kind, struct recfile *f, const char *path,
-		      const struct env_add *defaults, int *added)
+		      const struct env_add *defaults, bool replace, bool allow_empty,
+		      int *added, int *removed)
 {
-	gzFile gz = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(0, "rb");
-	char line[2048], err[MXS_ERRLEN], *p;
-	long lineno = 0;
+	struct input rd;
+	char err[MXS_ERRLEN], *p;
 	int bad = 0, got;
 
-	if (!gz)
-		return ctl_err("%s: %s", path, strerror(errno));
-	*added = 0;
-	while ((got = ctl_next_line(gz, line, sizeof(line), path, &lineno, "\r ", &p))) {
-		char *cols[4] = { 0 }, *save;
+	*added = *removed = 0;
+	if (input_open(&rd, path, 2046))
+		return ctl_err("%s", rd.err);
+	if (replace) {
+		for (int i = f->n - 1; i >= 0; i--) {
+			if (env_kind_by_name(rec_get(&f->r[i], "kind")) == kind &&
+			    env_list_by_name(rec_get(&f->r[i], "list")) == defaults->list) {
+				recfile_del(f, i);
+				(*removed)++;
+			}
+		}
+	}
+	while ((got = input_line(&rd, &p)) != INPUT_END) {
+		char *cols[4] = { 0 };
 		struct env_add a = *defaults;
 		int nc = 0;
 
-		if (got < 0) {
+		if (got == INPUT_FAIL) {
+			ctl_err("%s: nothing imported", rd.err);
+			input_close(&rd);
+			return 1;
+		}
+		if (got == INPUT_BAD) {
+			ctl_err("%s", rd.err);
 			bad++;
 			continue;
 		}
-		for (char *tok = strtok_r(p, ",", &save); tok && nc < 4; tok = strtok_r(NULL, ",", &save))
-			cols[nc++] = tok;
-		if (kind == ENV_PATTERN && a.regex) {
-			cols[0] = p;	/* a regex may contain commas: whole line */
-			nc = 1;
+		/* value[,action[,expires[,comment]]]: an empty column keeps the
+		 * default, the comment keeps its commas; a regex may contain
+		 * commas: the whole line */
+		for (char *q = p; q && nc < 4; nc++) {
+			if (kind == ENV_PATTERN && a.regex) {
+				cols[nc++] = p;
+				break;
+			}
+			cols[nc] = q;
+			q = nc < 3 ? strchr(q, ',') : NULL;
+			if (q)
+				*q++ = '\0';
+		}
+		for (int k = 0; k < nc && k < 3; k++) {
+			char *end = cols[k] + strlen(cols[k]);
+
+			while (*cols[k] == ' ')
+				cols[k]++;
+			while (end > cols[k] && end[-1] == ' ')
+				*--end = '\0';
 		}
 		if (nc > 1 && *cols[1] && (parse_action(cols[1], &a.action, err, sizeof(err)) ||
 					   a.action == MXS_ACT_DROP)) {
-			ctl_err("%s:%ld: %s", path, lineno, a.action == MXS_ACT_DROP ?
+			ctl_err("%s:%ld: %s", path, rd.lineno, a.action == MXS_ACT_DROP ?
 				"envelope entries can't drop" : err);
 			bad++;
 			continue;
@@ -461,7 +497,7 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 			int64_t secs;
 
 			if (parse_duration(cols[2], &secs, err, sizeof(err))) {
-				ctl_err("%s:%ld: %s", path, lineno, err);
+				ctl_err("%s:%ld: %s", path, rd.lineno, err);
 				bad++;
 				continue;
 			}
@@ -470,22 +506,27 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		if (nc > 3)
 			a.comment = cols[3];
 		if (env_put(c, f, &a, cols[0], err, sizeof(err))) {
-			ctl_err("%s:%ld: %s", path, lineno, err);
+			ctl_err("%s:%ld: %s", path, rd.lineno, err);
 			bad++;
 			continue;
 		}
 		(*added)++;
 	}
-	gzclose(gz);
+	input_close(&rd);
 	if (bad)
 		return ctl_err("%s: %d invalid line(s): nothing imported", path, bad);
+	if (replace && !*added && !allow_empty)
+		return ctl_err("%s: no valid entries: --replace would empty the %s %s list; nothing "
+			       "changed (add --allow-empty if that is what you want)", path,
+			       env_list_name(defaults->list), env_kind_name(kind));
 	return 0;
 }
 
 int cmd_envelope(struct ctl *c, const char *obj, int argc, char **argv)
 {
-	static const char *const opts[] = { "list", "action", "type", "expires", "comment", NULL };
-	int kind = env_kind_by_name(obj), rc = 1, added = 0, i;
+	static const char *const opts[] = { "list", "action", "type", "expires", "comment",
+					    "?replace", "?allow-empty", NULL };
+	int kind = env_kind_by_name(obj), rc = 1, added = 0, removed = 0, i;
 	struct cmd_args a;
 	struct env_add ea;
 	struct recfile f;
@@ -532,6 +573,14 @@ int cmd_envelope(struct ctl *c, const char *obj, int argc, char **argv)
 		ctl_err("usage: mxshield %s add|del|import VALUE|FILE [options]", obj);
 		goto out;
 	}
+	if ((arg(&a, opts, "replace") || arg(&a, opts, "allow-empty")) && strcmp(verb, "import")) {
+		ctl_err("--replace and --allow-empty are for import");
+		goto out;
+	}
+	if (arg(&a, opts, "allow-empty") && !arg(&a, opts, "replace")) {
+		ctl_err("--allow-empty goes with --replace");
+		goto out;
+	}
 	if (!strcmp(verb, "add") || !strcmp(verb, "import")) {
 		if (opts_to_add(kind, arg(&a, opts, "list"), arg(&a, opts, "action"),
 				arg(&a, opts, "type"), arg(&a, opts, "expires"),
@@ -543,14 +592,27 @@ int cmd_envelope(struct ctl *c, const char *obj, int argc, char **argv)
 				goto out;
 			}
 			added = 1;
-		} else if (env_import(c, kind, &f, a.pos[0], &ea, &added)) {
+		} else if (env_import(c, kind, &f, a.pos[0], &ea, arg(&a, opts, "replace") != NULL,
+				      arg(&a, opts, "allow-empty") != NULL, &added, &removed)) {
 			goto out;
 		}
 		if (ctl_write(c, ST_ENVELOPE, &f))
 			goto out;
-		if (!c->json)
-			printf("%s: %d entr%s on the %s list\n", obj, added, added == 1 ? "y" : "ies",
+		if (c->json && !strcmp(verb, "import")) {
+			jw_obj();
+			jw_kstr("kind", obj);
+			jw_kstr("list", env_list_name(ea.list));
+			jw_ku64("imported", added);
+			jw_ku64("removed", removed);
+			jw_end_obj();
+		} else if (!c->json) {
+			printf("%s: %d entr%s on the %s list", obj, added, added == 1 ? "y" : "ies",
 			       env_list_name(ea.list));
+			if (removed)
+				printf(" (%d replaced entr%s removed first)", removed,
+				       removed == 1 ? "y" : "ies");
+			putchar('\n');
+		}
 		rc = 0;
 	} else if (!strcmp(verb, "del")) {
 		const char *l = arg(&a, opts, "list");
@@ -558,10 +620,16 @@ int cmd_envelope(struct ctl *c, const char *obj, int argc, char **argv)
 
 		if (env_parse_value(kind, true, a.pos[0], val, sizeof(val), err, sizeof(err)) &&
 		    env_parse_value(kind, false, a.pos[0], val, sizeof(val), err, sizeof(err))) {
-			ctl_err("%s", err);
-			goto out;
+			/* a value no longer valid (a hand-edited state file, an
+			 * older controller) can still be deleted as written */
+			i = find_entry(&f, kind, list, a.pos[0]);
+			if (i < 0) {
+				ctl_err("%s", err);
+				goto out;
+			}
+		} else {
+			i = find_entry(&f, kind, list, val);
 		}
-		i = find_entry(&f, kind, list, val);
 		if (i < 0 && kind == ENV_PATTERN)
 			i = find_entry(&f, kind, list, a.pos[0]);
 		if (i < 0) {

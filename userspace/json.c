@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "json.h"
+#include "utf8.h"
 
 #define JW_DEPTH 16
 
@@ -51,22 +52,50 @@ void jw_end_obj(void) { close_('}'); }
 void jw_arr(void) { open_('['); }
 void jw_end_arr(void) { close_(']'); }
 
+/*
+ * A JSON string is Unicode text. Bytes that are not valid UTF-8 (a state
+ * file edited by hand, a name from a database file) become U+FFFD, one
+ * per byte, so the document always parses; control characters, DEL and
+ * U+2028/U+2029 (line breaks to JavaScript) are written as \u escapes.
+ */
 static void raw_str(const char *s)
 {
-	fputc('"', jw_out);
-	for (; s && *s; s++) {
-		unsigned char c = *s;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = s ? strlen(s) : 0, i = 0;
 
-		if (c == '"' || c == '\\')
-			fprintf(jw_out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", jw_out);
-		else if (c == '\t')
-			fputs("\\t", jw_out);
-		else if (c < 0x20)
-			fprintf(jw_out, "\\u%04x", c);
-		else
+	fputc('"', jw_out);
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t l;
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			fputc(c, jw_out);
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			switch (c) {
+			case '"': fputs("\\\"", jw_out); break;
+			case '\\': fputs("\\\\", jw_out); break;
+			case '\n': fputs("\\n", jw_out); break;
+			case '\r': fputs("\\r", jw_out); break;
+			case '\t': fputs("\\t", jw_out); break;
+			default: fprintf(jw_out, "\\u%04x", c); break;
+			}
+			i++;
+			continue;
+		}
+		l = utf8_seq(p + i, n - i);
+		if (!l) {
+			fputs("\\ufffd", jw_out);
+			i++;
+		} else if (l == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] | 1) == 0xa9) {
+			fprintf(jw_out, "\\u%04x", 0x2000 | (p[i + 2] & 0x3f));
+			i += 3;
+		} else {
+			fwrite(p + i, 1, l, jw_out);
+			i += l;
+		}
 	}
 	fputc('"', jw_out);
 }

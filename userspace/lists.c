@@ -20,11 +20,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl.h"
 #include "store.h"
+#include "input.h"
+#include "utf8.h"
 
 const struct listdef ip_lists[3] = {
 	{ "trust", MXS_LIST_TRUST, false, true },
@@ -546,13 +547,15 @@ int cmd_sweep(struct ctl *c, int argc, char **argv)
 
 /* ---------------------------------------------------------- IP list CLI */
 
+/* Comments reach --json output: text only (utf8.h). */
 static int valid_comment(const char *s)
 {
+	char err[MXS_ERRLEN];
+
 	if (strlen(s) > 200)
 		return ctl_err("comment longer than 200 characters");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return ctl_err("comment contains control characters");
+	if (utf8_text_check("comment", s, err, sizeof(err)))
+		return ctl_err("%s", err);
 	return 0;
 }
 
@@ -754,32 +757,6 @@ static int iplist_list(struct ctl *c, const struct listdef *d, int argc)
 
 /* ---------------------------------------------------------- bulk import */
 
-int ctl_next_line(gzFile gz, char *line, size_t len, const char *path, long *lineno,
-		  const char *trail, char **start)
-{
-	while (gzgets(gz, line, len)) {
-		size_t n = strlen(line);
-		char *p = line;
-
-		++*lineno;
-		if (n == len - 1 && line[n - 1] != '\n') {
-			ctl_err("%s:%ld: line too long", path, *lineno);
-			while (gzgets(gz, line, len) && line[strlen(line) - 1] != '\n')
-				;
-			return -1;
-		}
-		while (n && (line[n - 1] == '\n' || strchr(trail, line[n - 1])))
-			line[--n] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p && *p != '#') {
-			*start = p;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void progress(bool tty, const char *path, long lines, off_t done, off_t total)
 {
 	if (!tty)
@@ -836,63 +813,77 @@ static int merge_import(const struct st_vec *cur, const struct st_vec *in, bool 
 
 /*
  * mxshield block|trust|gateway import FILE [--action A] [--replace]
- *                                          [--skip-invalid]
+ *                                 [--allow-empty] [--skip-invalid]
  * FILE: one address or CIDR a line ('#' comments), or CSV with the address
  * first and optional action, expiry (duration) and comment columns; gzip
  * or plain ("-": standard input). Invalid lines are reported as file:line;
- * nothing is applied unless --skip-invalid. --replace makes the list
- * exactly the file's entries, in one build (one switch for packets).
+ * nothing is applied unless --skip-invalid. A gzip stream that is cut
+ * short or followed by anything but another member, and a line with a NUL
+ * or control byte (a damaged file, not a list) apply nothing, whatever the
+ * options (input.h). --replace makes the list exactly the file's entries,
+ * in one build (one switch for packets); a file without any entry - what
+ * a failed download looks like - does not empty the list unless
+ * --allow-empty says that is meant.
  */
 static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char **argv)
 {
-	static const char *const opts[] = { "action", "?replace", "?skip-invalid", NULL };
+	static const char *const opts[] = { "action", "?replace", "?skip-invalid", "?allow-empty",
+					    NULL };
 	struct cmd_args a;
 	struct st_vec in = {}, cur, copy = {}, out = {};
 	struct store s;
 	struct stat st;
 	const char *path, *act;
-	char line[4096], err[MXS_ERRLEN];
+	char err[MXS_ERRLEN];
 	uint8_t defact = d->has_action ? MXS_ACT_DROP : 0;
-	bool replace, skip, tty = isatty(2), opened = false;
-	long lineno = 0, bad = 0, added = 0, updated = 0, dups, removed = 0;
+	bool replace, skip, allow_empty, tty = isatty(2), opened = false;
+	long bad = 0, added = 0, updated = 0, dups, removed = 0;
 	off_t total = 0;
 	int64_t now = time(NULL);
 	struct timespec t0, t1;
-	gzFile gz;
+	struct input rd;
 	char *p;
 	int rc = 1, got;
 
 	if (get_args(argc, argv, opts, 1, &a) || a.npos != 1)
-		return ctl_err("usage: mxshield %s import FILE|-%s [--replace] [--skip-invalid]",
-			       d->name, d->has_action ? " [--action drop|reject|quarantine|spam]" : "");
+		return ctl_err("usage: mxshield %s import FILE|-%s [--replace [--allow-empty]] "
+			       "[--skip-invalid]", d->name,
+			       d->has_action ? " [--action drop|reject|quarantine|spam]" : "");
 	path = a.pos[0];
 	act = arg(&a, opts, "action");
 	replace = arg(&a, opts, "replace") != NULL;
 	skip = arg(&a, opts, "skip-invalid") != NULL;
+	allow_empty = arg(&a, opts, "allow-empty") != NULL;
+	if (allow_empty && !replace)
+		return ctl_err("--allow-empty goes with --replace");
 	if (act && !d->has_action)
 		return ctl_err("%s entries have no action (they bypass the block list)", d->name);
 	if (act && parse_action(act, &defact, err, sizeof(err)))
 		return ctl_err("%s", err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	gz = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(dup(0), "rb");
-	if (!gz)
-		return ctl_err("%s: %s", path, errno ? strerror(errno) : "cannot open");
-	gzbuffer(gz, 1 << 17);
+	if (input_open(&rd, path, 4094))
+		return ctl_err("%s", rd.err);
 	if (strcmp(path, "-") && !stat(path, &st))
 		total = st.st_size;
 	if (ctl_ensure_loaded(c))
 		goto out;
 
-	while ((got = ctl_next_line(gz, line, sizeof(line), path, &lineno, "\r \t", &p))) {
+	while ((got = input_line(&rd, &p)) != INPUT_END) {
 		char *cols[4] = { 0 }, *q;
 		struct mxs_prefix pfx;
 		struct st_ent e = {};
 		int nc = 0;
 
-		if ((lineno & 0xffff) == 0)
-			progress(tty, path, lineno, gzoffset(gz), total);
-		if (got < 0) {
+		if ((rd.lineno & 0xffff) == 0)
+			progress(tty, path, rd.lineno, rd.consumed, total);
+		if (got == INPUT_FAIL) {
+			ctl_err("%s: nothing imported", rd.err);
+			goto out;
+		}
+		if (got == INPUT_BAD) {
 			bad++;
+			if (bad <= 20 || !skip)
+				ctl_err("%s", rd.err);
 			continue;
 		}
 		/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
@@ -940,7 +931,7 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 		if (err[0]) {
 			bad++;
 			if (bad <= 20 || !skip)
-				ctl_err("%s:%ld: %s", path, lineno, err);
+				ctl_err("%s:%ld: %s", path, rd.lineno, err);
 			continue;
 		}
 		st_set_prefix(&e, &pfx);
@@ -952,18 +943,23 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 		if (nc <= 3)
 			in.e[in.n - 1].del = NO_COMMENT;
 	}
-	if (!gzeof(gz)) {
-		int ze;
-
-		ctl_err("%s: read error: %s", path, gzerror(gz, &ze));
-		goto out;
-	}
-	progress(tty, path, lineno, total, total);
+	progress(tty, path, rd.lineno, total, total);
 	if (tty)
 		fputc('\n', stderr);
+	if (rd.ctl_lines) {
+		/* not a list with a few typos: --skip-invalid does not apply */
+		ctl_err("%s: %ld line%s with NUL or control bytes: a damaged or binary file, "
+			"nothing imported", path, rd.ctl_lines, rd.ctl_lines == 1 ? "" : "s");
+		goto out;
+	}
 	if (bad && !skip) {
 		ctl_err("%s: %ld invalid line%s: nothing imported (--skip-invalid imports the rest)",
 			path, bad, bad == 1 ? "" : "s");
+		goto out;
+	}
+	if (replace && !in.n && !allow_empty) {
+		ctl_err("%s: no valid entries: --replace would empty the %s list; nothing changed "
+			"(add --allow-empty if that is what you want)", path, d->name);
 		goto out;
 	}
 	dups = st_vec_finish(&in);	/* the same prefix twice in the file: last wins */
@@ -990,7 +986,7 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 		if (c->json) {
 			jw_obj();
 			jw_kstr("list", d->name);
-			jw_ku64("lines", lineno);
+			jw_ku64("lines", rd.lineno);
 			jw_ku64("added", added);
 			jw_ku64("updated", updated);
 			jw_ku64("removed", removed);
@@ -1007,7 +1003,7 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 	}
 	rc = 0;
 out:
-	gzclose(gz);
+	input_close(&rd);
 	st_vec_free(&in);
 	st_vec_free(&copy);
 	st_vec_free(&out);

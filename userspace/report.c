@@ -117,7 +117,7 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 	__u32 zero = 0;
 	bool monitor, nic_drop, has_tag = false, hm_ok = false;
 	struct hitmap hm;
-	int g;
+	int g, current;
 
 	if (argc != 2)
 		return ctl_err("usage: mxshield lookup IP");
@@ -134,6 +134,9 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 		   ctl_state_classify(c, &addr, cfg.flags, now, &v)) {
 		return 1;	/* nothing loaded: the verdict a load gives */
 	}
+	/* a live build that does not carry the state on disk (an interrupted
+	 * change): what it does now, said to differ from the lists */
+	current = c->loaded ? ctl_build_current(c) : 1;
 	monitor = cfg.flags & MXS_F_MONITOR;
 	nic_drop = v.action == MXS_ACT_DROP && !monitor;
 	state_path(c, ST_GEO, gp, sizeof(gp));
@@ -149,6 +152,7 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 			jw_obj();
 			jw_kstr("address", a);
 			jw_kbool("loaded", c->loaded);
+			jw_kbool("current", current == 1);
 			jw_kstr("verdict", action_name(v.action));
 			jw_kstr("nic", nic_drop ? "drop" : "pass");
 			jw_kbool("tag", v.action >= MXS_ACT_REJECT);
@@ -169,6 +173,10 @@ int cmd_lookup(struct ctl *c, int argc, char **argv)
 			if (!c->loaded)
 				printf("  filter:  not loaded; this is the verdict it gives once "
 				       "loaded, from the state directory\n");
+			else if (current != 1)
+				printf("  filter:  NOT built from the state on disk (a change was "
+				       "interrupted): this is what it does now; the next change or "
+				       "'mxshield restore' rebuilds it from the lists\n");
 			if (v.reason == MXS_R_GATEWAY_ONLY)
 				printf("  gateway-only is on and the source is not on the trust, "
 				       "partner or gateway lists\n");

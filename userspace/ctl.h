@@ -22,7 +22,7 @@ struct ctl {
 	const char *bpffs_dir;
 	bool json;
 	int lock_fd;
-	bool readonly;		/* a read: changes nothing (ctl_lock_ro) */
+	bool readonly;		/* a read: no state, pin or mount changes (ctl_lock_ro) */
 	bool loaded;
 	int fd_config, fd_stats, fd_cstats, fd_tags;
 	struct mxs_maps_view mv;	/* compiled build, country_policy */

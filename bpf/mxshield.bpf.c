@@ -10,6 +10,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -409,10 +410,27 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 #endif
 }
 
-/* --------------------------------------------------------------- parsing */
+/* --------------------------------------------------------------- parsing
+ *
+ * Which frames are SMTP, which cannot be, and which could be but cannot be
+ * read (docs/parser.md has the full table):
+ *
+ *   P_CLASSIFY  TCP to an SMTP port with every header whole: classified
+ *               by source address;
+ *   P_PASS      cannot be SMTP (not IP, not TCP, another port, a non-first
+ *               fragment): passed untouched, the reason says why;
+ *   P_UNPARSED  EtherType VLAN, IPv4 or IPv6, but a header up to and
+ *               including TCP's is cut short, malformed (IPv4 version or
+ *               IHL, IPv6 version, TCP data offset) or beyond the limits
+ *               (MXS_MAX_VLANS, MXS_MAX_IPV6_EXT, MXS_MAX_HDR_OFF): it
+ *               could be SMTP and its source cannot be trusted or not even
+ *               read, so it fails closed (MXS_R_UNPARSED, verdict drop).
+ *
+ * The kernel's own stack drops every malformed or truncated frame of the
+ * third kind too; only the limits make a valid frame unparsed.
+ */
 
 #define VLAN_HLEN 4
-#define IP_MF 0x2000
 #define IP_OFFMASK 0x1fff
 #define NEXTHDR_HOP 0
 #define NEXTHDR_ROUTING 43
@@ -420,12 +438,10 @@ static __always_inline void count_hit(struct mxs_ctx *c)
 #define NEXTHDR_AUTH 51
 #define NEXTHDR_DEST 60
 
-/* Bound for header offsets, keeps the verifier's range tracking small. */
-#define MXS_MAX_HDR_OFF 1024
-
 enum parse_result {
-	P_CLASSIFY,	/* SMTP packet (or possibly SMTP): classify by source */
+	P_CLASSIFY,	/* SMTP packet: classify by source */
 	P_PASS,		/* not for us: reason says why */
+	P_UNPARSED,	/* could be SMTP, headers unreadable: fail closed */
 };
 
 static __always_inline int smtp_port(const struct mxs_config *cfg, __u16 dport)
@@ -441,22 +457,32 @@ static __always_inline int smtp_port(const struct mxs_config *cfg, __u16 dport)
 	return 0;
 }
 
-/* Look at the L4 header at @off: is it TCP to an SMTP port? A header that
- * is cut short could be SMTP, so it is classified (fail closed). */
-static __always_inline int l4_verdict(void *data, void *data_end, __u32 off,
-				      const struct mxs_config *cfg, __u8 *reason)
+/* The TCP header at @off: to an SMTP port, and whole (data offset >= 5,
+ * options included)? A header cut short is unparsed, unless what is left
+ * of it shows a destination port outside the SMTP set. */
+static __always_inline int parse_tcp(void *data, void *data_end, __u32 off,
+				     const struct mxs_config *cfg, __u8 *reason)
 {
-	__u16 *ports;
+	struct tcphdr *th;
+	__u32 doff;
 
 	if (off > MXS_MAX_HDR_OFF)
-		return P_CLASSIFY;
-	ports = data + off;
-	if ((void *)(ports + 2) > data_end)
-		return P_CLASSIFY;
-	if (!smtp_port(cfg, bpf_ntohs(ports[1]))) {
+		return P_UNPARSED;
+	th = data + off;
+	if ((void *)(th + 1) > data_end) {
+		if ((void *)th + 4 > data_end ||
+		    smtp_port(cfg, bpf_ntohs(th->dest)))
+			return P_UNPARSED;
 		*reason = MXS_R_NOT_SMTP;
 		return P_PASS;
 	}
+	if (!smtp_port(cfg, bpf_ntohs(th->dest))) {
+		*reason = MXS_R_NOT_SMTP;
+		return P_PASS;
+	}
+	doff = th->doff * 4;
+	if (doff < sizeof(*th) || (void *)th + doff > data_end)
+		return P_UNPARSED;
 	return P_CLASSIFY;
 }
 
@@ -465,16 +491,17 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 				      const struct mxs_config *cfg, __u8 *reason)
 {
 	struct iphdr *ip;
-	__u32 ihl;
+	__u8 vihl;
 
 	if (off > MXS_MAX_HDR_OFF)
-		return P_PASS;
+		return P_UNPARSED;
 	ip = data + off;
-	if ((void *)(ip + 1) > data_end) {
-		*reason = MXS_R_NO_SOURCE;
-		return P_PASS;
-	}
-	__builtin_memcpy(c->k4.addr, &ip->saddr, 4);
+	if ((void *)(ip + 1) > data_end)
+		return P_UNPARSED;
+	/* version 4 and IHL 5..15 in one comparison: 0x45..0x4f */
+	vihl = *(__u8 *)ip;
+	if ((__u8)(vihl - 0x45) > 0x0a)
+		return P_UNPARSED;
 	if (ip->protocol != IPPROTO_TCP) {
 		*reason = MXS_R_NOT_TCP;
 		return P_PASS;
@@ -483,10 +510,8 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 		*reason = MXS_R_FRAGMENT;
 		return P_PASS;
 	}
-	ihl = ip->ihl * 4;
-	if (ihl < sizeof(*ip))	/* malformed: source known, fail closed */
-		return P_CLASSIFY;
-	return l4_verdict(data, data_end, off + ihl, cfg, reason);
+	__builtin_memcpy(c->k4.addr, &ip->saddr, 4);
+	return parse_tcp(data, data_end, off + (vihl & 0xf) * 4, cfg, reason);
 }
 
 static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
@@ -498,12 +523,10 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	int i;
 
 	if (off > MXS_MAX_HDR_OFF)
-		return P_PASS;
+		return P_UNPARSED;
 	ip6 = data + off;
-	if ((void *)(ip6 + 1) > data_end) {
-		*reason = MXS_R_NO_SOURCE;
-		return P_PASS;
-	}
+	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+		return P_UNPARSED;
 	c->v6 = 1;
 	__builtin_memcpy(c->k6.addr, &ip6->saddr, 16);
 	nh = ip6->nexthdr;
@@ -513,7 +536,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 		__u8 *h;
 
 		if (nh == IPPROTO_TCP)
-			return l4_verdict(data, data_end, off, cfg, reason);
+			return parse_tcp(data, data_end, off, cfg, reason);
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
 		    nh != NEXTHDR_DEST && nh != NEXTHDR_FRAGMENT &&
 		    nh != NEXTHDR_AUTH) {
@@ -521,10 +544,10 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 			return P_PASS;
 		}
 		if (off > MXS_MAX_HDR_OFF)
-			return P_CLASSIFY;	/* could be SMTP: fail closed */
+			return P_UNPARSED;	/* the chain runs too far */
 		h = data + off;
 		if ((void *)(h + 8) > data_end)
-			return P_CLASSIFY;	/* truncated chain */
+			return P_UNPARSED;	/* the chain is cut */
 		if (nh == NEXTHDR_FRAGMENT) {
 			/* offset in bits 15..3 of bytes 2-3 */
 			if ((h[2] << 8 | h[3]) & 0xfff8) {
@@ -540,9 +563,9 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 		nh = h[0];
 	}
 	if (nh == IPPROTO_TCP)
-		return l4_verdict(data, data_end, off, cfg, reason);
-	/* Chain longer than we walk: it could be SMTP, fail closed. */
-	return P_CLASSIFY;
+		return parse_tcp(data, data_end, off, cfg, reason);
+	/* a chain longer than we walk: what ends it could be TCP */
+	return P_UNPARSED;
 }
 
 /* ------------------------------------------------------------- recording */
@@ -632,6 +655,8 @@ int mxs_xdp(struct xdp_md *xdp)
 		goto out;
 	proto = eth->h_proto;
 	off = sizeof(*eth);
+	/* VLAN tags, 802.1Q and 802.1ad in any order: a tag cut short ends
+	 * the walk on a VLAN EtherType, as does a stack deeper than we walk */
 	for (i = 0; i < MXS_MAX_VLANS; i++) {
 		__u16 *vh;
 
@@ -651,7 +676,7 @@ int mxs_xdp(struct xdp_md *xdp)
 		res = parse_ipv6(data, data_end, off, &c, cfg, &reason);
 	else if (proto == bpf_htons(ETH_P_8021Q) ||
 		 proto == bpf_htons(ETH_P_8021AD))
-		reason = MXS_R_NO_SOURCE;	/* deeper VLAN stack, or cut */
+		res = P_UNPARSED;	/* what is under the tags could be IP */
 
 	if (res == P_CLASSIFY) {
 
@@ -678,9 +703,10 @@ int mxs_xdp(struct xdp_md *xdp)
 		if (v.action >= MXS_ACT_REJECT ||
 		    (v.action == MXS_ACT_DROP && (cfg->flags & MXS_F_MONITOR)))
 			record_tag(&c, &v);
-	} else if (reason == MXS_R_NO_SOURCE &&
-		   (cfg->flags & MXS_F_GATEWAY_ONLY)) {
-		/* unknown source under gateway-only: the default is drop */
+	} else if (res == P_UNPARSED) {
+		/* could be SMTP, and no source to classify that can be
+		 * trusted: fail closed (passed and counted in monitor mode) */
+		reason = MXS_R_UNPARSED;
 		v.action = MXS_ACT_DROP;
 	}
 

@@ -55,7 +55,8 @@ check_eq "packets reaching the host match exactly" "$(jq .reach_host "$work/expe
 total=$(jq .packets "$work/expect.json")
 check "the replay exercised drops, tags and passes" \
 	jq -e '.verdicts["block/drop"] > 0 and .verdicts["block/spam"] > 0 and .verdicts["block/reject"] > 0
-	       and .verdicts["trust/pass"] > 0 and .verdicts["partner/pass"] > 0 and .verdicts["fragment/pass"] > 0' \
+	       and .verdicts["trust/pass"] > 0 and .verdicts["partner/pass"] > 0 and .verdicts["fragment/pass"] > 0
+	       and .verdicts["unparsed/drop"] > 0' \
 	"$work/expect.json"
 echo "# replayed $total packets"
 

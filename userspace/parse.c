@@ -280,7 +280,7 @@ static const char *const list_names[MXS_LIST_MAX + 1] = {
 static const char *const reason_names[MXS_R_MAX] = {
 	[MXS_R_NOT_IP] = "not-ip", [MXS_R_NOT_TCP] = "not-tcp",
 	[MXS_R_NOT_SMTP] = "not-smtp", [MXS_R_FRAGMENT] = "fragment",
-	[MXS_R_NO_SOURCE] = "no-source", [MXS_R_TRUST] = "trust",
+	[MXS_R_UNPARSED] = "unparsed", [MXS_R_TRUST] = "trust",
 	[MXS_R_PARTNER] = "partner", [MXS_R_GATEWAY] = "gateway",
 	[MXS_R_GATEWAY_ONLY] = "gateway-only", [MXS_R_BLOCK] = "block",
 	[MXS_R_COUNTRY] = "country", [MXS_R_DEFAULT] = "default",

@@ -159,13 +159,20 @@ static int lab_open(void)
 
 enum { P_TCP = 6, P_UDP = 17, P_ARP = 1000 };
 
+/* room for a TCP header beyond MXS_MAX_HDR_OFF */
+#define PKT_MAX (MXS_MAX_HDR_OFF + 512)
+
 struct pkt {
 	const char *src;
 	int proto;		/* P_TCP (default), P_UDP, P_ARP */
 	uint16_t dport;		/* default 25 */
-	int vlans;		/* 0..3 tags (first 802.1ad, then 802.1Q) */
+	int vlans;		/* that many VLAN tags, 802.1Q unless in ad */
+	unsigned ad;		/* bit i: tag i (outermost 0) is 802.1ad */
+	int ver;		/* IP version field, if not the right one */
 	int ihl;		/* IPv4 header words, default 5 */
+	int doff;		/* TCP data offset, default 5 */
 	int ext;		/* IPv6: that many destination-options headers */
+	int extlen;		/* ... of (extlen + 1) * 8 bytes each */
 	bool chain;		/* IPv6: hop-by-hop, routing, dest opts, fragment(0) */
 	int frag;		/* fragment offset in 8-byte units; -1: first, MF set */
 	int cut;		/* keep only this many bytes */
@@ -179,10 +186,10 @@ static size_t build(const struct pkt *s, uint8_t *b)
 	uint8_t l4;
 	int i;
 
-	memset(b, 0, 1024);
+	memset(b, 0, PKT_MAX);
 	memcpy(b, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
 	for (i = 0; i < s->vlans; i++) {
-		uint16_t tpid = htons(i == 0 && s->vlans > 1 ? ETH_P_8021AD : ETH_P_8021Q);
+		uint16_t tpid = htons(s->ad & (1U << i) ? ETH_P_8021AD : ETH_P_8021Q);
 
 		memcpy(b + off, &tpid, 2);
 		b[off + 3] = 10 + i;	/* VLAN id */
@@ -206,7 +213,7 @@ static size_t build(const struct pkt *s, uint8_t *b)
 		struct iphdr *ip = (void *)(b + off);
 		int ihl = s->ihl ? s->ihl : 5;
 
-		ip->version = 4;
+		ip->version = s->ver ? s->ver : 4;
 		ip->ihl = ihl;
 		ip->ttl = 64;
 		ip->protocol = l4;
@@ -223,7 +230,7 @@ static size_t build(const struct pkt *s, uint8_t *b)
 		struct ipv6hdr *ip6 = (void *)(b + off);
 		uint8_t *nh = &ip6->nexthdr;
 
-		ip6->version = 6;
+		ip6->version = s->ver ? s->ver : 6;
 		ip6->hop_limit = 64;
 		memcpy(&ip6->saddr, a.addr, 16);
 		inet_pton(AF_INET6, "2001:db8:1::1", &ip6->daddr);
@@ -240,7 +247,8 @@ static size_t build(const struct pkt *s, uint8_t *b)
 		for (i = 0; i < s->ext; i++) {
 			*nh = 60;
 			nh = b + off;
-			off += 8;
+			b[off + 1] = s->extlen;
+			off += (s->extlen + 1) * 8;
 		}
 		if (s->frag) {
 			*nh = 44;
@@ -256,7 +264,7 @@ static size_t build(const struct pkt *s, uint8_t *b)
 
 		t->source = htons(40000);
 		t->dest = htons(s->dport ? s->dport : 25);
-		t->doff = 5;
+		t->doff = s->doff ? s->doff : 5;
 		t->syn = 1;
 		off += sizeof(*t);
 	} else {
@@ -288,6 +296,11 @@ struct tcase {
 #define MON MXS_F_MONITOR
 #define GWO MXS_F_GATEWAY_ONLY
 #define NONE MXS_LIST_NONE
+/* headers that cannot be read on a frame that could be SMTP: no source is
+ * classified, no entry hit, no tag; the verdict is drop */
+#define UNPARSED(name, flags, xdp, ...)					\
+	{ name, { __VA_ARGS__ }, flags, xdp, MXS_R_UNPARSED, MXS_ACT_DROP, NONE }
+_Static_assert(MXS_MAX_VLANS >= 4, "the VLAN rows below have up to four tags");
 
 static const struct tcase cases[] = {
 	/* precedence */
@@ -350,22 +363,87 @@ static const struct tcase cases[] = {
 	/* encapsulation and headers */
 	{ "802.1Q tag", { "192.0.2.200", .vlans = 1 }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP,
 	  MXS_LIST_BLOCK, "192.0.2.0/24" },
-	{ "QinQ (802.1ad + 802.1Q)", { "2001:db8:bad::5", .vlans = 2 }, 0, XDP_DROP, MXS_R_BLOCK,
-	  MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
-	{ "three VLAN tags: no source, default pass", { "192.0.2.200", .vlans = 3 }, 0, XDP_PASS,
-	  MXS_R_NO_SOURCE, 0, NONE },
-	{ "three VLAN tags under gateway-only: dropped", { "192.0.2.200", .vlans = 3 }, GWO,
-	  XDP_DROP, MXS_R_NO_SOURCE, MXS_ACT_DROP, NONE },
+	{ "802.1ad tag alone", { "192.0.2.200", .vlans = 1, .ad = 1 }, 0, XDP_DROP, MXS_R_BLOCK,
+	  MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "QinQ (802.1ad + 802.1Q)", { "2001:db8:bad::5", .vlans = 2, .ad = 1 }, 0, XDP_DROP,
+	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "two 802.1Q tags", { "192.0.2.200", .vlans = 2 }, 0, XDP_DROP, MXS_R_BLOCK,
+	  MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "three tags (802.1Q, 802.1ad, 802.1Q)", { "192.0.2.200", .vlans = 3, .ad = 2 }, 0,
+	  XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "four tags (802.1ad, 802.1Q, 802.1ad, 802.1Q)", { "192.0.2.200", .vlans = 4, .ad = 5 },
+	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "IPv6 under four tags (802.1Q, 802.1ad, 802.1ad, 802.1Q)",
+	  { "2001:db8:bad::5", .vlans = 4, .ad = 6 }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP,
+	  MXS_LIST_BLOCK, "2001:db8:bad::/48" },
+	{ "four tags, a tagged verdict", { "198.51.100.201", .vlans = 4, .ad = 15 }, 0, XDP_PASS,
+	  MXS_R_BLOCK, MXS_ACT_SPAM, MXS_LIST_BLOCK, "198.51.100.200/29", true },
+	{ "as many tags as MXS_MAX_VLANS", { "192.0.2.200", .vlans = MXS_MAX_VLANS, .ad = 1 }, 0,
+	  XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	UNPARSED("one tag more than MXS_MAX_VLANS: unparsed, dropped", 0, XDP_DROP,
+		 "192.0.2.200", .vlans = MXS_MAX_VLANS + 1, .ad = 0x15),
+	UNPARSED("one tag more, monitor: passed, counted", MON, XDP_PASS,
+		 "192.0.2.200", .vlans = MXS_MAX_VLANS + 1, .ad = 0x15),
+	UNPARSED("one tag more, gateway-only: dropped", GWO, XDP_DROP,
+		 "192.0.2.200", .vlans = MXS_MAX_VLANS + 1),
+	UNPARSED("one tag more from a trusted source: dropped all the same", 0, XDP_DROP,
+		 "192.0.2.10", .vlans = MXS_MAX_VLANS + 1, .ad = 1),
+	UNPARSED("one tag more from an unlisted source: dropped all the same", 0, XDP_DROP,
+		 "198.51.100.150", .vlans = MXS_MAX_VLANS + 1),
+	UNPARSED("IPv6, one tag more", 0, XDP_DROP, "2001:db8:1::9", .vlans = MXS_MAX_VLANS + 1,
+		 .ad = 0xa),
+	UNPARSED("ARP under one tag more than we walk: cannot be told from IP", 0, XDP_DROP,
+		 "192.0.2.200", .proto = P_ARP, .vlans = MXS_MAX_VLANS + 1),
+	{ "ARP under two tags untouched", { "192.0.2.200", .proto = P_ARP, .vlans = 2, .ad = 1 },
+	  0, XDP_PASS, MXS_R_NOT_IP, 0, NONE },
+	UNPARSED("cut inside the first VLAN tag", 0, XDP_DROP, "192.0.2.200", .vlans = 1,
+		 .cut = 12 + 2),
+	UNPARSED("cut inside the third VLAN tag", 0, XDP_DROP, "192.0.2.200", .vlans = 3,
+		 .cut = 12 + 4 * 2 + 3),
+	UNPARSED("cut inside the third VLAN tag, monitor: passed, counted", MON, XDP_PASS,
+		 "192.0.2.200", .vlans = 3, .cut = 12 + 4 * 2 + 3),
+	UNPARSED("cut after two tags, before the IPv4 header", 0, XDP_DROP, "192.0.2.200",
+		 .vlans = 2, .cut = 12 + 4 * 2 + 2),
 	{ "IPv4 options (IHL 8)", { "198.51.100.201", .ihl = 8 }, 0, XDP_PASS, MXS_R_BLOCK,
 	  MXS_ACT_SPAM, MXS_LIST_BLOCK, "198.51.100.200/29", true },
-	{ "IPv4 IHL < 5: classified by source", { "192.0.2.200", .ihl = 3 }, 0, XDP_DROP,
-	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	{ "IPv4 options (IHL 15) under three tags", { "192.0.2.200", .ihl = 15, .vlans = 3 }, 0,
+	  XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
+	UNPARSED("IPv4 IHL < 5", 0, XDP_DROP, "192.0.2.200", .ihl = 3),
+	UNPARSED("IPv4 IHL < 5 from an unlisted source", 0, XDP_DROP, "198.51.100.150", .ihl = 4),
+	UNPARSED("IPv4 EtherType, version 6", 0, XDP_DROP, "192.0.2.200", .ver = 6),
+	UNPARSED("IPv4 header cut", 0, XDP_DROP, "192.0.2.200", .cut = 14 + 10),
+	UNPARSED("IPv4 header cut, monitor: passed, counted", MON, XDP_PASS, "192.0.2.200",
+		 .cut = 14 + 10),
+	UNPARSED("Ethernet header only (the kernel's minimum frame)", 0, XDP_DROP,
+		 "192.0.2.200", .cut = 14),
+	UNPARSED("cut inside the IPv4 options", 0, XDP_DROP, "192.0.2.200", .ihl = 15,
+		 .cut = 14 + 40),
+	UNPARSED("TCP header cut before the ports", 0, XDP_DROP, "192.0.2.200",
+		 .cut = 14 + 20 + 2),
+	UNPARSED("TCP header cut after the ports (port 25)", 0, XDP_DROP, "192.0.2.200",
+		 .cut = 14 + 20 + 10),
+	{ "TCP header cut after the ports, port 80: not SMTP",
+	  { "192.0.2.200", .dport = 80, .cut = 14 + 20 + 10 }, 0, XDP_PASS, MXS_R_NOT_SMTP, 0,
+	  NONE },
+	UNPARSED("TCP data offset < 5", 0, XDP_DROP, "192.0.2.200", .doff = 4),
+	UNPARSED("TCP options cut (data offset 8, no options)", 0, XDP_DROP, "192.0.2.200",
+		 .doff = 8),
+	{ "TCP data offset < 5, port 80: not SMTP", { "192.0.2.200", .dport = 80, .doff = 2 }, 0,
+	  XDP_PASS, MXS_R_NOT_SMTP, 0, NONE },
+	{ "UDP cut after 6 bytes: not TCP", { "192.0.2.200", .proto = P_UDP, .cut = 14 + 20 + 6 },
+	  0, XDP_PASS, MXS_R_NOT_TCP, 0, NONE },
 	{ "IPv6 hop-by-hop, routing, dest opts, fragment 0", { "2001:db8:bad::5", .chain = true },
 	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
-	{ "IPv6 chain beyond the walk: fail closed", { "2001:db8:bad::5", .ext = MXS_MAX_IPV6_EXT + 1 },
+	{ "IPv6 chain as long as MXS_MAX_IPV6_EXT", { "2001:db8:bad::5", .ext = MXS_MAX_IPV6_EXT },
 	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
-	{ "IPv6 chain beyond the walk, unlisted: pass", { "2001:db8:1::9", .ext = MXS_MAX_IPV6_EXT + 1 },
-	  0, XDP_PASS, MXS_R_DEFAULT, 0, NONE },
+	UNPARSED("IPv6 chain beyond MXS_MAX_IPV6_EXT", 0, XDP_DROP, "2001:db8:bad::5",
+		 .ext = MXS_MAX_IPV6_EXT + 1),
+	UNPARSED("IPv6 chain beyond MXS_MAX_IPV6_EXT, unlisted source", 0, XDP_DROP,
+		 "2001:db8:1::9", .ext = MXS_MAX_IPV6_EXT + 1),
+	UNPARSED("IPv6 chain beyond MXS_MAX_IPV6_EXT, monitor: passed, counted", MON, XDP_PASS,
+		 "2001:db8:1::9", .ext = MXS_MAX_IPV6_EXT + 1),
+	UNPARSED("IPv6 TCP header beyond MXS_MAX_HDR_OFF", 0, XDP_DROP, "2001:db8:bad::5",
+		 .ext = 2, .extlen = MXS_MAX_HDR_OFF / 16),
 	{ "IPv6 non-first fragment passes", { "2001:db8:bad::5", .frag = 100 }, 0, XDP_PASS,
 	  MXS_R_FRAGMENT, 0, NONE },
 	{ "IPv4 non-first fragment passes", { "192.0.2.200", .frag = 100 }, 0, XDP_PASS,
@@ -374,15 +452,17 @@ static const struct tcase cases[] = {
 	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
 	{ "IPv6 first fragment classified", { "2001:db8:bad::5", .frag = -1 }, 0, XDP_DROP,
 	  MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "2001:db8:bad::/48" },
-	{ "TCP header cut before the ports: fail closed", { "192.0.2.200", .cut = 14 + 20 + 2 },
-	  0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" },
-	{ "IPv6 extension chain cut: fail closed", { "2001:db8:bad::5", .chain = true,
-	  .cut = 14 + 40 + 12 }, 0, XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK,
-	  "2001:db8:bad::/48" },
-	{ "IPv4 header cut: no source", { "192.0.2.200", .cut = 14 + 10 }, 0, XDP_PASS,
-	  MXS_R_NO_SOURCE, 0, NONE },
-	{ "Ethernet header only (the kernel's minimum frame): no source",
-	  { "192.0.2.200", .cut = 14 }, 0, XDP_PASS, MXS_R_NO_SOURCE, 0, NONE },
+	UNPARSED("IPv6 extension chain cut", 0, XDP_DROP, "2001:db8:bad::5", .chain = true,
+		 .cut = 14 + 40 + 12),
+	UNPARSED("IPv6 header cut", 0, XDP_DROP, "2001:db8:bad::5", .cut = 14 + 30),
+	UNPARSED("IPv6 EtherType, version 4", 0, XDP_DROP, "2001:db8:bad::5", .ver = 4),
+	UNPARSED("IPv6 TCP header cut after the ports", 0, XDP_DROP, "2001:db8:1::9",
+		 .cut = 14 + 40 + 8),
+	UNPARSED("IPv6 TCP header cut under two tags, gateway-only", GWO, XDP_DROP,
+		 "2001:db8:bad::1", .vlans = 2, .cut = 12 + 8 + 2 + 40 + 3),
+	{ "IPv6 TCP header cut after the ports, port 443: not SMTP",
+	  { "2001:db8:bad::5", .dport = 443, .cut = 14 + 40 + 8 }, 0, XDP_PASS, MXS_R_NOT_SMTP, 0,
+	  NONE },
 
 	/* modes */
 	{ "monitor: drop verdict passes, tagged as drop", { "192.0.2.200" }, MON, XDP_PASS,
@@ -458,7 +538,7 @@ static uint64_t coarse_ns(void)
 
 static void run_case(const struct tcase *t)
 {
-	uint8_t pkt[1024], out[1024];
+	uint8_t pkt[PKT_MAX], out[PKT_MAX];
 	struct snap a, b;
 	struct mxs_prefix src;
 	struct mxs_addr key;
@@ -552,7 +632,7 @@ static void test_ports(void)
 			     MXS_R_NOT_SMTP, 0, NONE };
 	struct tcase t2525 = { "port set 2525: 2525 is SMTP", { "192.0.2.200", .dport = 2525 }, 0,
 			       XDP_DROP, MXS_R_BLOCK, MXS_ACT_DROP, MXS_LIST_BLOCK, "192.0.2.0/24" };
-	uint8_t pkt[1024];
+	uint8_t pkt[PKT_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1);
 
 	/* run_case resets the config: test the port set by hand */
@@ -572,7 +652,7 @@ static void test_ports(void)
 static void test_repeat_tag(void)
 {
 	const struct tcase *t = &cases[4];	/* a reject tag */
-	uint8_t pkt[1024];
+	uint8_t pkt[PKT_MAX];
 	struct mxs_prefix src;
 	struct mxs_addr key;
 	struct mxs_tag tag = {};
@@ -610,7 +690,7 @@ static uint64_t pending_hits(void)
 static void test_hit_batch(void)
 {
 	const struct tcase *t = &cases[4];
-	uint8_t pkt[1024];
+	uint8_t pkt[PKT_MAX];
 	uint64_t before, after, pending, t0, t1, last;
 	cpu_set_t one, saved;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1000);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include "mxs.h"
 #include "state.h"
@@ -235,6 +236,21 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
+/* A state directory the admin made group-readable (for the policy service
+ * running as an unprivileged user, `policy serve --user`) keeps its files
+ * readable by that group: every rewrite is a new file, so its mode and
+ * group come from the directory, not from the file it replaces. */
+static void share_with_dir_group(int fd, const char *path)
+{
+	char *copy = xstrdup(path);
+	struct stat st;
+
+	if (!stat(dirname(copy), &st) && (st.st_mode & S_IRGRP) &&
+	    !fchown(fd, -1, st.st_gid))
+		fchmod(fd, 0640);
+	free(copy);
+}
+
 /* Create PATH.tmp.PID, hand it to @fill, fsync, rename over PATH. */
 static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 			 const void *arg, char *err, size_t errlen)
@@ -247,6 +263,7 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	share_with_dir_group(fd, path);
 	fp = fdopen(fd, "w");
 	if (!fp) {
 		close(fd);

@@ -140,9 +140,12 @@ struct server {
 	struct spf_done *spf_done;	/* finished, for the loop */
 	struct conn *spf_qhead, *spf_qtail;	/* waiting for a thread */
 	int spf_running;
-	/* rate-limited log of bad clients */
-	int64_t rl_window;
-	int rl_count, rl_dropped;
+	/* rate-limited logs: bad input, and connections closed for room */
+	struct ratelimit {
+		int64_t window;
+		int count, dropped;
+		const char *what;
+	} rl_bad, rl_room;
 	struct inst {
 		uint64_t hash;
 		char reason[256];
@@ -181,22 +184,24 @@ static int64_t now_ms(void)
 }
 
 /* Bad clients are logged, but a flood of them must not flood the log:
- * 20 lines per 10 s, then one line saying how many were left out. */
-static void log_bad(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_bad(struct server *s, const char *fmt, ...)
+ * 20 lines per 10 s of each kind, then one line saying how many were
+ * left out. */
+static void log_limited(struct ratelimit *rl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void log_limited(struct ratelimit *rl, const char *fmt, ...)
 {
 	int64_t now = now_ms();
 	char line[1000];
 	va_list ap;
 
-	if (now - s->rl_window >= 10000) {
-		if (s->rl_dropped)
-			logf_("%d more messages about bad clients left out", s->rl_dropped);
-		s->rl_window = now;
-		s->rl_count = s->rl_dropped = 0;
+	if (now - rl->window >= 10000) {
+		if (rl->dropped)
+			logf_("%d more messages about %s left out", rl->dropped, rl->what);
+		rl->window = now;
+		rl->count = rl->dropped = 0;
 	}
-	if (s->rl_count++ >= 20) {
-		s->rl_dropped++;
+	if (rl->count++ >= 20) {
+		rl->dropped++;
 		return;
 	}
 	va_start(ap, fmt);
@@ -204,6 +209,8 @@ static void log_bad(struct server *s, const char *fmt, ...)
 	va_end(ap);
 	logf_("%s", line);
 }
+#define log_bad(s, ...) log_limited(&(s)->rl_bad, __VA_ARGS__)
+#define log_room(s, ...) log_limited(&(s)->rl_room, __VA_ARGS__)
 
 /* ------------------------------------------------------------- decisions */
 
@@ -462,7 +469,7 @@ static int evict(struct server *s, struct peer *p)
 	for (int i = 0; i < 2; i++)
 		for (struct conn *c = lists[i]->head; c; c = c->next)
 			if (!p || c->peer == p) {
-				log_bad(s, "%s: closing its %s connection for a new one (%s)", c->name,
+				log_room(s, "%s: closing its %s connection for a new one (%s)", c->name,
 					i ? "partial" : "idle", p ? "--max-per-peer" : "--max-conn");
 				conn_close(s, c);
 				return 1;
@@ -700,7 +707,7 @@ static void accept_some(struct server *s)
 				a[10] = a[11] = 0xff;
 			p = peer_get(s, a);
 			if (!p || (p->n >= s->o.max_per_peer && !evict(s, p))) {
-				log_bad(s, "a peer holds %d connections waiting for SPF: refusing one",
+				log_room(s, "a peer holds %d connections waiting for SPF: refusing one",
 					s->o.max_per_peer);
 				close(fd);
 				if (p && !p->n)
@@ -709,7 +716,7 @@ static void accept_some(struct server *s)
 			}
 		}
 		if (s->nconn >= s->o.max_conn && !evict(s, NULL)) {
-			log_bad(s, "%d connections waiting for SPF: refusing one", s->nconn);
+			log_room(s, "%d connections waiting for SPF: refusing one", s->nconn);
 			close(fd);
 			if (p && !p->n)
 				p->n = 1, peer_put(s, p);
@@ -1372,6 +1379,8 @@ int cmd_policy(struct ctl *c, int argc, char **argv)
 
 	s.c = c;
 	s.broker = -1;
+	s.rl_bad.what = "bad clients";
+	s.rl_room.what = "connections closed for room";
 	for (int w = 0; w < 4; w++)
 		for (int i = 0; i < 4; i++)
 			s.inner[w][i].fd = -1;

@@ -19,6 +19,10 @@ source "$(dirname "$0")/lib.sh"
 
 CLIENT=198.51.100.7 BLOCKED=198.51.100.20 LATER=198.51.100.21
 LAB_PORTS=8080 lab_up $CLIENT || { not_ok "lab setup"; exit 1; }
+# DNS that never answers (for SPF): a check takes its full deadline
+trap 'rm -rf "/etc/netns/$MAIL"; lab_cleanup' EXIT
+mkdir -p "/etc/netns/$MAIL"
+printf 'nameserver 192.0.2.53\noptions timeout:2 attempts:3\n' > "/etc/netns/$MAIL/resolv.conf"
 LOAD=$PWD/scripts/policy-load.py
 in_mail() { ip netns exec "$MAIL" "$@"; }
 
@@ -188,6 +192,46 @@ check_eq "--max-per-peer 5: 10 from one peer leave its 5 newest, another peer's 
 check_eq "... and the newest is answered" "answer=action=DUNNO" "$(sed -n 2p <<<"$out")"
 check "... the log says why" grep -q "closing its idle connection for a new one (--max-per-peer)" \
 	"$work/peer.log"
+stop
+serve peer1 --listen inet:127.0.0.1:10042 --max-per-peer 1
+out=$(for _ in 1 2 3; do ask inet:127.0.0.1:10042 $BLOCKED; done | sort | uniq -c | awk '{ $1 = $1 } 1')
+check_eq "--max-per-peer 1: each new connection replaces the last" "3 $REJECT" "$out"
+check "... alive" kill -0 "$pol"
+stop
+
+# ---- SPF waits alone --------------------------------------------------------------
+# allow list + SPF for a blocked address: the SPF check runs into the dead
+# DNS server; another connection's request is answered meanwhile
+mx sender add friend@slow.example --list allow >/dev/null
+serve spf --listen inet:127.0.0.1:10045
+out=$(in_mail python3 - "$BLOCKED" <<'EOF'
+import socket, sys, time
+R = "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\nsender=%s\n\n"
+slow = socket.create_connection(("127.0.0.1", 10045))
+fast = socket.create_connection(("127.0.0.1", 10045))
+slow.sendall((R % (sys.argv[1], "friend@slow.example")).encode())
+time.sleep(0.2)
+fast.sendall((R % (sys.argv[1], "a@ok.example")).encode())
+order = []
+for s in (slow, fast):
+    s.setblocking(False)
+t0 = time.time()
+while len(order) < 2 and time.time() - t0 < 10:
+    for name, s in (("slow", slow), ("fast", fast)):
+        try:
+            d = s.recv(200)
+            if d:
+                order.append(name + ":" + d.decode().split("\n")[0])
+        except BlockingIOError:
+            pass
+    time.sleep(0.02)
+print(" | ".join(order))
+EOF
+)
+check_eq "a request waiting for SPF does not hold up another connection's" \
+	"fast:$REJECT | slow:action=DUNNO" "$out"
+check "... whose allow list applied when SPF gave no result" \
+	grep -q "allowed sender (friend@slow.example) overrides" "$work/spf.log"
 stop
 
 # ---- --user nobody -------------------------------------------------------------------

@@ -706,20 +706,23 @@ static void accept_some(struct server *s)
 				memcpy(a + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4),
 				a[10] = a[11] = 0xff;
 			p = peer_get(s, a);
-			if (!p || (p->n >= s->o.max_per_peer && !evict(s, p))) {
-				log_room(s, "a peer holds %d connections waiting for SPF: refusing one",
-					s->o.max_per_peer);
+			if (!p) {
 				close(fd);
-				if (p && !p->n)
-					p->n = 1, peer_put(s, p);
+				continue;
+			}
+			p->n++;	/* counted now: evicting its last one cannot free it */
+			if (p->n > s->o.max_per_peer && !evict(s, p)) {
+				log_room(s, "a peer holds %d connections waiting for SPF: refusing one",
+					 s->o.max_per_peer);
+				peer_put(s, p);
+				close(fd);
 				continue;
 			}
 		}
 		if (s->nconn >= s->o.max_conn && !evict(s, NULL)) {
 			log_room(s, "%d connections waiting for SPF: refusing one", s->nconn);
+			peer_put(s, p);
 			close(fd);
-			if (p && !p->n)
-				p->n = 1, peer_put(s, p);
 			continue;
 		}
 		c = s->free_conn;
@@ -729,8 +732,6 @@ static void accept_some(struct server *s)
 		c->len = c->scan = c->line = c->outlen = 0;
 		c->events = EPOLLIN;
 		c->peer = p;
-		if (p)
-			p->n++;
 		if (s->inet) {
 			char h[INET6_ADDRSTRLEN] = "?";
 

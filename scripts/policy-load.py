@@ -2,23 +2,26 @@
 """Load a Postfix policy service the way an attacker and Postfix would.
 
     policy-load.py --connect unix:PATH|inet:HOST:PORT [--idle N] [--garbage M]
-                   [--requests R] [--clients C] [--client-address A] [--expect TEXT]
+                   [--requests R] [--clients C] [--client-address A]
+                   [--expect TEXT] [--think MS] [--churn RATE]
 
 Opens N idle connections (never a byte) and M garbage connections held open
 (slow drips without an end, over-long lines, NUL bytes, random bytes, lines
 without the empty line; each reopened when the server closes it), then sends
-R well-formed RCPT requests over C persistent connections, one at a time per
-connection like Postfix's smtpd, and times each from its first byte to the
-end of its answer. An answer that does not come (EOF, reset, 5 s) counts as
-failed and the client reconnects, as Postfix does.
+R well-formed RCPT requests over C persistent connections, one at a time
+per connection like Postfix's smtpd (--think MS between two), and times
+each from its first byte to the end of its answer. An answer that does not
+come (EOF, reset, 5 s) makes the client reconnect and ask again, once, as
+Postfix does ("retried"); a second miss counts as failed. --churn RATE:
+during the measurement, new idle connections at RATE a second (the oldest
+of them closed beyond N), which makes the service evict at its limits.
 
 Prints one line: answered, failed, wrong (answer not starting with
---expect), idle connections still open, latency p50/p99/max in ms; exits 1
-when a request failed or was answered wrongly.
+--expect), retried, idle connections still open, latency p50/p99/max in
+ms; exits 1 when a request failed or was answered wrongly.
 """
 import argparse
 import os
-import random
 import resource
 import selectors
 import socket
@@ -106,21 +109,51 @@ class Garbage(threading.Thread):
             self.stop.wait(0.1)
 
 
+class Churn(threading.Thread):
+    """New idle connections at RATE a second, the own oldest closed beyond N."""
+
+    def __init__(self, spec, rate, n):
+        super().__init__(daemon=True)
+        self.spec, self.rate, self.n, self.stop, self.opened = spec, rate, n, threading.Event(), 0
+        self.conns = []
+
+    def run(self):
+        t0 = time.perf_counter()
+        while not self.stop.is_set():
+            due = int((time.perf_counter() - t0) * self.rate) - self.opened
+            for _ in range(max(0, min(due, 1000))):
+                try:
+                    self.conns.append(connect(self.spec, 1.0))
+                    self.opened += 1
+                except OSError:
+                    self.opened += 1
+                if len(self.conns) > self.n:
+                    self.conns.pop(0).close()
+            self.stop.wait(0.005)
+        for c in self.conns:
+            c.close()
+
+
 class Client(threading.Thread):
-    def __init__(self, spec, n, first, addr, expect):
+    def __init__(self, spec, n, first, addr, expect, think):
         super().__init__(daemon=True)
         self.spec, self.n, self.first, self.addr, self.expect = spec, n, first, addr, expect
-        self.lat, self.failed, self.wrong, self.errors = [], 0, 0, []
+        self.think = think
+        self.lat, self.failed, self.wrong, self.errors, self.retried = [], 0, 0, [], 0
 
     def run(self):
         s = None
         for k in range(self.n):
             req = REQ.format(addr=self.addr, n=self.first + k).encode()
+            if self.think:
+                time.sleep(self.think)
+            t0 = None	# a retried request's time includes its first attempt
             for attempt in (0, 1):	# Postfix retries once on a new connection
                 try:
                     if s is None:
                         s = connect(self.spec)
-                    t0 = time.perf_counter()
+                    if t0 is None:
+                        t0 = time.perf_counter()
                     s.sendall(req)
                     buf = b""
                     while not buf.endswith(b"\n\n"):
@@ -137,6 +170,7 @@ class Client(threading.Thread):
                     if s is not None:
                         s.close()
                     s = None
+                    self.retried += 1 - attempt
                     if attempt:
                         self.failed += 1
                         self.errors.append(str(e))
@@ -160,6 +194,10 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--client-address", default="192.0.2.99")
     ap.add_argument("--expect", default="DUNNO")
+    ap.add_argument("--churn", type=float, default=0,
+                    help="new idle connections a second during the measurement")
+    ap.add_argument("--think", type=float, default=0,
+                    help="ms between two requests of a client (smtpd's pace)")
     a = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -170,9 +208,13 @@ def main():
     idle = open_idle(a.connect, a.idle)
     g = Garbage(a.connect, a.garbage)
     g.start()
+    ch = Churn(a.connect, a.churn, a.idle)
+    if a.churn:
+        ch.start()
     time.sleep(0.5)		# the flood is on
     per = a.requests // a.clients
-    cl = [Client(a.connect, per, i * per, a.client_address, a.expect) for i in range(a.clients)]
+    cl = [Client(a.connect, per, i * per, a.client_address, a.expect, a.think / 1000)
+          for i in range(a.clients)]
     t0 = time.perf_counter()
     for c in cl:
         c.start()
@@ -181,12 +223,17 @@ def main():
     wall = time.perf_counter() - t0
     g.stop.set()
     g.join()
+    ch.stop.set()
+    if a.churn:
+        ch.join()
     lat = [x for c in cl for x in c.lat]
     failed = sum(c.failed for c in cl)
     wrong = sum(c.wrong for c in cl)
     alive = still_open(idle)
-    print(f"answered={len(lat)} failed={failed} wrong={wrong} idle_open={alive}/{len(idle)} "
-          f"garbage_reconnects={g.reopened} p50_ms={pct(lat, 50):.3f} p99_ms={pct(lat, 99):.3f} "
+    retried = sum(c.retried for c in cl)
+    print(f"answered={len(lat)} failed={failed} wrong={wrong} retried={retried} "
+          f"idle_open={alive}/{len(idle)} garbage_reconnects={g.reopened} "
+          f"churned={ch.opened} p50_ms={pct(lat, 50):.3f} p99_ms={pct(lat, 99):.3f} "
           f"max_ms={max(lat) if lat else float('nan'):.3f} req_per_s={len(lat) / wall:.0f}")
     for c in cl:
         for e in c.errors[:3]:

@@ -92,8 +92,8 @@ rm -f "$sd/policy"
 serve flood-unix --listen "unix:$sd/policy" --max-conn 1000
 out=$(in_mail python3 "$LOAD" --connect "unix:$sd/policy" --idle 2000 --garbage 10 \
 	--requests 1000 --clients 4 --client-address $BLOCKED --expect "550 5.7.1" 2>&1)
-check "unix, --max-conn 1000, 2000 idle + 10 garbage: every request answered ($out)" \
-	grep -q "answered=1000 failed=0 wrong=0" <<<"$out"
+check "unix, --max-conn 1000, 2000 idle + 10 garbage: every request answered, no EOF ($out)" \
+	grep -q "answered=1000 failed=0 wrong=0 retried=0" <<<"$out"
 check "... the oldest idle ones made room" grep -q "closing its idle connection for a new one (--max-conn)" \
 	"$work/flood-unix.log"
 check "... and the garbage was cut off" grep -q "NUL byte in request\|line longer than\|request not complete" \
@@ -104,15 +104,15 @@ stop
 serve flood-inet --listen inet:127.0.0.1:10040
 out=$(in_mail python3 "$LOAD" --connect inet:127.0.0.1:10040 --idle 2000 --garbage 10 \
 	--requests 1000 --clients 4 2>&1)
-check "inet, defaults, 2000 idle + 10 garbage from one peer: every request answered ($out)" \
-	grep -q "answered=1000 failed=0 wrong=0" <<<"$out"
+check "inet, defaults, 2000 idle + 10 garbage from one peer: every request answered, no EOF ($out)" \
+	grep -q "answered=1000 failed=0 wrong=0 retried=0" <<<"$out"
 stop
 
 serve flood-all --listen inet:127.0.0.1:10040 --max-per-peer 4096
 out=$(in_mail python3 "$LOAD" --connect inet:127.0.0.1:10040 --idle 2000 --garbage 10 \
 	--requests 1000 --clients 4 2>&1)
-check "inet, room for all: 2000 idle kept open and every request answered ($out)" \
-	grep -q "answered=1000 failed=0 wrong=0 idle_open=2000/2000" <<<"$out"
+check "inet, room for all: 2000 idle kept open and every request answered, no EOF ($out)" \
+	grep -q "answered=1000 failed=0 wrong=0 retried=0 idle_open=2000/2000" <<<"$out"
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pol/status")
 check "... in bounded memory (VmRSS ${rss:-?} kB < 64 MB)" test "${rss:-999999}" -lt 65536
 stop

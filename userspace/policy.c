@@ -533,7 +533,7 @@ static size_t request_end(struct conn *c, size_t *used)
 			continue;
 		if (i >= 1 && c->buf[i - 1] == '\n') {
 			*used = i + 1;
-			return i - 1 + 1;	/* keep the last line's '\n' */
+			return i;	/* with the last line's '\n' */
 		}
 		if (i >= 3 && !memcmp(c->buf + i - 3, "\r\n\r", 3)) {
 			*used = i + 1;
@@ -669,7 +669,13 @@ static void conn_event(struct server *s, struct conn *c, uint32_t ev)
 		if (!rc && !c->outlen)
 			rc = conn_process(s, c);
 	} else if (c->spf) {
-		rc = -!!(ev & (EPOLLERR | EPOLLHUP));	/* gone while waiting */
+		/* gone while waiting? (asked of the socket: the event may be
+		 * stale, for a connection this slot held before) */
+		char b;
+
+		if (ev & (EPOLLERR | EPOLLHUP))
+			rc = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
+			     (errno != EAGAIN && errno != EINTR) ? -1 : 0;
 	} else if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		rc = conn_read(s, c);
 	}
@@ -1021,6 +1027,13 @@ static int policy_inner_fd(int outer, __u32 slot)
 		return s->inner[w][slot].fd >= 0 ? dup(s->inner[w][slot].fd) : fd;
 	}
 	s->inner_warned = false;
+	/* a new build: let go of the previous one's arrays (the other
+	 * generation's slots), so that the kernel can free them */
+	for (__u32 o = 0; o < 4; o++)
+		if (o != slot && o != (slot ^ 1) && s->inner[w][o].fd >= 0) {
+			close(s->inner[w][o].fd);
+			s->inner[w][o].fd = -1;
+		}
 	if (s->inner[w][slot].fd >= 0)
 		close(s->inner[w][slot].fd);
 	s->inner[w][slot].fd = fd;
@@ -1122,13 +1135,14 @@ static int broker_start(struct server *s, const struct passwd *pw)
 	if (!pid) {
 		close(sk[0]);
 		close(s->lfd);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() != parent)
-			_exit(0);
 		prctl(PR_SET_NAME, "mxs-broker", 0, 0, 0);
 		cmaps_outer(&s->c->mv, outer);
 		if (drop_to(pw, CAP_SYS_ADMIN))
 			_exit(1);
+		/* after the drop, which clears it; EOF on sk[1] also ends it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(0);
 		broker_serve(sk[1], outer);
 		_exit(0);
 	}
@@ -1413,6 +1427,8 @@ int cmd_policy(struct ctl *c, int argc, char **argv)
 		if (!lstat(spec + 5, &st) && (gr = getgrgid(st.st_gid)))
 			logf_("%s: mode %04o, group %s", spec, st.st_mode & 07777, gr->gr_name);
 	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);	/* the broker, should it end: no zombie */
 	if (pw) {
 		if (s.have_maps && geteuid() == 0 && broker_start(&s, pw))
 			return 1;
@@ -1430,8 +1446,6 @@ int cmd_policy(struct ctl *c, int argc, char **argv)
 	}
 	memset(s.env_stamp, 0xff, sizeof(s.env_stamp));	/* force the first load */
 	env_refresh(&s);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_IGN);	/* the broker, should it end */
 	logf_("listening on %s (up to %d connections, %d per peer; requests within %d s, "
 	      "idle for %d s)%s%s", spec, s.o.max_conn, s.o.max_per_peer, rto, ito,
 	      pw ? " as " : "", pw ? pw->pw_name : "");

@@ -9,13 +9,17 @@
 #               bytes), reopened when the service closes them
 #   over limit  the same with --max-conn IDLE/2: every new connection
 #               closes the oldest idle one
-#   churn       over limit, and during the measurement CHURN new idle
+#   churn       over limit, and during the measurement CHURN new silent
 #               connections a second; the clients pause THINK ms between
 #               requests (an smtpd waits for its SMTP client: 8 requests
 #               each), longer than an idle connection lasts at that churn
-#               (--max-conn / CHURN), so theirs are closed in between: they
-#               reconnect and ask again, once, as Postfix does ("retried");
-#               its latency counts from the first attempt
+#               (--max-conn / CHURN); the service closes silent connections
+#               first, so theirs stay
+#   churn+ask   the same, but each new connection asks once before it goes
+#               silent, as Postfix's do: the clients' idle connections are
+#               closed in between, they reconnect and ask again, once, as
+#               Postfix does ("retried"; the latency counts from the first
+#               attempt)
 #   per-peer    the defaults: the flood and the clients share 127.0.0.1,
 #               so --max-per-peer (256) evicts within that share
 #
@@ -79,6 +83,8 @@ run "idle flood" "$IDLE" "$GARBAGE" "" --max-per-peer $((IDLE * 2))
 run "over limit" "$IDLE" "$GARBAGE" "" --max-conn $((IDLE / 2)) --max-per-peer $((IDLE * 2))
 run churn "$IDLE" "$GARBAGE" "--churn $CHURN --think $THINK" --max-conn $((IDLE / 2)) \
 	--max-per-peer $((IDLE * 2))
+run churn+ask "$IDLE" "$GARBAGE" "--churn $CHURN --churn-ask --think $THINK" \
+	--max-conn $((IDLE / 2)) --max-per-peer $((IDLE * 2))
 run "per-peer" "$IDLE" "$GARBAGE" ""
 if [ "${1:-}" = "--smoke" ]; then
 	[ $rc -eq 0 ] && echo "ok - policy benchmark ran: every request answered under the flood" ||

@@ -14,7 +14,8 @@ each from its first byte to the end of its answer. An answer that does not
 come (EOF, reset, 5 s) makes the client reconnect and ask again, once, as
 Postfix does ("retried"); a second miss counts as failed. --churn RATE:
 during the measurement, new idle connections at RATE a second (the oldest
-of them closed beyond N), which makes the service evict at its limits.
+of them closed beyond N), which makes the service evict at its limits;
+with --churn-ask each asks once before it goes silent, as Postfix's do.
 
 Prints one line: answered, failed, wrong (answer not starting with
 --expect), retried, idle connections still open, latency p50/p99/max in
@@ -112,21 +113,25 @@ class Garbage(threading.Thread):
 class Churn(threading.Thread):
     """New idle connections at RATE a second, the own oldest closed beyond N."""
 
-    def __init__(self, spec, rate, n):
+    def __init__(self, spec, rate, n, ask):
         super().__init__(daemon=True)
         self.spec, self.rate, self.n, self.stop, self.opened = spec, rate, n, threading.Event(), 0
-        self.conns = []
+        self.ask, self.conns = ask, []
 
     def run(self):
         t0 = time.perf_counter()
         while not self.stop.is_set():
             due = int((time.perf_counter() - t0) * self.rate) - self.opened
             for _ in range(max(0, min(due, 1000))):
+                self.opened += 1
                 try:
-                    self.conns.append(connect(self.spec, 1.0))
-                    self.opened += 1
+                    c = connect(self.spec, 1.0)
+                    if self.ask:	# one request first, then silence
+                        c.sendall(REQ.format(addr="192.0.2.1", n=0).encode())
+                        c.recv(4096)
+                    self.conns.append(c)
                 except OSError:
-                    self.opened += 1
+                    pass
                 if len(self.conns) > self.n:
                     self.conns.pop(0).close()
             self.stop.wait(0.005)
@@ -196,6 +201,8 @@ def main():
     ap.add_argument("--expect", default="DUNNO")
     ap.add_argument("--churn", type=float, default=0,
                     help="new idle connections a second during the measurement")
+    ap.add_argument("--churn-ask", action="store_true",
+                    help="each churned connection asks once before it goes silent")
     ap.add_argument("--think", type=float, default=0,
                     help="ms between two requests of a client (smtpd's pace)")
     a = ap.parse_args()
@@ -208,7 +215,7 @@ def main():
     idle = open_idle(a.connect, a.idle)
     g = Garbage(a.connect, a.garbage)
     g.start()
-    ch = Churn(a.connect, a.churn, a.idle)
+    ch = Churn(a.connect, a.churn, a.idle, a.churn_ask)
     if a.churn:
         ch.start()
     time.sleep(0.5)		# the flood is on

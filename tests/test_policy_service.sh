@@ -99,6 +99,25 @@ check "... the oldest idle ones made room" grep -q "closing its idle connection 
 check "... and the garbage was cut off" grep -q "NUL byte in request\|line longer than\|request not complete" \
 	"$work/flood-unix.log"
 check "... still alive" kill -0 "$pol"
+# a connection that has asked (Postfix's) outlives a silent flood over the limit
+out=$(in_mail python3 - "$sd/policy" <<'EOF'
+import resource, socket, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+R = b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.1\n\n"
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    return s
+pf = conn()
+pf.sendall(R)
+first = pf.recv(100)
+flood = [conn() for _ in range(2000)]
+pf.sendall(R)
+print(first.decode().split("\n")[0], pf.recv(100).decode().split("\n")[0] or "EOF")
+EOF
+)
+check_eq "... a connection that has asked outlives 2000 silent ones over --max-conn 1000" \
+	"action=DUNNO action=DUNNO" "$out"
 stop
 
 serve flood-inet --listen inet:127.0.0.1:10040

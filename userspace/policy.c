@@ -12,9 +12,11 @@
  *    the clock starts at its first byte and does not restart on more bytes.
  *  - A connection without a partial request is closed after --idle-timeout.
  *  - At --max-conn connections (4096) a new connection closes the oldest
- *    idle one, else the oldest partial request: a flood of idle or slow
- *    connections churns itself, and Postfix always gets in. Over inet one
- *    peer address holds at most --max-per-peer of them (the same rule inside
+ *    idle one that has not asked anything yet, else the oldest partial
+ *    request, else the oldest idle one: a flood of silent or slow
+ *    connections churns itself, Postfix (which asks as soon as it
+ *    connects) always gets in and keeps its connections. Over inet one peer
+ *    address holds at most --max-per-peer of them (the same rule inside
  *    that peer's share).
  *  - Garbage (NUL bytes, a line over MXS_POLICY_MAX_LINE, a request over
  *    MXS_POLICY_MAX_REQ) closes that connection only, logged with a rate
@@ -94,7 +96,8 @@ struct conn {
 	int fd;
 	uint32_t serial;	/* tells an SPF answer for a closed connection apart */
 	uint32_t events;	/* what epoll watches now */
-	struct clist *list;	/* idle, partial or none (waiting for SPF) */
+	struct clist *list;	/* fresh, partial, idle or none (waiting for SPF) */
+	bool answered;		/* has had an answer: moves from fresh to idle */
 	struct conn *prev, *next;
 	int64_t since;		/* ms: idle since, or the partial request's start */
 	char *buf;		/* MXS_POLICY_MAX_REQ + 1, only while data is held */
@@ -132,7 +135,9 @@ struct server {
 	struct conn *conns;		/* o.max_conn slots */
 	struct conn *free_conn;		/* through ->next */
 	int nconn;
-	struct clist idle, partial;
+	/* in the order of eviction: idle without an answer yet, partial
+	 * requests, idle after answers (Postfix's) */
+	struct clist fresh, partial, idle;
 	struct peer **peers;		/* hash of inet peers */
 	unsigned int npeer_buckets;
 	/* SPF */
@@ -460,17 +465,21 @@ static void conn_close(struct server *s, struct conn *c)
 	s->nconn--;
 }
 
-/* Close the oldest idle connection, else the oldest partial request, of
- * @p (NULL: of anyone). Connections waiting for SPF stay. 1 if one went. */
+/* Make room for a new connection of @p (NULL: of anyone): close the
+ * oldest idle connection that has not had an answer yet, else the oldest
+ * partial request, else the oldest idle one that has. Postfix connects
+ * to ask and asks at once, so a flood of silent connections only ever
+ * closes its own; connections waiting for SPF stay. 1 if one went. */
 static int evict(struct server *s, struct peer *p)
 {
-	struct clist *lists[2] = { &s->idle, &s->partial };
+	static const char *const what[3] = { "idle", "partial", "idle" };
+	struct clist *lists[3] = { &s->fresh, &s->partial, &s->idle };
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		for (struct conn *c = lists[i]->head; c; c = c->next)
 			if (!p || c->peer == p) {
 				log_room(s, "%s: closing its %s connection for a new one (%s)", c->name,
-					i ? "partial" : "idle", p ? "--max-per-peer" : "--max-conn");
+					 what[i], p ? "--max-per-peer" : "--max-conn");
 				conn_close(s, c);
 				return 1;
 			}
@@ -610,10 +619,12 @@ static int conn_process(struct server *s, struct conn *c)
 		log_bad(s, "%s: request larger than %d bytes: closing", c->name, MXS_POLICY_MAX_REQ);
 		return -1;
 	}
+	if (consumed)
+		c->answered = true;
 	if (!c->len) {
 		free(c->buf);
 		c->buf = NULL;
-		list_add(&s->idle, c, now_ms());
+		list_add(c->answered ? &s->idle : &s->fresh, c, now_ms());
 	} else if (consumed || c->list != &s->partial) {
 		list_add(&s->partial, c, now_ms());	/* a new partial request */
 	}
@@ -738,6 +749,7 @@ static void accept_some(struct server *s)
 		c->len = c->scan = c->line = c->outlen = 0;
 		c->events = EPOLLIN;
 		c->peer = p;
+		c->answered = false;
 		if (s->inet) {
 			char h[INET6_ADDRSTRLEN] = "?";
 
@@ -753,7 +765,7 @@ static void accept_some(struct server *s)
 			conn_close(s, c);
 			continue;
 		}
-		list_add(&s->idle, c, now_ms());
+		list_add(&s->fresh, c, now_ms());
 		/* Postfix writes its request right after connecting: answer it
 		 * now, before a flood of new connections could evict this one */
 		if (conn_read(s, c))
@@ -761,13 +773,15 @@ static void accept_some(struct server *s)
 	}
 }
 
-/* Close what has waited too long. Both lists are in deadline order. */
+/* Close what has waited too long. Each list is in deadline order. */
 static int expire(struct server *s)
 {
 	int64_t now = now_ms(), next = -1;
 	struct conn *c;
 
 	while ((c = s->idle.head) && c->since + s->o.idle_ms <= now)
+		conn_close(s, c);
+	while ((c = s->fresh.head) && c->since + s->o.idle_ms <= now)
 		conn_close(s, c);
 	while ((c = s->partial.head) && c->since + s->o.request_ms <= now) {
 		log_bad(s, "%s: %s within %d s: closing", c->name,
@@ -777,6 +791,12 @@ static int expire(struct server *s)
 	}
 	if (s->idle.head)
 		next = s->idle.head->since + s->o.idle_ms - now;
+	if (s->fresh.head) {
+		int64_t t = s->fresh.head->since + s->o.idle_ms - now;
+
+		if (next < 0 || t < next)
+			next = t;
+	}
 	if (s->partial.head) {
 		int64_t t = s->partial.head->since + s->o.request_ms - now;
 
@@ -880,6 +900,7 @@ static void spf_finish(struct server *s)
 			int rc;
 
 			c->spf = NULL;
+			c->answered = true;
 			rc = handle_request(s, c, w->req, strlen(w->req), &p);
 			free(w);
 			if (rc < 0 || conn_process(s, c))

@@ -4,6 +4,7 @@
 #   make test       = scripts/test.sh: install dependencies (Debian, root), build, run all tests
 #   make demo       = scripts/demo.sh: install dependencies, build, run the namespace demo lab
 #   make bench      benchmarks (not tests)
+#   make bench-policy  the policy service's latency under a connection flood
 
 CLANG    ?= clang
 CC       ?= gcc
@@ -29,7 +30,7 @@ TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
 PREFIX   ?= /usr/local
-.PHONY: all deps test demo bench clean install
+.PHONY: all deps test demo bench bench-policy clean install
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench
@@ -93,6 +94,10 @@ demo:
 
 bench: deps
 	scripts/bench.sh
+
+# the policy service's latency under an idle and garbage flood (p50/p99)
+bench-policy: all
+	scripts/bench-policy.sh
 
 install: mxshield
 	install -D -m 755 mxshield $(DESTDIR)$(PREFIX)/sbin/mxshield

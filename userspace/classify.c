@@ -82,6 +82,8 @@ static __u8 mxs_country_action(void *vctx, __u32 cc)
 	return p.action;
 }
 
+int (*mxs_inner_fd)(int outer, __u32 slot) = cmaps_inner_fd;
+
 int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 		 uint32_t flags, uint64_t now_tai, struct mxs_verdict *v)
 {
@@ -95,7 +97,7 @@ int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 	bpf_map_lookup_elem(mv->c_gen, &zero, &gen);
 	slot = MXS_CSLOT(gen & 1, addr->v6);
 	for (int i = 0; i < 4; i++) {
-		c.fd[i] = cmaps_inner_fd(outer[i], slot);
+		c.fd[i] = mxs_inner_fd(outer[i], slot);
 		ok &= c.fd[i] >= 0;
 	}
 	for (int i = 0; i < 8; i++)

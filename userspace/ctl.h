@@ -24,6 +24,7 @@ struct ctl {
 	int lock_fd;
 	bool readonly;		/* a read: no state, pin or mount changes (ctl_lock_ro) */
 	bool loaded;
+	bool read_only;		/* open the pinned maps with BPF_F_RDONLY */
 	int fd_config, fd_stats, fd_cstats, fd_tags;
 	struct mxs_maps_view mv;	/* compiled build, country_policy */
 };

@@ -217,8 +217,10 @@ static int obj_get(const struct ctl *c, const char *name)
 	char p[PATH_MAX + 64];
 	int fd;
 
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = c->read_only ? BPF_F_RDONLY : 0);
+
 	pin_path(c, name, p, sizeof(p));
-	fd = bpf_obj_get(p);
+	fd = bpf_obj_get_opts(p, &o);
 	return fd < 0 ? -errno : fd;
 }
 

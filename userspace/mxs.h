@@ -207,6 +207,11 @@ void cmaps_carry_hits(const struct mxs_maps_view *old);
 
 int mxs_classify(const struct mxs_maps_view *mv, const struct mxs_prefix *addr,
 		 uint32_t flags, uint64_t now_tai, struct mxs_verdict *v);
+/* Where mxs_classify() gets an fd of the live build's array in @slot of the
+ * outer map @outer (closed after use): cmaps_inner_fd() by default, which
+ * needs CAP_SYS_ADMIN (BPF_MAP_GET_FD_BY_ID); the policy service, which
+ * runs without it, puts its own here (userspace/policy.c). */
+extern int (*mxs_inner_fd)(int outer, __u32 slot);
 
 /* ------------------------------------------------------------------ maps.c
  * LPM tries of the reference classifier (tests and benchmarks). All

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <stdint.h>
@@ -305,9 +306,28 @@ int fsync_parent(const char *path)
 	return rc;
 }
 
+<<<<<<< HEAD
 /* Create a new temporary file beside PATH (O_EXCL and O_NOFOLLOW: never
  * an existing file or a link someone planted), hand it to @fill, fsync,
  * rename over PATH, fsync the directory. */
+=======
+/* A state directory the admin made group-readable (for the policy service
+ * running as an unprivileged user, `policy serve --user`) keeps its files
+ * readable by that group: every rewrite is a new file, so its mode and
+ * group come from the directory, not from the file it replaces. */
+static void share_with_dir_group(int fd, const char *path)
+{
+	char *copy = xstrdup(path);
+	struct stat st;
+
+	if (!stat(dirname(copy), &st) && (st.st_mode & S_IRGRP) &&
+	    !fchown(fd, -1, st.st_gid))
+		fchmod(fd, 0640);
+	free(copy);
+}
+
+/* Create PATH.tmp.PID, hand it to @fill, fsync, rename over PATH. */
+>>>>>>> policy
 static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 			 const void *arg, char *err, size_t errlen)
 {
@@ -326,6 +346,7 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 	}
 	if (fd < 0)
 		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	share_with_dir_group(fd, path);
 	fp = fdopen(fd, "w");
 	if (!fp) {
 		close(fd);

@@ -306,11 +306,6 @@ int fsync_parent(const char *path)
 	return rc;
 }
 
-<<<<<<< HEAD
-/* Create a new temporary file beside PATH (O_EXCL and O_NOFOLLOW: never
- * an existing file or a link someone planted), hand it to @fill, fsync,
- * rename over PATH, fsync the directory. */
-=======
 /* A state directory the admin made group-readable (for the policy service
  * running as an unprivileged user, `policy serve --user`) keeps its files
  * readable by that group: every rewrite is a new file, so its mode and
@@ -326,8 +321,9 @@ static void share_with_dir_group(int fd, const char *path)
 	free(copy);
 }
 
-/* Create PATH.tmp.PID, hand it to @fill, fsync, rename over PATH. */
->>>>>>> policy
+/* Create a new temporary file beside PATH (O_EXCL and O_NOFOLLOW: never
+ * an existing file or a link someone planted), hand it to @fill, fsync,
+ * rename over PATH, fsync the directory. */
 static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 			 const void *arg, char *err, size_t errlen)
 {

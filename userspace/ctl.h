@@ -77,6 +77,13 @@ int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
  * line longer than @len (reported as PATH:LINE, the rest of it skipped). */
 int ctl_next_line(gzFile gz, char *line, size_t len, const char *path, long *lineno,
 		  const char *trail, char **start);
+/* One content line of an import file (cut up in place), CSV
+ * "address[,action[,expiry[,comment]]]": the entry for list @d into @e
+ * (action @defact unless given, expiry a duration from @now, added @now)
+ * and *comment (NULL without a comment column). 0, or -1 with @err. */
+struct st_ent;
+int ctl_import_line(const struct listdef *d, char *line, uint8_t defact, int64_t now,
+		    struct st_ent *e, const char **comment, char *err, size_t errlen);
 int ctl_sweep(struct ctl *c, int *removed);
 
 /* Options of one sub-command: "--name value" pairs and positionals. */

@@ -12,22 +12,25 @@
 # stat::number_of_executed_units, -print_final_stats=1) and
 # $FUZZ_OUT/results.tsv; the exit status is 1 when any target crashed.
 #
-# Targets named in FUZZ_KEEP_GOING (default: the store loaders and the import
-# reader, which have known crashes in code being changed elsewhere; see
-# docs/fuzzing.md) are restarted after a crash until
+# Targets named in FUZZ_KEEP_GOING (default: the store loaders, which have
+# known crashes being fixed elsewhere; see docs/fuzzing.md) are restarted after a crash until
 # their time is up, so one known bug does not end their campaign; their
 # crashes still count.
 #
-# Environment: FUZZ_OUT (default build/fuzz/run), FUZZ_KEEP_GOING,
-# FUZZ_ARGS (more libFuzzer flags), FUZZ_TIMEOUT (seconds one input may
-# take, default 10).
+# Environment: FUZZ_OUT (default build/fuzz/run), FUZZ_CRASHES (default
+# build/fuzz/crashes), FUZZ_KEEP_GOING, FUZZ_ARGS (more libFuzzer flags),
+# FUZZ_TIMEOUT (seconds one input may take, default 10), FUZZ_RUNS (run
+# exactly that many inputs from a fixed seed instead: a repeatable smoke
+# run, SECONDS then only bounds it; tests/test_fuzz_smoke.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:?usage: $0 SECONDS TARGET...}
 shift
 out=${FUZZ_OUT:-build/fuzz/run}
-keep=" ${FUZZ_KEEP_GOING-snapshot journal import} "
-crashes=build/fuzz/crashes
+keep=" ${FUZZ_KEEP_GOING-snapshot journal} "
+crashes=${FUZZ_CRASHES:-build/fuzz/crashes}
+limit=()
+[ -n "${FUZZ_RUNS:-}" ] && { limit=(-runs="$FUZZ_RUNS" -seed=1); keep=" "; }
 mkdir -p "$out/logs" "$out/corpus" "$out/seeds" "$crashes"
 # the store targets fsync every input: a tmpfs keeps that cheap
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
@@ -69,7 +72,7 @@ for t in "$@"; do
 		TMPDIR=$tmp UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/known.supp \
 			"$bin" -max_total_time="$left" -print_final_stats=1 \
 			-timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -artifact_prefix="$cdir/" \
-			${FUZZ_ARGS:-} "$work" "${seeds[@]}" 2>&1 | grep -av '^mxshield: ' >> "$log"
+			"${limit[@]}" ${FUZZ_ARGS:-} "$work" "${seeds[@]}" 2>&1 | grep -av '^mxshield: ' >> "$log"
 		rc=${PIPESTATUS[0]}
 		n=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
 		# a crash before the first input completes prints no stats

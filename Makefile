@@ -117,3 +117,31 @@ $(BUILD)/bare.bpf.o: tests/bench/smtp.h
 
 $(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
+
+# in-tree fuzzing (docs/fuzzing.md): libFuzzer targets tests/fuzz/fuzz_*.c,
+# built with clang, AddressSanitizer and UndefinedBehaviorSanitizer against
+# a library of their own (build/fuzz/, instrumented objects); `make all`
+# needs none of it. `make fuzz FUZZ_SECONDS=N` runs each target N seconds.
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	-I$(BUILD) -I. -Iuserspace
+.PHONY: fuzz fuzz-build
+
+$(FUZZ_DIR)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL)
+	@mkdir -p $(FUZZ_DIR)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/libmxs.a: $(patsubst userspace/%.c,$(FUZZ_DIR)/%.o,$(LIB_SRC))
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_DIR)/libmxs.a \
+		$(UHDR) $(HDR) userspace/policy.c
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libmxs.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS) mxshield
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -6,6 +6,8 @@ pkgs=(
 	# build
 	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmaxminddb-dev libspf2-dev pkg-config
+	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
+	libclang-rt-14-dev
 	# run and test
 	iproute2 nftables mmdb-bin libmaxmind-db-writer-perl tcpreplay
 	python3 python3-scapy socat jq util-linux

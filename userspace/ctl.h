@@ -113,6 +113,13 @@ int ctl_collect_span(struct ctl *c, uint32_t list, const struct mxs_prefix *span
  * from @hm, when given): 1 and *out, or 0. */
 int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 		   uint64_t now_tai, const struct hitmap *hm, struct mxs_rule *out);
+/* One content line of an import file (cut up in place), CSV
+ * "address[,action[,expiry[,comment]]]": the entry for list @d into @e
+ * (action @defact unless given, expiry a duration from @now, added @now)
+ * and *comment (NULL without a comment column). 0, or -1 with @err. */
+struct st_ent;
+int ctl_import_line(const struct listdef *d, char *line, uint8_t defact, int64_t now,
+		    struct st_ent *e, const char **comment, char *err, size_t errlen);
 int ctl_sweep(struct ctl *c, int *removed);
 
 /* The filter's settings and country policies as the state directory has

@@ -71,6 +71,146 @@ static int parse_email(const char *in, char *out, size_t outlen, char *err, size
 	return 0;
 }
 
+/*
+ * An upper bound on the size of what glibc's regcomp() builds for the ERE
+ * @re. It copies a repeated subexpression once per repetition ("x{2,5}"
+ * holds five x's, "x+" is "xx*"), so nested or stacked repetitions
+ * multiply: "a+++++++++++++++++++" or "((a{1,100}){1,100}){1,100}" are a
+ * few characters that take a gigabyte and seconds to compile (found by
+ * tests/fuzz/fuzz_envelope.c), in the CLI and in the policy service,
+ * which compiles every pattern when the lists change. Counted: one per
+ * atom (a character, an escape, a bracket expression) and per group, a
+ * group's atoms summed over its alternatives, times the largest count of
+ * the repetition that follows. Saturates at ENV_REGEX_MAX_COST + 1.
+ */
+#define ENV_REGEX_MAX_COST 20000
+
+static long sat_mul(long a, long b)
+{
+	return a && b > (ENV_REGEX_MAX_COST + 1) / a ? ENV_REGEX_MAX_COST + 1 : a * b;
+}
+
+static long regex_cost(const char *re)
+{
+	struct { long sum, last; } st[256];
+	int depth = 0;
+	const char *p = re;
+
+	st[0].sum = st[0].last = 0;
+	while (*p && st[depth].sum <= ENV_REGEX_MAX_COST) {
+		long mult = 0;
+
+		switch (*p) {
+		case '(':
+			if (++depth == (int)(sizeof(st) / sizeof(st[0])))
+				return ENV_REGEX_MAX_COST + 1;
+			st[depth].sum = st[depth].last = 0;
+			p++;
+			continue;
+		case ')':
+			if (depth) {
+				long g = st[depth--].sum + 1;
+
+				st[depth].sum += g;
+				st[depth].last = g;
+				p++;
+				continue;
+			}
+			break;
+		case '|':
+			st[depth].last = 0;
+			p++;
+			continue;
+		case '*':
+		case '?':
+			mult = 1;
+			p++;
+			break;
+		case '+':
+			mult = 2;
+			p++;
+			break;
+		case '{': {
+			char *end;
+			long m = strtol(p + 1, &end, 10), n = m;
+
+			if (!isdigit((unsigned char)p[1]))
+				break;
+			if (*end == ',' && isdigit((unsigned char)end[1])) {
+				n = strtol(end + 1, &end, 10);
+			} else if (*end == ',') {	/* "{m,}": m copies and a star */
+				n = m + 1;
+				end++;
+			}
+			if (*end != '}')
+				break;
+			mult = n > m ? n : m;
+			if (mult < 1)
+				mult = 1;
+			p = end + 1;
+			break;
+		}
+		case '[':
+			/* a bracket expression: "]" first is a member, and
+			 * [:class:], [.coll.], [=equiv=] hold their own "]" */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					const char *c = strchr(p + 2, p[1]);
+
+					p = c && c[1] == ']' ? c + 2 : p + 1;
+				} else {
+					p++;
+				}
+			}
+			if (*p)
+				p++;
+			st[depth].sum += 1;
+			st[depth].last = 1;
+			continue;
+		case '\\':
+			if (p[1])
+				p++;
+			break;
+		}
+		if (mult) {	/* the last atom or group, repeated */
+			long extra = sat_mul(st[depth].last, mult - 1);
+
+			st[depth].sum += extra;
+			st[depth].last = sat_mul(st[depth].last, mult);
+			continue;
+		}
+		p++;	/* any other character: one atom */
+		st[depth].sum += 1;
+		st[depth].last = 1;
+	}
+	while (depth)	/* unclosed groups: regcomp() refuses them */
+		st[depth - 1].sum += st[depth].sum, depth--;
+	return st[0].sum > ENV_REGEX_MAX_COST ? ENV_REGEX_MAX_COST + 1 : st[0].sum;
+}
+
+/* regcomp() for a pattern, refusing one that would grow too large */
+static int compile_pattern(regex_t *re, const char *in, char *err, size_t errlen)
+{
+	int rc;
+
+	if (regex_cost(in) > ENV_REGEX_MAX_COST)
+		return mxs_fail(err, errlen, "'%s': regular expression too large once its "
+				"repetitions are expanded (nest or stack fewer of them)", in);
+	rc = regcomp(re, in, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+	if (rc) {
+		char m[128];
+
+		regerror(rc, re, m, sizeof(m));
+		return mxs_fail(err, errlen, "'%s': bad regular expression: %s", in, m);
+	}
+	return 0;
+}
+
 int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outlen,
 		    char *err, size_t errlen)
 {
@@ -107,15 +247,9 @@ int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outl
 				return mxs_fail(err, errlen, "'%s': control character in pattern", in);
 		if (regex) {
 			regex_t re;
-			int rc = regcomp(&re, in, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 
-			if (rc) {
-				char m[128];
-
-				regerror(rc, &re, m, sizeof(m));
-				snprintf(err, errlen, "'%s': bad regular expression: %s", in, m);
+			if (compile_pattern(&re, in, err, errlen))
 				return -1;
-			}
 			regfree(&re);
 			strcpy(out, in);	/* regex: kept as written */
 		} else {
@@ -264,10 +398,12 @@ int env_load(const struct ctl *c, struct env_set *s, char *err, size_t errlen)
 			snprintf(err, errlen, "envelope:%d: %s", r->line, e2);
 			goto bad;
 		}
-		e->regex = t && !strcmp(t, "regex");
+		/* only patterns are regular expressions: a "type" on another
+		 * kind compiled one that env_free() never freed */
+		e->regex = k == ENV_PATTERN && t && !strcmp(t, "regex");
 		e->value = strdup(rec_get(r, "value"));
-		if (e->regex && regcomp(&e->re, e->value, REG_EXTENDED | REG_ICASE | REG_NOSUB)) {
-			snprintf(err, errlen, "envelope:%d: bad regular expression", r->line);
+		if (e->regex && compile_pattern(&e->re, e->value, e2, sizeof(e2))) {
+			snprintf(err, errlen, "envelope:%d: %s", r->line, e2);
 			free(e->value);
 			goto bad;
 		}

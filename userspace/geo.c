@@ -8,6 +8,9 @@
  * ::ffff:0:0/96 and 2002::/16 (aliases), which are skipped so that every
  * IPv4 network comes out once, as IPv4.
  *
+ * A node reached twice (a damaged file whose paths share nodes) is an
+ * error, not a walk of every path.
+ *
  * The country of a record: country.iso_code (GeoLite2/GeoIP2), else
  * registered_country.iso_code, else country_code (ip-location-db).
  */
@@ -195,6 +198,7 @@ static int collect(const char *path, const uint8_t *want, const struct mxs_prefi
 	struct cc_cache cache = { .cap = 1 << 12 };
 	struct walk_item *stack = NULL;
 	size_t sp = 0, scap = 0;
+	uint64_t visits = 0;
 	uint32_t v4_start = UINT32_MAX;
 	int schema = -1, rc = -1;
 	MMDB_s db;
@@ -257,6 +261,14 @@ static int collect(const char *path, const uint8_t *want, const struct mxs_prefi
 		int maxd = it.v4 ? 32 : 128;
 		int d = it.v4 ? it.depth - (db.metadata.ip_version == 6 ? 96 : 0) : it.depth;
 
+		/* with the aliases cut, a search tree reaches each node once; a
+		 * damaged one whose nodes share children would be walked once
+		 * per path, 2^depth times (found by tests/fuzz/fuzz_geo.c) */
+		if (++visits > db.metadata.node_count) {
+			snprintf(err, errlen, "%s: corrupt search tree (node %u reached twice)",
+				 path, it.node);
+			goto out;
+		}
 		if (MMDB_read_node(&db, it.node, &sn) != MMDB_SUCCESS) {
 			snprintf(err, errlen, "%s: corrupt search tree (node %u)", path, it.node);
 			goto out;

@@ -771,6 +771,63 @@ static void progress(bool tty, const char *path, long lines, off_t done, off_t t
 /* st_ent.del in an import's vector: the line had no comment column */
 #define NO_COMMENT 2
 
+int ctl_import_line(const struct listdef *d, char *line, uint8_t defact, int64_t now,
+		    struct st_ent *e, const char **comment, char *err, size_t errlen)
+{
+	char *cols[4] = { 0 }, *q;
+	struct mxs_prefix pfx;
+	int nc = 0;
+
+	memset(e, 0, sizeof(*e));
+	*comment = NULL;
+	/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
+	for (q = line; nc < 4; nc++) {
+		cols[nc] = q;
+		if (nc == 3) {
+			nc++;
+			break;
+		}
+		q = strchr(q, ',');
+		if (!q) {
+			nc++;
+			break;
+		}
+		*q++ = '\0';
+	}
+	for (int k = 0; k < nc && k < 3; k++) {	/* trim columns */
+		char *end = cols[k] + strlen(cols[k]);
+
+		while (*cols[k] == ' ')
+			cols[k]++;
+		while (end > cols[k] && end[-1] == ' ')
+			*--end = '\0';
+	}
+	e->action = defact;
+	if (parse_prefix(cols[0], &pfx, err, errlen))
+		return -1;
+	if (nc > 1 && *cols[1]) {
+		if (!d->has_action)
+			return mxs_fail(err, errlen, "%s entries have no action", d->name);
+		if (parse_action(cols[1], &e->action, err, errlen))
+			return -1;
+	}
+	if (nc > 2 && *cols[2]) {
+		int64_t secs;
+
+		if (!d->has_expires)
+			return mxs_fail(err, errlen, "%s entries do not expire", d->name);
+		if (parse_duration(cols[2], &secs, err, errlen))
+			return -1;
+		e->expires = now + secs;
+	}
+	if (nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n")))
+		return mxs_fail(err, errlen, "comment too long or with control characters");
+	st_set_prefix(e, &pfx);
+	e->added = now;
+	*comment = nc > 3 ? cols[3] : NULL;
+	return 0;
+}
+
 /* The list after an import: the file's entries @in over the current ones
  * @cur (both sorted), or only the file's with @replace. Entries keep their
  * "added" stamp, and their comment unless the file gives one. */
@@ -869,10 +926,8 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 		goto out;
 
 	while ((got = input_line(&rd, &p)) != INPUT_END) {
-		char *cols[4] = { 0 }, *q;
-		struct mxs_prefix pfx;
-		struct st_ent e = {};
-		int nc = 0;
+		struct st_ent e;
+		const char *comment;
 
 		if ((rd.lineno & 0xffff) == 0)
 			progress(tty, path, rd.lineno, rd.consumed, total);
@@ -886,61 +941,17 @@ static int iplist_import(struct ctl *c, const struct listdef *d, int argc, char 
 				ctl_err("%s", rd.err);
 			continue;
 		}
-		/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
-		for (q = p; nc < 4; nc++) {
-			cols[nc] = q;
-			if (nc == 3) {
-				nc++;
-				break;
-			}
-			q = strchr(q, ',');
-			if (!q) {
-				nc++;
-				break;
-			}
-			*q++ = '\0';
-		}
-		for (int k = 0; k < nc && k < 3; k++) {	/* trim columns */
-			char *end = cols[k] + strlen(cols[k]);
-
-			while (*cols[k] == ' ')
-				cols[k]++;
-			while (end > cols[k] && end[-1] == ' ')
-				*--end = '\0';
-		}
-		err[0] = '\0';
-		e.action = defact;
-		if (parse_prefix(cols[0], &pfx, err, sizeof(err))) {
-			/* err says why */
-		} else if (nc > 1 && *cols[1]) {
-			if (!d->has_action)
-				snprintf(err, sizeof(err), "%s entries have no action", d->name);
-			else
-				parse_action(cols[1], &e.action, err, sizeof(err));
-		}
-		if (!err[0] && nc > 2 && *cols[2]) {
-			int64_t secs;
-
-			if (!d->has_expires)
-				snprintf(err, sizeof(err), "%s entries do not expire", d->name);
-			else if (!parse_duration(cols[2], &secs, err, sizeof(err)))
-				e.expires = now + secs;
-		}
-		if (!err[0] && nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n")))
-			snprintf(err, sizeof(err), "comment too long or with control characters");
-		if (err[0]) {
+		if (ctl_import_line(d, p, defact, now, &e, &comment, err, sizeof(err))) {
 			bad++;
 			if (bad <= 20 || !skip)
 				ctl_err("%s:%ld: %s", path, rd.lineno, err);
 			continue;
 		}
-		st_set_prefix(&e, &pfx);
-		e.added = now;
-		if (st_vec_push(&in, &e, nc > 3 ? cols[3] : NULL)) {
+		if (st_vec_push(&in, &e, comment)) {
 			ctl_err("out of memory");
 			goto out;
 		}
-		if (nc <= 3)
+		if (!comment)
 			in.e[in.n - 1].del = NO_COMMENT;
 	}
 	progress(tty, path, rd.lineno, total, total);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/random.h>
 #include <time.h>
 #include <stdint.h>
 #include <zlib.h>
@@ -332,8 +333,10 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 	int fd = -1;
 
 	for (int i = 0; i < 16 && fd < 0; i++) {
-		uint64_t r = mxs_hash(&fd, sizeof(&fd), (uint64_t)getpid() << 32 ^ i ^
-				      (uint64_t)time(NULL) ^ (uintptr_t)tmp);
+		uint32_t r;
+
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = (uint32_t)mxs_hash(tmp, strlen(tmp), (uint64_t)time(NULL) << 8 ^ i);
 
 		snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%08x", path, (int)getpid(), (unsigned)r);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

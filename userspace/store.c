@@ -210,9 +210,9 @@ const char *store_comment(const struct store *s, const struct st_ent *e)
 	if (!e->comment)
 		return "";
 	/* journal entries live in the overlay, whose comments are in opool */
-	if (e >= s->ov && e < s->ov + s->nov)
+	if (s->nov && e >= s->ov && e < s->ov + s->nov)
 		return s->opool + e->comment - 1;
-	if (e >= s->pend && e < s->pend + s->npend)
+	if (s->npend && e >= s->pend && e < s->pend + s->npend)
 		return s->opool + e->comment - 1;
 	return e->comment - 1 < s->nbpool ? s->bpool + e->comment - 1 : "";
 }

@@ -6,9 +6,11 @@
  * NRO) a differential check: for random addresses, the longest match over
  * the walked networks must name the country libmaxminddb's own lookup gives.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <maxminddb.h>
 #include "mxs.h"
 #include "../check.h"
 
@@ -238,11 +240,84 @@ static void test_real(void)
 	pfx_vec_free(&fam[1]);
 }
 
+/* A damaged database whose nodes share children: nodes 0-99 each lead to
+ * the next one on both sides, node 100 to nothing. Every address path
+ * of up to 100 bits is valid, and all 2^100 of them end in node 100: a
+ * walk along each path never ends. It must be refused (found by
+ * tests/fuzz/fuzz_geo.c); the alarm turns a hang into a failure. */
+static void on_alarm(int sig)
+{
+	printf("not ok - a search tree with shared nodes is refused: still walking after 20 s\n");
+	exit(1);
+}
+
+static void test_shared_nodes(void)
+{
+	char path[] = "/tmp/mxs-geo-dag.XXXXXX", err[512];
+	struct pfx_vec pv = {};
+	struct geo_meta m;
+	unsigned char *buf;
+	long len;
+	uint32_t nodes;
+	int fd = mkstemp(path), rc;
+	FILE *f;
+
+	close(fd);
+	if (write_db("geoip2", path)) {
+		CHECK("a search tree with shared nodes is refused", 0, "make-test-mmdb.pl failed");
+		return;
+	}
+	/* the writer's node count; 24-bit records: 6 bytes a node */
+	rc = geo_collect(path, NULL, &pv, NULL, &m, err, sizeof(err));
+	pfx_vec_free(&pv);
+	f = fopen(path, "r+b");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	buf = malloc(len);
+	rewind(f);
+	if (rc || fread(buf, 1, len, f) != (size_t)len) {
+		CHECK("a search tree with shared nodes is refused", 0, "cannot read %s", path);
+		fclose(f);
+		free(buf);
+		unlink(path);
+		return;
+	}
+	{
+		MMDB_s db;
+
+		MMDB_open(path, MMDB_MODE_MMAP, &db);
+		nodes = db.metadata.node_count;
+		MMDB_close(&db);
+	}
+	for (uint32_t i = 0; i <= 100 && i < nodes; i++) {
+		uint32_t to = i < 100 ? i + 1 : nodes;	/* node_count: empty */
+
+		for (int side = 0; side < 2; side++) {
+			buf[i * 6 + side * 3] = to >> 16;
+			buf[i * 6 + side * 3 + 1] = to >> 8;
+			buf[i * 6 + side * 3 + 2] = to;
+		}
+	}
+	rewind(f);
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	free(buf);
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	rc = geo_collect(path, NULL, &pv, NULL, &m, err, sizeof(err));
+	alarm(0);
+	CHECK("a search tree with shared nodes is refused", nodes > 100 && rc == -1 &&
+	      strstr(err, "corrupt search tree"), "nodes=%u rc=%d err=%s", nodes, rc, rc ? err : "");
+	pfx_vec_free(&pv);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_small("geoip2", "country.iso_code");
 	test_small("country_code", "country_code");
 	test_errors();
+	test_shared_nodes();
 	test_real();
 	return failures ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "envelope.h"
 #include "../check.h"
 
@@ -35,6 +36,29 @@ static void test_values(void)
 	CHECK("bad regex refused with a reason", env_parse_value(ENV_PATTERN, true, "a(b", out,
 								 sizeof(out), err, sizeof(err)) == -1 &&
 	      strstr(err, "bad regular expression"), "err=%s", err);
+	/* found by tests/fuzz/fuzz_envelope.c: glibc's regcomp() copies what
+	 * a repetition repeats, so these few characters took a gigabyte */
+	{
+		static const char *const big[] = {
+			"ve++++++++++++++++++++++++++++++++++++++++(ym",
+			"(((a{1,100}){1,100}){1,100})",
+			"(((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
+		};
+		static const char *const fine[] = {
+			"[a-z]{1,64}@example\\.com", "(free|cheap) (pills|meds)+",
+			"[]a]{5}[[:alpha:]]+", "(a{1,100}){1,100}",
+		};
+
+		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+			CHECK("regex that expands too far refused with a reason",
+			      env_parse_value(ENV_PATTERN, true, big[i], out, sizeof(out), err,
+					      sizeof(err)) == -1 && strstr(err, "too large"),
+			      "%s: err=%s", big[i], err);
+		for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+			CHECK("regex with bounded repetitions compiled",
+			      env_parse_value(ENV_PATTERN, true, fine[i], out, sizeof(out), err,
+					      sizeof(err)) == 0, "%s: err=%s", fine[i], err);
+	}
 	CHECK("text pattern lower-cased", env_parse_value(ENV_PATTERN, false, "Viagra", out,
 							  sizeof(out), err, sizeof(err)) == 0 &&
 	      !strcmp(out, "viagra"), "got %s", out);
@@ -188,10 +212,56 @@ static void test_decide(void)
 	env_free(&s);
 }
 
+/* env_load(): "type=regex" makes a pattern a regular expression and
+ * nothing else (found by tests/fuzz/fuzz_envelope.c: a TLD with it had a
+ * regex compiled, never used and never freed). */
+static void test_load_regex_kinds(void)
+{
+	static const char *const recs[][5][2] = {
+		{ { "kind", "tld" }, { "list", "block" }, { "value", "zi(p" },
+		  { "type", "regex" }, { "action", "spam" } },
+		{ { "kind", "pattern" }, { "list", "block" }, { "value", "^[0-9]+@" },
+		  { "type", "regex" }, { "action", "reject" } },
+	};
+	char dir[] = "/tmp/mxs-test-policy.XXXXXX", path[300], err[MXS_ERRLEN + 64];
+	struct ctl c = { .lock_fd = -1 };
+	struct recfile f = {};
+	struct env_set s;
+
+	if (!mkdtemp(dir)) {
+		CHECK("mkdtemp", 0, "failed");
+		return;
+	}
+	c.state_dir = dir;
+	for (int i = 0; i < 2; i++) {
+		struct rec *r = recfile_add(&f);
+
+		for (int k = 0; k < 5; k++)
+			rec_set(r, recs[i][k][0], recs[i][k][1]);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, ST_ENVELOPE);
+	if (state_write(path, &f, err, sizeof(err))) {
+		CHECK("write the envelope state", 0, "%s", err);
+	} else if (env_load(&c, &s, err, sizeof(err))) {
+		CHECK("a TLD with type=regex loads as a plain TLD", 0, "%s", err);
+	} else {
+		CHECK("a TLD with type=regex loads as a plain TLD",
+		      s.n == 2 && s.e[0].kind == ENV_TLD && !s.e[0].regex, "n %d regex %d", s.n,
+		      s.n ? s.e[0].regex : -1);
+		CHECK("a pattern with type=regex is a regular expression",
+		      s.n == 2 && s.e[1].kind == ENV_PATTERN && s.e[1].regex, "n %d", s.n);
+		env_free(&s);
+	}
+	recfile_free(&f);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_values();
 	test_names();
 	test_decide();
+	test_load_regex_kinds();
 	return failures ? 1 : 0;
 }

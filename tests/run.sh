@@ -26,14 +26,17 @@ run_one() {
 	left=$(comm -13 <(echo "$ns_before") \
 		<(ip netns list 2>/dev/null | awk '{print $1}' | sort) | tr '\n' ' ')
 	left+=$(pgrep -f "^$PWD/mxshield " | tr '\n' ' ')
-	if [ -n "${left// /}" ]; then
-		echo "not ok - $name left behind: $left"
-	else
-		echo "ok - $name left no namespace or controller process behind"
-	fi
 	local p f
 	p=$(grep -c '^ok - ' "$log/$name.out")
 	f=$(grep -c '^not ok - ' "$log/$name.out")
+	# (a leak counts like any other check)
+	if [ -n "${left// /}" ]; then
+		echo "not ok - $name left behind: $left"
+		f=$((f + 1))
+	elif [ "$p" -gt 0 ] || [ "$f" -gt 0 ]; then
+		echo "ok - $name left no namespace or controller process behind"
+		p=$((p + 1))
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
 		f=1

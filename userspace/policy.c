@@ -943,8 +943,9 @@ struct broker_rep {
 	__u32 id;
 };
 
-/* A read-only fd of the map with @id: what the broker does, and what the
- * service does itself when it runs with CAP_SYS_ADMIN. */
+/* A read-only fd of the array in @slot of @outer, and its id: what the
+ * broker does, and what the service does itself when it runs with
+ * CAP_SYS_ADMIN. */
 static int inner_open(int outer, __u32 slot, __u32 *id)
 {
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, o, .open_flags = BPF_F_RDONLY);
@@ -969,8 +970,8 @@ static int broker_ask(struct server *s, __u32 which, __u32 slot, __u32 *id)
 
 	if (send(s->broker, &q, sizeof(q), MSG_NOSIGNAL) != sizeof(q) ||
 	    recvmsg(s->broker, &m, MSG_CMSG_CLOEXEC) != sizeof(r)) {
-		logf_("the broker for the compiled maps is gone: IP verdicts from now on "
-		      "are those of the last build it opened");
+		logf_("the broker for the compiled maps is gone or hangs: IP verdicts from "
+		      "now on are those of the last build it opened");
 		close(s->broker);
 		s->broker = -1;
 		return -EPIPE;
@@ -1169,6 +1170,11 @@ static int broker_start(struct server *s, const struct passwd *pw)
 	}
 	close(sk[1]);
 	s->broker = sk[0];
+	/* the loop waits for its answers: not for ever, should it hang */
+	setsockopt(s->broker, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 2 },
+		   sizeof(struct timeval));
+	setsockopt(s->broker, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 2 },
+		   sizeof(struct timeval));
 	return 0;
 }
 

@@ -756,7 +756,15 @@ static void accept_some(struct server *s)
 			getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), NULL, 0, NI_NUMERICHOST);
 			snprintf(c->name, sizeof(c->name), "%s (fd %d)", h, fd);
 		} else {
-			snprintf(c->name, sizeof(c->name), "local client (fd %d)", fd);
+			struct ucred cr;
+			socklen_t cl = sizeof(cr);
+
+			/* who it is, for the admin reading about a flood */
+			if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl))
+				snprintf(c->name, sizeof(c->name), "local uid %u pid %d (fd %d)",
+					 cr.uid, cr.pid, fd);
+			else
+				snprintf(c->name, sizeof(c->name), "local client (fd %d)", fd);
 		}
 		s->nconn++;
 		ev.data.ptr = c;
@@ -1473,9 +1481,15 @@ int cmd_policy(struct ctl *c, int argc, char **argv)
 	}
 	memset(s.env_stamp, 0xff, sizeof(s.env_stamp));	/* force the first load */
 	env_refresh(&s);
-	logf_("listening on %s (up to %d connections, %d per peer; requests within %d s, "
-	      "idle for %d s)%s%s", spec, s.o.max_conn, s.o.max_per_peer, rto, ito,
-	      pw ? " as " : "", pw ? pw->pw_name : "");
+	{
+		char peer[48] = "";
+
+		if (s.inet)
+			snprintf(peer, sizeof(peer), ", %d per peer", s.o.max_per_peer);
+		logf_("listening on %s (up to %d connections%s; requests within %d s, idle for "
+		      "%d s)%s%s", spec, s.o.max_conn, peer, rto, ito, pw ? " as " : "",
+		      pw ? pw->pw_name : "");
+	}
 	fflush(stderr);
 	return serve(&s);
 }

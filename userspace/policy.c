@@ -604,10 +604,11 @@ static int conn_process(struct server *s, struct conn *c)
 			return -1;
 		memmove(c->buf, c->buf + used, c->len - used + 1);
 		c->len -= used;
-		c->scan = 0;
-		c->line = 0;
+		c->scan = 0;	/* c->line goes on: the request ended with a '\n' */
 		consumed = true;
 	}
+	if (consumed)
+		c->answered = true;	/* set aside for SPF counts: it asked */
 	if (c->spf)
 		return 0;		/* spf_finish() goes on */
 	if (c->outlen) {
@@ -619,8 +620,6 @@ static int conn_process(struct server *s, struct conn *c)
 		log_bad(s, "%s: request larger than %d bytes: closing", c->name, MXS_POLICY_MAX_REQ);
 		return -1;
 	}
-	if (consumed)
-		c->answered = true;
 	if (!c->len) {
 		free(c->buf);
 		c->buf = NULL;
@@ -908,7 +907,6 @@ static void spf_finish(struct server *s)
 			int rc;
 
 			c->spf = NULL;
-			c->answered = true;
 			rc = handle_request(s, c, w->req, strlen(w->req), &p);
 			free(w);
 			if (rc < 0 || conn_process(s, c))

@@ -38,7 +38,7 @@ serve() {
 	ip netns exec "$MAIL" "$MXS" --state-dir "$work/state" --bpffs-dir "$bpffs" policy serve "$@" \
 		>"$work/$name.log" 2>&1 &
 	pol=$!
-	lab_pids+=($pol)
+	lab_pids+=("$pol")
 	for _ in $(seq 100); do
 		grep -q "listening on" "$work/$name.log" 2>/dev/null && return 0
 		kill -0 "$pol" 2>/dev/null || return 1
@@ -58,6 +58,18 @@ ask() {
 	req "$2" "${3:-}" | in_mail socat -t 3 - "$to" 2>/dev/null | head -1
 }
 REJECT="action=550 5.7.1 mxshield: rejected (IP block list $BLOCKED/32)"
+
+# ---- bad options: a clear error, nothing started ------------------------------------
+msg=$(mx policy serve --max-conn 0 2>&1)
+check_eq "--max-conn 0 is refused" \
+	"mxshield: policy serve: --max-conn: expected a number from 1 to 1000000, got '0'" "$msg"
+msg=$(mx policy serve --listen inet:127.0.0.1:10049 --socket-group postfix 2>&1)
+check_eq "--socket-group with inet is refused" "mxshield: --socket-group is for a unix: socket" "$msg"
+msg=$(mx policy serve --listen unix:relative/path 2>&1)
+check_eq "a relative unix path is refused" \
+	"mxshield: unix:relative/path: expected an absolute path to the socket" "$msg"
+msg=$(mx policy serve --user no-such-user-here 2>&1)
+check_eq "an unknown --user is refused" "mxshield: --user no-such-user-here: no such user" "$msg"
 
 # ---- the unix socket ---------------------------------------------------------
 sd=$work/sock
@@ -320,7 +332,7 @@ stop
 ip netns exec "$MAIL" setpriv --reuid=nobody --regid=nogroup --clear-groups "$MXS" --state-dir "$work/state" \
 	--bpffs-dir "$bpffs" policy serve --listen inet:127.0.0.1:10044 >"$work/nobody.log" 2>&1 &
 pol=$!
-lab_pids+=($pol)
+lab_pids+=("$pol")
 for _ in $(seq 50); do grep -q "listening on" "$work/nobody.log" 2>/dev/null && break; sleep 0.1; done
 check_eq "started as nobody: serves the envelope lists" \
 	"action=550 5.7.1 mxshield: rejected (sender block list bad@evil.example)" \

@@ -604,10 +604,11 @@ static int conn_process(struct server *s, struct conn *c)
 			return -1;
 		memmove(c->buf, c->buf + used, c->len - used + 1);
 		c->len -= used;
-		c->scan = 0;
-		c->line = 0;
+		c->scan = 0;	/* c->line goes on: the request ended with a '\n' */
 		consumed = true;
 	}
+	if (consumed)
+		c->answered = true;	/* set aside for SPF counts: it asked */
 	if (c->spf)
 		return 0;		/* spf_finish() goes on */
 	if (c->outlen) {
@@ -619,8 +620,6 @@ static int conn_process(struct server *s, struct conn *c)
 		log_bad(s, "%s: request larger than %d bytes: closing", c->name, MXS_POLICY_MAX_REQ);
 		return -1;
 	}
-	if (consumed)
-		c->answered = true;
 	if (!c->len) {
 		free(c->buf);
 		c->buf = NULL;
@@ -756,7 +755,15 @@ static void accept_some(struct server *s)
 			getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), NULL, 0, NI_NUMERICHOST);
 			snprintf(c->name, sizeof(c->name), "%s (fd %d)", h, fd);
 		} else {
-			snprintf(c->name, sizeof(c->name), "local client (fd %d)", fd);
+			struct ucred cr;
+			socklen_t cl = sizeof(cr);
+
+			/* who it is, for the admin reading about a flood */
+			if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl))
+				snprintf(c->name, sizeof(c->name), "local uid %u pid %d (fd %d)",
+					 cr.uid, cr.pid, fd);
+			else
+				snprintf(c->name, sizeof(c->name), "local client (fd %d)", fd);
 		}
 		s->nconn++;
 		ev.data.ptr = c;
@@ -900,7 +907,6 @@ static void spf_finish(struct server *s)
 			int rc;
 
 			c->spf = NULL;
-			c->answered = true;
 			rc = handle_request(s, c, w->req, strlen(w->req), &p);
 			free(w);
 			if (rc < 0 || conn_process(s, c))
@@ -943,8 +949,9 @@ struct broker_rep {
 	__u32 id;
 };
 
-/* A read-only fd of the map with @id: what the broker does, and what the
- * service does itself when it runs with CAP_SYS_ADMIN. */
+/* A read-only fd of the array in @slot of @outer, and its id: what the
+ * broker does, and what the service does itself when it runs with
+ * CAP_SYS_ADMIN. */
 static int inner_open(int outer, __u32 slot, __u32 *id)
 {
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, o, .open_flags = BPF_F_RDONLY);
@@ -969,8 +976,8 @@ static int broker_ask(struct server *s, __u32 which, __u32 slot, __u32 *id)
 
 	if (send(s->broker, &q, sizeof(q), MSG_NOSIGNAL) != sizeof(q) ||
 	    recvmsg(s->broker, &m, MSG_CMSG_CLOEXEC) != sizeof(r)) {
-		logf_("the broker for the compiled maps is gone: IP verdicts from now on "
-		      "are those of the last build it opened");
+		logf_("the broker for the compiled maps is gone or hangs: IP verdicts from "
+		      "now on are those of the last build it opened");
 		close(s->broker);
 		s->broker = -1;
 		return -EPIPE;
@@ -1169,6 +1176,11 @@ static int broker_start(struct server *s, const struct passwd *pw)
 	}
 	close(sk[1]);
 	s->broker = sk[0];
+	/* the loop waits for its answers: not for ever, should it hang */
+	setsockopt(s->broker, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 2 },
+		   sizeof(struct timeval));
+	setsockopt(s->broker, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 2 },
+		   sizeof(struct timeval));
 	return 0;
 }
 
@@ -1467,9 +1479,15 @@ int cmd_policy(struct ctl *c, int argc, char **argv)
 	}
 	memset(s.env_stamp, 0xff, sizeof(s.env_stamp));	/* force the first load */
 	env_refresh(&s);
-	logf_("listening on %s (up to %d connections, %d per peer; requests within %d s, "
-	      "idle for %d s)%s%s", spec, s.o.max_conn, s.o.max_per_peer, rto, ito,
-	      pw ? " as " : "", pw ? pw->pw_name : "");
+	{
+		char peer[48] = "";
+
+		if (s.inet)
+			snprintf(peer, sizeof(peer), ", %d per peer", s.o.max_per_peer);
+		logf_("listening on %s (up to %d connections%s; requests within %d s, idle for "
+		      "%d s)%s%s", spec, s.o.max_conn, peer, rto, ito, pw ? " as " : "",
+		      pw ? pw->pw_name : "");
+	}
 	fflush(stderr);
 	return serve(&s);
 }

@@ -34,7 +34,7 @@ lab_cleanup() {
 		sleep 0.1
 	done
 	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
-	if [ -e "$bpffs/lists_v4" ]; then
+	if [ -e "$bpffs/c_gen" ]; then
 		ip netns exec "$MAIL" "$MXS" --state-dir "$work/state" --bpffs-dir "$bpffs" unload \
 			>/dev/null 2>&1
 	fi

@@ -314,6 +314,10 @@ struct mxs_counter {
 /* Slots of the per-CPU array "stats":
  *   [reason * MXS_ACT_MAX + action]  what was decided and why
  *   [MXS_STAT_XDP + xdp_action]      what the NIC actually did
+ * A new reason changes the map's size, and libbpf refuses to reuse a pinned
+ * map of another size: the load (restore, attach) over an older build's
+ * pins would fail, as ctl_load() only makes the compiled maps anew. Hence
+ * MXS_R_UNPARSED took MXS_R_NO_SOURCE's slot.
  */
 #define MXS_STAT_XDP	(MXS_R_MAX * MXS_ACT_MAX)
 #define MXS_STAT_SLOTS	(MXS_STAT_XDP + 8)

@@ -135,9 +135,9 @@ enum mxs_reason {
 	/* not classified: the headers could not be read (cut short,
 	 * malformed, or deeper than the limits above) on a frame that could
 	 * be SMTP. Verdict drop: XDP_DROP when enforcing, passed and counted
-	 * in monitor mode. Up to this value's introduction it was
-	 * MXS_R_NO_SOURCE ("no-source", the default verdict); the slot is the
-	 * same, so the stats map keeps its layout. See docs/parser.md. */
+	 * in monitor mode. It took the slot of the former MXS_R_NO_SOURCE
+	 * ("no-source"), whose frames it covers, so the stats map keeps its
+	 * size (MXS_STAT_SLOTS). See docs/parser.md. */
 	MXS_R_UNPARSED,
 	/* classified by source address */
 	MXS_R_TRUST,

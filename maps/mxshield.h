@@ -135,9 +135,9 @@ enum mxs_reason {
 	/* not classified: the headers could not be read (cut short,
 	 * malformed, or deeper than the limits above) on a frame that could
 	 * be SMTP. Verdict drop: XDP_DROP when enforcing, passed and counted
-	 * in monitor mode. Up to this value's introduction it was
-	 * MXS_R_NO_SOURCE ("no-source", the default verdict); the slot is the
-	 * same, so the stats map keeps its layout. See docs/parser.md. */
+	 * in monitor mode. It took the slot of the former MXS_R_NO_SOURCE
+	 * ("no-source"), whose frames it covers, so the stats map keeps its
+	 * size (MXS_STAT_SLOTS). See docs/parser.md. */
 	MXS_R_UNPARSED,
 	/* classified by source address */
 	MXS_R_TRUST,
@@ -324,6 +324,10 @@ struct mxs_counter {
 /* Slots of the per-CPU array "stats":
  *   [reason * MXS_ACT_MAX + action]  what was decided and why
  *   [MXS_STAT_XDP + xdp_action]      what the NIC actually did
+ * A new reason changes the map's size, and libbpf refuses to reuse a pinned
+ * map of another size: the load (restore, attach) over an older build's
+ * pins would fail, as ctl_load() only makes the compiled maps anew. Hence
+ * MXS_R_UNPARSED took MXS_R_NO_SOURCE's slot.
  */
 #define MXS_STAT_XDP	(MXS_R_MAX * MXS_ACT_MAX)
 #define MXS_STAT_SLOTS	(MXS_STAT_XDP + 8)

@@ -413,9 +413,16 @@ uint64_t now_tai_ns(void)
 
 uint64_t unix_to_tai_ns(int64_t unix_secs)
 {
+	int64_t off = tai_offset_ns();
+
 	if (unix_secs <= 0)
 		return 0;
-	return (uint64_t)(unix_secs * 1000000000LL + tai_offset_ns());
+	/* past 2262 signed 64-bit nanoseconds end: the latest they can say,
+	 * rather than an overflow into the past (an expiry read from a
+	 * journal line is any number; found by tests/fuzz/fuzz_journal.c) */
+	if (unix_secs > (INT64_MAX - off) / 1000000000LL)
+		return INT64_MAX;
+	return (uint64_t)(unix_secs * 1000000000LL + off);
 }
 
 int64_t mono_ns_to_unix(uint64_t mono_ns)

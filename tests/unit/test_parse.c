@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Unit tests: every parser the controller has, and the state file format. */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -179,6 +180,16 @@ static void test_time(void)
 	CHECK("tai round trip", tai_ns_to_unix(tai) == now + 3600, "got %lld",
 	      (long long)tai_ns_to_unix(tai));
 	CHECK("tai of 0 is never", unix_to_tai_ns(0) == 0 && tai_ns_to_unix(0) == 0, "nonzero");
+	/* found by tests/fuzz/fuzz_journal.c: an expiry past 2262 overflowed */
+	CHECK("tai of a far expiry saturates, in the future",
+	      unix_to_tai_ns(INT64_MAX / 2) == INT64_MAX &&
+	      unix_to_tai_ns(10000000000000LL) == INT64_MAX &&
+	      tai_ns_to_unix(unix_to_tai_ns(INT64_MAX / 2)) > now + 200LL * 365 * 86400,
+	      "tai %llu unix %lld", (unsigned long long)unix_to_tai_ns(INT64_MAX / 2),
+	      (long long)tai_ns_to_unix(unix_to_tai_ns(INT64_MAX / 2)));
+	CHECK("tai of the last representable second", unix_to_tai_ns(9000000000LL) <
+	      (uint64_t)INT64_MAX && tai_ns_to_unix(unix_to_tai_ns(9000000000LL)) == 9000000000LL,
+	      "got %lld", (long long)tai_ns_to_unix(unix_to_tai_ns(9000000000LL)));
 	CHECK("tai ahead of now", tai > now_tai_ns(), "tai=%llu", (unsigned long long)tai);
 	fmt_remaining(now + 7 * 86400 + 60, buf, sizeof(buf));
 	CHECK("remaining 7d", !strncmp(buf, "in 7d", 5), "got %s", buf);

@@ -491,7 +491,16 @@ int ctl_sweep(struct ctl *c, int *removed)
 		struct keep_ctx k = { .now = time(NULL) };
 		struct store s;
 
+		uint64_t seq;
+		int64_t next;
+
 		if (!d->has_expires)
+			continue;
+		/* the header and the journal tell whether anything expired:
+		 * no need to read (and verify) the whole list otherwise */
+		if (store_peek(c, d->name, &seq, &next))
+			return 1;
+		if (!next || next > k.now)
 			continue;
 		if (store_open(c, d->name, &s))
 			return 1;

@@ -1054,6 +1054,13 @@ int store_sync(const struct ctl *c, const char *name, struct store *s)
 
 int store_seq(const struct ctl *c, const char *name, uint64_t *seq)
 {
+	int64_t next;
+
+	return store_peek(c, name, seq, &next);
+}
+
+int store_peek(const struct ctl *c, const char *name, uint64_t *seq, int64_t *next_expiry)
+{
 	char snap[PATH_MAX], jour[PATH_MAX], legacy[PATH_MAX], *line = NULL;
 	struct st_head h;
 	size_t cap = 0;
@@ -1064,6 +1071,7 @@ int store_seq(const struct ctl *c, const char *name, uint64_t *seq)
 	int fd;
 
 	*seq = 0;
+	*next_expiry = 0;
 	paths(c, name, snap, jour, legacy);
 	fd = open(snap, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
@@ -1077,6 +1085,7 @@ int store_seq(const struct ctl *c, const char *name, uint64_t *seq)
 						   crc(&z, sizeof(z)) != h.head_crc)))
 			return ctl_err("%s: header damaged ('mxshield state check')", snap);
 		*seq = h.seq;
+		*next_expiry = h.next_expiry;
 	} else if (errno != ENOENT) {
 		return ctl_err("%s: %s", snap, strerror(errno));
 	}
@@ -1104,6 +1113,13 @@ int store_seq(const struct ctl *c, const char *name, uint64_t *seq)
 			break;
 		if (q > *seq)
 			*seq = q;
+		if (end[1] == '+') {	/* "+ PREFIX ACTION EXPIRES": an expiry */
+			long long x = 0;
+
+			if (sscanf(end + 2, "%*s %*u %lld", &x) == 1 && x > 0 &&
+			    (!*next_expiry || x < *next_expiry))
+				*next_expiry = x;
+		}
 	}
 	free(line);
 	fclose(fp);

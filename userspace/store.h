@@ -114,6 +114,10 @@ void store_close(struct store *s);
 /* The seq of list @name's last change on disk, from the snapshot's header
  * and the journal's lines (not a full check). 0, or 1 after an error. */
 int store_seq(const struct ctl *c, const char *name, uint64_t *seq);
+/* The same, and no later than the earliest expiry of an entry (0: none
+ * expires; it may be earlier than the truth when a journal line expiring
+ * sooner was since replaced or deleted: a sweep then finds nothing). */
+int store_peek(const struct ctl *c, const char *name, uint64_t *seq, int64_t *next_expiry);
 /* The comment of an entry of @s ("" for none). */
 const char *store_comment(const struct store *s, const struct st_ent *e);
 /* The live entry with exactly this prefix: a pointer, or NULL. */

@@ -154,9 +154,11 @@ static long regex_cost(const char *re)
 			if (*end == ',' && isdigit((unsigned char)end[1])) {
 				n = strtol(end + 1, &end, 10);
 			} else if (*end == ',') {	/* "{m,}": m copies and a star */
-				n = m + 1;
+				n = m < ENV_REGEX_MAX_COST ? m + 1 : m;
 				end++;
 			}
+			if (m > ENV_REGEX_MAX_COST || n > ENV_REGEX_MAX_COST)
+				return ENV_REGEX_MAX_COST + 1;	/* and no overflow */
 			if (*end != '}')
 				break;
 			mult = n > m ? n : m;

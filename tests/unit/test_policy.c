@@ -46,6 +46,8 @@ static void test_values(void)
 			/* small, but a second to compile, 4x more each '+' */
 			"exam@ple.Odomain+*++++++++++se",
 			"((((((((((n*)+)+)+)+)+)+)+)+)+)",
+			/* a count past LONG_MAX overflowed the counting itself */
+			"e]{2555555555555555555555555555555,}",
 		};
 		static const char *const fine[] = {
 			"[a-z]{1,64}@example\\.com", "(free|cheap) (pills|meds)+",

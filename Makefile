@@ -126,8 +126,8 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 10
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
-FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
-	-I$(BUILD) -I. -Iuserspace
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(BUILD) -I. -Iuserspace
 .PHONY: fuzz fuzz-build
 
 $(FUZZ_DIR)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL)

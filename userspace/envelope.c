@@ -82,8 +82,15 @@ static int parse_email(const char *in, char *out, size_t outlen, char *err, size
  * atom (a character, an escape, a bracket expression) and per group, a
  * group's atoms summed over its alternatives, times the largest count of
  * the repetition that follows. Saturates at ENV_REGEX_MAX_COST + 1.
+ *
+ * Time grows faster still when what is repeated can match nothing:
+ * "n*" followed by eleven '+' (2048 by the count above) takes a second,
+ * each more '+' four times as long, and so do nested groups "((n*)+)+".
+ * So two repetitions in a row (undefined in POSIX EREs anyway) and
+ * repetitions nested more than ENV_REGEX_MAX_NEST deep count as too large.
  */
 #define ENV_REGEX_MAX_COST 20000
+#define ENV_REGEX_MAX_NEST 4
 
 static long sat_mul(long a, long b)
 {
@@ -92,11 +99,14 @@ static long sat_mul(long a, long b)
 
 static long regex_cost(const char *re)
 {
-	struct { long sum, last; } st[256];
+	/* per open group: its cost, the cost of its last atom, how deep
+	 * repetitions nest inside it and in its last atom */
+	struct { long sum, last; int nest, last_nest; } st[256];
 	int depth = 0;
+	bool after_rep = false;
 	const char *p = re;
 
-	st[0].sum = st[0].last = 0;
+	memset(&st[0], 0, sizeof(st[0]));
 	while (*p && st[depth].sum <= ENV_REGEX_MAX_COST) {
 		long mult = 0;
 
@@ -104,21 +114,27 @@ static long regex_cost(const char *re)
 		case '(':
 			if (++depth == (int)(sizeof(st) / sizeof(st[0])))
 				return ENV_REGEX_MAX_COST + 1;
-			st[depth].sum = st[depth].last = 0;
+			memset(&st[depth], 0, sizeof(st[depth]));
+			after_rep = false;
 			p++;
 			continue;
 		case ')':
 			if (depth) {
-				long g = st[depth--].sum + 1;
+				long g = st[depth].sum + 1;
+				int nest = st[depth--].nest;
 
 				st[depth].sum += g;
 				st[depth].last = g;
+				st[depth].last_nest = nest;
+				after_rep = false;
 				p++;
 				continue;
 			}
 			break;
 		case '|':
 			st[depth].last = 0;
+			st[depth].last_nest = 0;
+			after_rep = false;
 			p++;
 			continue;
 		case '*':
@@ -139,9 +155,11 @@ static long regex_cost(const char *re)
 			if (*end == ',' && isdigit((unsigned char)end[1])) {
 				n = strtol(end + 1, &end, 10);
 			} else if (*end == ',') {	/* "{m,}": m copies and a star */
-				n = m + 1;
+				n = m < ENV_REGEX_MAX_COST ? m + 1 : m;
 				end++;
 			}
+			if (m > ENV_REGEX_MAX_COST || n > ENV_REGEX_MAX_COST)
+				return ENV_REGEX_MAX_COST + 1;	/* and no overflow */
 			if (*end != '}')
 				break;
 			mult = n > m ? n : m;
@@ -171,6 +189,8 @@ static long regex_cost(const char *re)
 				p++;
 			st[depth].sum += 1;
 			st[depth].last = 1;
+			st[depth].last_nest = 0;
+			after_rep = false;
 			continue;
 		case '\\':
 			if (p[1])
@@ -180,13 +200,20 @@ static long regex_cost(const char *re)
 		if (mult) {	/* the last atom or group, repeated */
 			long extra = sat_mul(st[depth].last, mult - 1);
 
+			if (after_rep || ++st[depth].last_nest > ENV_REGEX_MAX_NEST)
+				return ENV_REGEX_MAX_COST + 1;
+			if (st[depth].last_nest > st[depth].nest)
+				st[depth].nest = st[depth].last_nest;
 			st[depth].sum += extra;
 			st[depth].last = sat_mul(st[depth].last, mult);
+			after_rep = true;
 			continue;
 		}
 		p++;	/* any other character: one atom */
 		st[depth].sum += 1;
 		st[depth].last = 1;
+		st[depth].last_nest = 0;
+		after_rep = false;
 	}
 	while (depth)	/* unclosed groups: regcomp() refuses them */
 		st[depth - 1].sum += st[depth].sum, depth--;
@@ -200,7 +227,8 @@ static int compile_pattern(regex_t *re, const char *in, char *err, size_t errlen
 
 	if (regex_cost(in) > ENV_REGEX_MAX_COST)
 		return mxs_fail(err, errlen, "'%s': regular expression too large once its "
-				"repetitions are expanded (nest or stack fewer of them)", in);
+				"repetitions are expanded (nest them at most %d deep, none "
+				"right after another)", in, ENV_REGEX_MAX_NEST);
 	rc = regcomp(re, in, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (rc) {
 		char m[128];

@@ -263,7 +263,7 @@ static int collect(const char *path, const uint8_t *want, const struct mxs_prefi
 
 		/* with the aliases cut, a search tree reaches each node once; a
 		 * damaged one whose nodes share children would be walked once
-		 * per path, 2^depth times (found by tests/fuzz/fuzz_geo.c) */
+		 * per path, 2^depth times (test_geo crafts one) */
 		if (++visits > db.metadata.node_count) {
 			snprintf(err, errlen, "%s: corrupt search tree (node %u reached twice)",
 				 path, it.node);

@@ -243,8 +243,8 @@ static void test_real(void)
 /* A damaged database whose nodes share children: nodes 0-99 each lead to
  * the next one on both sides, node 100 to nothing. Every address path
  * of up to 100 bits is valid, and all 2^100 of them end in node 100: a
- * walk along each path never ends. It must be refused (found by
- * tests/fuzz/fuzz_geo.c); the alarm turns a hang into a failure. */
+ * walk along each path never ends. It must be refused (seen while
+ * writing tests/fuzz/fuzz_geo.c); the alarm turns a hang into a failure. */
 static void on_alarm(int sig)
 {
 	printf("not ok - a search tree with shared nodes is refused: still walking after 20 s\n");

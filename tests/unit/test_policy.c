@@ -43,10 +43,16 @@ static void test_values(void)
 			"ve++++++++++++++++++++++++++++++++++++++++(ym",
 			"(((a{1,100}){1,100}){1,100})",
 			"(((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
+			/* small, but a second to compile, 4x more each '+' */
+			"exam@ple.Odomain+*++++++++++se",
+			"((((((((((n*)+)+)+)+)+)+)+)+)+)",
+			/* a count past LONG_MAX overflowed the counting itself */
+			"e]{2555555555555555555555555555555,}",
 		};
 		static const char *const fine[] = {
 			"[a-z]{1,64}@example\\.com", "(free|cheap) (pills|meds)+",
-			"[]a]{5}[[:alpha:]]+", "(a{1,100}){1,100}",
+			"[]a]{5}[[:alpha:]]+", "(a{1,100}){1,100}", "((((n*)+)+)+)",
+			"(a+|b*)c{2,3}",
 		};
 
 		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)

@@ -79,7 +79,7 @@ mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
 $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
-$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
+$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h tests/rand.h $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
 		$(BUILD)/mxshield_ref.skel.h $(BUILD)/mxshield_trace.skel.h
 	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 

@@ -27,51 +27,10 @@
 #include "envelope.h"
 #include "mxshield.skel.h"
 #include "../syn.h"
+#define TEST_RNG_SEED 0x9e3779b97f4a7c15ULL
+#include "../rand.h"
 
 static int failures;
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng >> 16;
-}
-
-/* Documentation space only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24
- * and 2001:db8::/32 (nothing is sent anywhere: BPF_PROG_TEST_RUN). */
-static void rand_addr(struct mxs_prefix *p, int v6)
-{
-	static const uint8_t nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
-
-	memset(p, 0, sizeof(*p));
-	p->v6 = v6;
-	if (v6) {
-		p->plen = 128;
-		p->addr[0] = 0x20;
-		p->addr[1] = 0x01;
-		p->addr[2] = 0x0d;
-		p->addr[3] = 0xb8;
-		/* few distinct high bits so that rules nest and collide */
-		p->addr[4] = rnd() % 4;
-		p->addr[5] = rnd() % 4;
-		for (int i = 6; i < 16; i++)
-			p->addr[i] = i < 8 ? rnd() % 3 : rnd();
-	} else {
-		memcpy(p->addr, nets[rnd() % 3], 3);
-		p->addr[3] = rnd();
-		p->plen = 32;
-	}
-}
-
-static void rand_prefix(struct mxs_prefix *p, int v6)
-{
-	rand_addr(p, v6);
-	p->plen = v6 ? 32 + rnd() % 97 : 24 + rnd() % 9;
-	prefix_mask(p);
-}
-
 struct lab {
 	struct mxshield_bpf *skel;
 	struct mxs_maps_view mv;
@@ -126,7 +85,7 @@ static int random_rules(struct lab *l)
 			struct mxs_prefix p;
 			struct mxs_rule r = { .list = plan[k].list };
 
-			rand_prefix(&p, v6);
+			rand_prefix(&p, v6, 24, 32);
 			if (plan[k].list != MXS_LIST_BLOCK && p.plen > (v6 ? 64 : 28))
 				p.plen = v6 ? 64 : 28, prefix_mask(&p);
 			r.prefixlen = p.plen;

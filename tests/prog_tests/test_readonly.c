@@ -24,48 +24,10 @@
 #include "ctl.h"
 #include "store.h"
 #include "mxshield.skel.h"
+#define TEST_RNG_SEED 0x2545f4914f6cdd1dULL
+#include "../rand.h"
 
 static int failures;
-static uint64_t rng = 0x2545f4914f6cdd1dULL;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng >> 16;
-}
-
-/* Documentation space only, few distinct high bits so that entries nest. */
-static void rand_addr(struct mxs_prefix *p, int v6)
-{
-	static const uint8_t nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
-
-	memset(p, 0, sizeof(*p));
-	p->v6 = v6;
-	if (v6) {
-		p->plen = 128;
-		memcpy(p->addr, "\x20\x01\x0d\xb8", 4);
-		p->addr[4] = rnd() % 4;
-		p->addr[5] = rnd() % 4;
-		for (int i = 6; i < 16; i++)
-			p->addr[i] = i < 8 ? rnd() % 3 : rnd();
-	} else {
-		memcpy(p->addr, nets[rnd() % 3], 3);
-		p->addr[3] = rnd();
-		p->plen = 32;
-	}
-}
-
-/* A prefix at least @min4 (IPv4) or @min6 (IPv6) long: short enough to
- * cover many addresses, long enough that every list decides some. */
-static void rand_prefix(struct mxs_prefix *p, int v6, int min4, int min6)
-{
-	rand_addr(p, v6);
-	p->plen = v6 ? min6 + rnd() % (129 - min6) : min4 + rnd() % (33 - min4);
-	prefix_mask(p);
-}
-
 /* The entries a case put into the state, for the boundary addresses. */
 static struct mxs_prefix made[4096];
 static int nmade;

@@ -671,6 +671,7 @@ static int parse_jline(const struct store *s, char *line, uint64_t *seq, struct 
 		       char **comment, char *err, size_t errlen)
 {
 	char *f[6], *p = line;
+	const char *why;
 	struct mxs_prefix pfx;
 	int64_t v;
 	int n = 0;
@@ -714,9 +715,22 @@ static int parse_jline(const struct store *s, char *line, uint64_t *seq, struct 
 	}
 	if (num(f[4], false, &e->expires) || (n > 5 && num(f[5], false, &e->added)))
 		return mxs_fail(err, errlen, "times must be whole seconds");
-	if (ent_problem(s, e, 0, ""))
-		return mxs_fail(err, errlen, "%s", ent_problem(s, e, 0, ""));
-	return 0;
+	why = ent_problem(s, e, 0, "");
+	return why ? mxs_fail(err, errlen, "%s", why) : 0;
+}
+
+/* A version 2 journal line without its newline: the text after its CRC
+ * when the CRC checks out, else NULL. */
+static char *jline_body(char *line)
+{
+	unsigned long want;
+	char *end;
+
+	errno = 0;
+	want = strtoul(line, &end, 16);
+	if (end != line + 8 || *end != ' ' || errno || crc(end + 1, strlen(end + 1)) != want)
+		return NULL;
+	return end + 1;
 }
 
 static int load_journal(struct store *s, const char *path)
@@ -756,19 +770,9 @@ static int load_journal(struct store *s, const char *path)
 			rc = damaged(s, "%s:%ld: NUL byte in a journal line", path, lineno);
 			goto lost;
 		}
-		if (v2) {
-			char *end;
-			unsigned long want;
-
-			errno = 0;
-			want = strtoul(line, &end, 16);
-			if (end != line + 8 || *end != ' ' || errno ||
-			    crc(end + 1, strlen(end + 1)) != want) {
-				rc = damaged(s, "%s:%ld: journal line fails its checksum", path,
-					     lineno);
-				goto lost;
-			}
-			body = end + 1;
+		if (v2 && !(body = jline_body(line))) {
+			rc = damaged(s, "%s:%ld: journal line fails its checksum", path, lineno);
+			goto lost;
 		}
 		if (parse_jline(s, body, &seq, &e, &comment, err, sizeof(err))) {
 			rc = damaged(s, "%s:%ld: %s", path, lineno, err);
@@ -1101,13 +1105,8 @@ int store_peek(const struct ctl *c, const char *name, uint64_t *seq, int64_t *ne
 			continue;
 		}
 		line[len - 1] = '\0';
-		if (v2) {
-			unsigned long want = strtoul(line, &end, 16);
-
-			if (end != line + 8 || *end != ' ' || crc(end + 1, strlen(end + 1)) != want)
-				break;
-			body = end + 1;
-		}
+		if (v2 && !(body = jline_body(line)))
+			break;
 		q = strtoull(body, &end, 10);
 		if (*end != ' ')
 			break;

@@ -14,17 +14,26 @@ MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
 BUILD    := build
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -I$(BUILD) -I.
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
+	    -Wno-missing-field-initializers -I$(BUILD) -I.
+CPPFLAGS += -DMXS_VERSION='"$(VERSION)"'
 LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
-HDR      := maps/mxshield.h
+# the contract shared by the XDP program and the controller
+HDR      := $(wildcard maps/*.h)
 BPF_OBJ  := $(BUILD)/mxshield.bpf.o
 SKEL     := $(BUILD)/mxshield.skel.h
-LIB_SRC  := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+# the controller: userspace/{core,state,filter,mta,cmd}; cmd/main.c is the
+# program, everything else its library (tests link it too); the reference
+# tries of the differential tests are test code (tests/ref)
+LAYERS   := core state filter mta cmd
+LIB_SRC  := $(filter-out userspace/cmd/main.c,$(foreach l,$(LAYERS),$(wildcard userspace/$(l)/*.c)))
 LIB_OBJ  := $(patsubst userspace/%.c,$(BUILD)/%.o,$(LIB_SRC))
-UHDR     := $(wildcard userspace/*.h)
+UHDR     := $(foreach l,$(LAYERS),$(wildcard userspace/$(l)/*.h))
+REF_OBJ  := $(BUILD)/ref/tries.o
 # every tests/unit/test_*.c and tests/prog_tests/test_*.c is a test program
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
@@ -33,7 +42,7 @@ PREFIX   ?= /usr/local
 .PHONY: all deps test demo bench bench-policy clean install
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
-all: mxshield $(TEST_BINS) $(BUILD)/bench
+all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
 
 $(BUILD):
 	mkdir -p $@
@@ -45,8 +54,9 @@ $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name mxshield_bpf > $@.tmp && mv $@.tmp $@
 
 # benchmark builds (make bench): random-source variant and the baseline
-$(BUILD)/mxshield_bench.bpf.o: bpf/mxshield.bpf.c $(HDR) tests/bench/rsrc.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -DMXS_BENCH -c $< -o $@
+$(BUILD)/mxshield_bench.bpf.o: bpf/bench/mxshield_bench.bpf.c bpf/mxshield.bpf.c $(HDR) \
+		bpf/bench/rsrc.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # test builds: the reference classifier (one LPM trie per list) and the
 # compiled one, both recording each verdict in a "trace" map
@@ -56,32 +66,47 @@ $(BUILD)/mxshield_ref.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 $(BUILD)/mxshield_trace.bpf.o: bpf/mxshield.bpf.c $(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DMXS_TRACE -c $< -o $@
 
-$(BUILD)/baseline.bpf.o: tests/bench/baseline.bpf.c tests/bench/smtp.h tests/bench/rsrc.h \
+$(BUILD)/baseline.bpf.o: bpf/bench/baseline.bpf.c bpf/bench/smtp.h bpf/bench/rsrc.h \
 		$(HDR) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench: tests/bench/bench.c tests/bench/rsrc.h tests/syn.h $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
-		$(BUILD)/baseline.skel.h
-	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+$(BUILD)/bench: userspace/bench/bench.c bpf/bench/rsrc.h tests/syn.h $(BUILD)/libmxs.a \
+		$(REF_OBJ) $(SKEL) $(BUILD)/mxshield_bench.skel.h $(BUILD)/baseline.skel.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(REF_OBJ) $(BUILD)/libmxs.a \
+		$(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL) | $(BUILD)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(REF_OBJ): tests/ref/tries.c tests/ref/tries.h $(HDR) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmxs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+mxshield: $(BUILD)/cmd/main.o $(BUILD)/libmxs.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
-	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+# the man page and the bash completion, from the command tables
+$(BUILD)/mxshield.8: mxshield
+	./mxshield gen man > $@.tmp && mv $@.tmp $@
+$(BUILD)/mxshield.bash: mxshield
+	./mxshield gen completion > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h tests/rand.h $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
+$(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(REF_OBJ) $(UHDR) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(REF_OBJ) $(BUILD)/libmxs.a \
+		$(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h tests/rand.h $(BUILD)/libmxs.a \
+		$(REF_OBJ) $(UHDR) $(HDR) $(SKEL) \
 		$(BUILD)/mxshield_ref.skel.h $(BUILD)/mxshield_trace.skel.h
-	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(REF_OBJ) $(BUILD)/libmxs.a \
+		$(LDFLAGS) $(LDLIBS)
 
 deps:
 	scripts/install-deps.sh
@@ -99,8 +124,11 @@ bench: deps
 bench-policy: all
 	scripts/bench-policy.sh
 
-install: mxshield
+install: mxshield $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
 	install -D -m 755 mxshield $(DESTDIR)$(PREFIX)/sbin/mxshield
+	install -D -m 644 $(BUILD)/mxshield.8 $(DESTDIR)$(PREFIX)/share/man/man8/mxshield.8
+	install -D -m 644 $(BUILD)/mxshield.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/mxshield
 	install -D -m 644 -t $(DESTDIR)/etc/systemd/system scripts/systemd/*
 
 clean:
@@ -111,12 +139,12 @@ clean:
 BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o
 all: $(BENCH_E2E)
 
-$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)
+$(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: bpf/bench/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-$(BUILD)/bare.bpf.o: tests/bench/smtp.h
+$(BUILD)/bare.bpf.o: bpf/bench/smtp.h
 
-$(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h
-	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
+$(BUILD)/flood: userspace/bench/flood.c $(BUILD)/flood.skel.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
 
 # in-tree fuzzing (docs/fuzzing.md): libFuzzer targets tests/fuzz/fuzz_*.c,
 # built with clang, AddressSanitizer and UndefinedBehaviorSanitizer against
@@ -127,18 +155,19 @@ FUZZ_SECONDS ?= 10
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	-std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(BUILD) -I. -Iuserspace
+	-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-I$(BUILD) -I. -Iuserspace
 .PHONY: fuzz fuzz-build
 
 $(FUZZ_DIR)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL)
-	@mkdir -p $(FUZZ_DIR)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/libmxs.a: $(patsubst userspace/%.c,$(FUZZ_DIR)/%.o,$(LIB_SRC))
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_DIR)/libmxs.a \
-		$(UHDR) $(HDR) userspace/policy.c
+		$(UHDR) $(HDR) userspace/mta/policy_service.c
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libmxs.a $(LDLIBS)
 
 fuzz-build: $(FUZZ_BINS) mxshield

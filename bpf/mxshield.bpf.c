@@ -2,8 +2,9 @@
 /*
  * mxshield XDP program: classify TCP packets to the SMTP ports by source
  * address and drop or tag them. The precedence rule is mxs_decide() in
- * maps/mxshield.h; this file parses packets, implements the two lookups it
- * needs over the maps below, and records what happened on one exit path.
+ * maps/precedence.h; this file parses packets, implements the lookups the
+ * walk (maps/walk.h) needs over the maps of maps/maps.bpf.h, and records
+ * what happened on one exit path.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -14,193 +15,27 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "../maps/mxshield.h"
+#include "../maps/contract.h"
 
 #ifdef MXS_REFERENCE
 static int mxs_match(void *ctx, __u32 list, __u8 plen, struct mxs_rule *out);
-#define MXS_WANT_DECIDE
 #else
 static const __u32 *mxs_c_dir(void *ctx, __u32 i);
 static const struct mxs_cnode *mxs_c_node(void *ctx, __u32 i);
 static const __u32 *mxs_c_leaf(void *ctx, __u32 i);
 static struct mxs_crec *mxs_c_rec(void *ctx, __u32 i);
-#define MXS_WANT_WALK
 #endif
 static __u8 mxs_country_action(void *ctx, __u32 cc);
 static __always_inline __u64 mxs_c_now(void *ctx);
-#include "../maps/mxshield.h"
+#ifdef MXS_REFERENCE
+#include "../maps/decide.h"
+#else
+#include "../maps/walk.h"
+#endif
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* ------------------------------------------------------------------ maps
- * All maps are pinned by name under the controller's bpffs directory, so
- * the filter and its lists outlive the controller process. */
-
-#ifdef MXS_REFERENCE
-/* Reference build (tests and benchmarks only): one LPM trie per list and
- * family, mxs_decide() per packet. The differential test requires the
- * compiled classifier to give the same verdict for every address. */
-#define MXS_TRIE(keytype)						\
-	struct {							\
-		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
-		__uint(map_flags, BPF_F_NO_PREALLOC);			\
-		__uint(max_entries, MXS_MAX_ENTRIES);			\
-		__uint(key_size, sizeof(keytype));	\
-		__uint(value_size, sizeof(struct mxs_rule));	\
-	}
-
-/* IPv4 list tries, indexed by enum mxs_list (trust .. country). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, MXS_LIST_MAX);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, MXS_TRIE(struct mxs_lpm_v4));
-} lists_v4 SEC(".maps");
-
-/* IPv6 list tries, indexed by enum mxs_list. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, MXS_LIST_MAX);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, MXS_TRIE(struct mxs_lpm_v6));
-} lists_v6 SEC(".maps");
-#else
-/* The compiled classifier (see maps/mxshield.h). Inner map templates: the
- * controller creates each build's arrays at their exact size (hence
- * BPF_F_INNER_MAP) and fills them through mmap (BPF_F_MMAPABLE). */
-#define MXS_CARRAY(vtype)						\
-	struct {							\
-		__uint(type, BPF_MAP_TYPE_ARRAY);			\
-		__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);	\
-		__uint(max_entries, 1);					\
-		__uint(key_size, sizeof(__u32));			\
-		__uint(value_size, sizeof(vtype));			\
-	}
-
-/* The live generation: a full build fills the other slot, then writes the
- * next number here; the slot is the number's low bit. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} c_gen SEC(".maps");
-
-/* First stage, indexed by the leading address bits; MXS_CSLOT(gen, v6). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, MXS_CSLOTS);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(map_flags, BPF_F_MMAPABLE);
-		__uint(max_entries, MXS_DIR_LINES);
-		__uint(key_size, sizeof(__u32));
-		__uint(value_size, sizeof(struct mxs_cline));
-	});
-} c_dir SEC(".maps");
-
-/* Nodes of 64 children. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, MXS_CSLOTS);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, MXS_CARRAY(struct mxs_cnode));
-} c_node SEC(".maps");
-
-/* Leaf values, run-length compressed per node. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, MXS_CSLOTS);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, MXS_CARRAY(struct mxs_cline));
-} c_leaf SEC(".maps");
-
-/* Per CPU, not pinned (a cache, rebuilt with the program): the coarse
- * clock as of the current tick, read once a tick. Under a flood from many
- * sources almost every hit is an entry's first in its tick and needs the
- * time for the entry's last hit: one helper call a packet fewer. */
-struct mxs_tickclock {
-	__u64 jiffies;
-	__u64 coarse_ns;	/* bpf_ktime_get_coarse_ns() at that tick */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxs_tickclock);
-} tick_clock SEC(".maps");
-
-/* Hits counted per CPU and not yet added to their record (mxs_hitbatch). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MXS_HIT_SLOTS);
-	__type(key, __u32);
-	__type(value, struct mxs_hitbatch);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} hit_batch SEC(".maps");
-
-/* Compiled verdicts: the deciding entry, its hit counters, its fallback. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, MXS_CSLOTS);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, MXS_CARRAY(struct mxs_crec));
-} c_rec SEC(".maps");
-#endif
-
-/* Action per country index; changing a policy is one atomic write. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MXS_COUNTRY_SLOTS);
-	__type(key, __u32);
-	__type(value, struct mxs_country_policy);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} country_policy SEC(".maps");
-
-/* Mode flags and the SMTP port set (slot 0). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxs_config);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} config SEC(".maps");
-
-/* Verdict/reason and XDP action counters, see MXS_STAT_* in the header. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MXS_STAT_SLOTS);
-	__type(key, __u32);
-	__type(value, struct mxs_counter);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} stats SEC(".maps");
-
-/* SMTP packets per source country (country index), policy or not. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MXS_COUNTRY_SLOTS);
-	__type(key, __u32);
-	__type(value, struct mxs_counter);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} country_stats SEC(".maps");
-
-/* Tagged sources for the mail server side (policy service). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXS_MAX_TAGS);
-	__type(key, struct mxs_addr);
-	__type(value, struct mxs_tag);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tags SEC(".maps");
+#include "../maps/maps.bpf.h"
 
 /* --------------------------------------------------------------- lookups */
 
@@ -304,30 +139,12 @@ static __u8 mxs_country_action(void *ctx, __u32 cc)
 	return p ? p->action : MXS_ACT_NONE;
 }
 
-#ifdef MXS_TRACE
-/* Test builds only: the verdict of the last classified packet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxs_verdict);
-} trace SEC(".maps");
-#endif
 
-#ifdef MXS_BENCH
-/* Benchmark build only (make bench): each packet's source address is
- * derived from a per-CPU pseudo-random sequence before classification, to
- * measure a random-source flood with BPF_PROG_TEST_RUN (the streams, the
- * same as the baseline's, are in tests/bench/rsrc.h). */
-#include "../tests/bench/rsrc.h"
 
-static __always_inline void bench_source(struct mxs_ctx *c)
-{
-	if (c->v6)
-		bench_src6(c->k6.addr);
-	else
-		bench_src4(c->k4.addr);
-}
+/* A build that wraps this file (bpf/bench/mxshield_bench.bpf.c) may rewrite
+ * the source address before classification. */
+#ifndef MXS_SOURCE_HOOK
+#define MXS_SOURCE_HOOK(c) do { } while (0)
 #endif
 
 /* Classify the source address in *c: the one lookup path. */
@@ -680,9 +497,7 @@ int mxs_xdp(struct xdp_md *xdp)
 
 	if (res == P_CLASSIFY) {
 
-#ifdef MXS_BENCH
-		bench_source(&c);
-#endif
+		MXS_SOURCE_HOOK(&c);
 		classify(&c, cfg->flags, &v);
 #ifdef MXS_TRACE
 		bpf_map_update_elem(&trace, &zero, &v, BPF_ANY);

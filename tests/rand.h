@@ -11,7 +11,11 @@
 #define MXS_TEST_RAND_H
 #include <stdint.h>
 #include <string.h>
-#include "mxs.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
 
 static uint64_t rng = TEST_RNG_SEED;
 

@@ -11,7 +11,8 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
-#include "userspace/mxs.h"
+#include "userspace/core/parse.h"
+#include "userspace/filter/compile.h"
 
 /* The longest such packet: buffers hold at least this many bytes. */
 #define SYN_MAX (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))

@@ -14,7 +14,13 @@
 #include "fuzz.h"	/* first: it sets _GNU_SOURCE */
 #include <ctype.h>
 #include <strings.h>
-#include "envelope.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "state/recfile.h"
+#include "mta/envelope.h"
+#include "mta/policy_decide.h"
+#include "filter/classify.h"
+#include "filter/install.h"
 
 static void load(const char *file, const uint8_t *data, size_t size)
 {

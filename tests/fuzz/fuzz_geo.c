@@ -10,7 +10,11 @@
  * only under a prefix that meets ::/96, where an IPv6 database keeps them).
  */
 #include "fuzz.h"	/* first: it sets _GNU_SOURCE */
-#include "mxs.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
 
 static const char *const unders[] = { "192.0.2.0/24", "198.51.100.128/25", "0.0.0.0/0",
 				      "2001:db8::/32", "::/0", "203.0.113.7/32" };

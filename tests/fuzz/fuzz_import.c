@@ -3,7 +3,7 @@
  * The IP list import reader: the input is an import file (plain, or gzip,
  * told apart by its magic as mxshield's import does), read line by line
  * with input_line() (which verifies gzip trailers and refuses control
- * bytes) and split into columns with ctl_import_line() for each of
+ * bytes) and split into columns with iplist_import_line() for each of
  * the three lists. Properties of every accepted line: the prefix is a
  * network (no host bits, length within its family) that prints and parses
  * back to itself; the action is a real one (trust/gateway: none); the
@@ -13,9 +13,16 @@
  */
 #include "fuzz.h"	/* first: it sets _GNU_SOURCE */
 #include <zlib.h>
-#include "ctl.h"
-#include "store.h"
-#include "input.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "filter/build.h"
+#include "filter/loader.h"
+#include "filter/stateview.h"
+#include "state/recfile.h"
+#include "state/ipstore.h"
+#include "core/input.h"
+#include "cmd/iplist.h"
+#include "cmd/iplist.h"
 
 static void check_entry(const struct listdef *d, const struct st_ent *e, const char *comment,
 			int64_t now)
@@ -63,7 +70,7 @@ static void read_all(const char *path, size_t linelen)
 			const char *comment;
 
 			snprintf(copy, sizeof(copy), "%s", p);
-			if (!ctl_import_line(d, copy, MXS_ACT_DROP * d->has_action, now, &e,
+			if (!iplist_import_line(d, copy, MXS_ACT_DROP * d->has_action, now, &e,
 					     &comment, err, sizeof(err)))
 				check_entry(d, &e, comment, now);
 			else

@@ -11,7 +11,11 @@
  */
 #include "fuzz.h"	/* first: it sets _GNU_SOURCE */
 #include <ctype.h>
-#include "mxs.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
 
 static void one(const char *s)
 {

@@ -13,8 +13,9 @@
  *
  * The IP part is off (no maps), as in a service started before the filter.
  */
-#include "../../userspace/policy.c"
+#include "../../userspace/mta/policy_service.c"
 #include "fuzz.h"
+#include "../../userspace/state/recfile.h"
 
 static struct env_set env;
 

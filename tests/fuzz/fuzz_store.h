@@ -18,8 +18,13 @@
 #ifndef MXS_FUZZ_STORE_H
 #define MXS_FUZZ_STORE_H
 #include "fuzz.h"
-#include "ctl.h"
-#include "store.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "filter/build.h"
+#include "filter/loader.h"
+#include "filter/stateview.h"
+#include "state/recfile.h"
+#include "state/ipstore.h"
 
 struct visit {
 	const struct store *s;

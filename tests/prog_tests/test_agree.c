@@ -24,7 +24,13 @@
 #include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "envelope.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "state/recfile.h"
+#include "mta/envelope.h"
+#include "mta/policy_decide.h"
+#include "filter/classify.h"
+#include "filter/install.h"
 #include "mxshield.skel.h"
 #include "../syn.h"
 #define TEST_RNG_SEED 0x9e3779b97f4a7c15ULL

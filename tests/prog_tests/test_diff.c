@@ -25,7 +25,12 @@
 #include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "mxs.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "tests/ref/tries.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
 #include "mxshield_trace.skel.h"
 #include "mxshield_ref.skel.h"
 #include "../syn.h"

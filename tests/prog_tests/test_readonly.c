@@ -21,8 +21,13 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "ctl.h"
-#include "store.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "filter/build.h"
+#include "filter/loader.h"
+#include "filter/stateview.h"
+#include "state/recfile.h"
+#include "state/ipstore.h"
 #include "mxshield.skel.h"
 #define TEST_RNG_SEED 0x2545f4914f6cdd1dULL
 #include "../rand.h"

@@ -22,7 +22,12 @@
 #include <linux/udp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "mxs.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "tests/ref/tries.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
 #include "mxshield.skel.h"
 
 /* the tables below name only the fields that matter for each row */

@@ -11,7 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <maxminddb.h>
-#include "mxs.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
 #include "../check.h"
 
 static const char spec[] =

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "input.h"
+#include "core/input.h"
 #include "../check.h"
 
 static char tmp[] = "/tmp/mxs-test-input.XXXXXX";

@@ -6,9 +6,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "envelope.h"
-#include "json.h"
-#include "utf8.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "state/recfile.h"
+#include "mta/envelope.h"
+#include "mta/policy_decide.h"
+#include "filter/classify.h"
+#include "filter/install.h"
+#include "core/utf8.h"
 #include "../check.h"
 
 /* One string through the writer: the document, without its newline. */

@@ -6,8 +6,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "mxs.h"
-#include "state.h"
+#include "core/parse.h"
+#include "filter/compile.h"
+#include "filter/install.h"
+#include "filter/classify.h"
+#include "filter/geo.h"
+#include "state/recfile.h"
 #include "../check.h"
 
 static char err[MXS_ERRLEN];

@@ -8,7 +8,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "envelope.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "state/recfile.h"
+#include "mta/envelope.h"
+#include "mta/policy_decide.h"
+#include "filter/classify.h"
+#include "filter/install.h"
 #include "../check.h"
 
 static void test_values(void)

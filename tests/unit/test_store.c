@@ -8,8 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "ctl.h"
-#include "store.h"
+#include "core/ctl.h"
+#include "core/json.h"
+#include "filter/build.h"
+#include "filter/loader.h"
+#include "filter/stateview.h"
+#include "state/recfile.h"
+#include "state/ipstore.h"
 #include "../check.h"
 
 static struct ctl c;

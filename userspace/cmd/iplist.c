@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The IP lists (trust, gateway, block): one CLI object per row of
+ * MXS_IP_LISTS (filter/build.h), all with the commands below. Each change
+ * is validated, then handed to the build layer (ctl_commit_change for one
+ * entry, ctl_commit_whole for a whole list), which writes the state first.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "../core/cli.h"
+#include "../core/ctl.h"
+#include "../core/input.h"
+#include "../core/json.h"
+#include "../core/utf8.h"
+#include "../filter/build.h"
+#include "../filter/install.h"
+#include "../filter/loader.h"
+#include "../state/ipstore.h"
+#include "iplist.h"
+#include "objects.h"
+
+/* Comments reach --json output: text only (utf8.h). */
+static int valid_comment(const char *s)
+{
+	char err[MXS_ERRLEN];
+
+	if (strlen(s) > 200)
+		return ctl_err("comment longer than 200 characters");
+	if (utf8_text_check("comment", s, err, sizeof(err)))
+		return ctl_err("%s", err);
+	return 0;
+}
+
+static void print_expiry(int64_t exp)
+{
+	char buf[64];
+
+	printf("%s", exp ? fmt_remaining(exp, buf, sizeof(buf)) : "never");
+}
+
+static int do_add(struct ctl *c, const struct cli_args *a)
+{
+	const struct listdef *d = a->obj->data;
+	struct mxs_prefix p;
+	struct store s;
+	struct st_ent e = {}, was;
+	const struct st_ent *old;
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], keep[256] = "", wasc[1024] = "";
+	const char *act, *exps, *comment;
+	int rc = 1;
+
+	act = cli_opt(a, "action");
+	exps = cli_opt(a, "expires");
+	comment = cli_opt(a, "comment");
+	if (parse_prefix(a->pos[0], &p, err, sizeof(err)))
+		return ctl_err("%s", err);
+	e.action = d->has_action ? MXS_ACT_DROP : 0;
+	if (act && parse_action(act, &e.action, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (exps && parse_expiry(exps, time(NULL), &e.expires, err, sizeof(err)))
+		return ctl_err("--expires: %s", err);
+	if (comment && valid_comment(comment))
+		return 1;
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
+		return 1;
+
+	st_set_prefix(&e, &p);
+	old = store_find(&s, &p);
+	e.added = old ? old->added : time(NULL);
+	if (old) {
+		was = *old;
+		snprintf(wasc, sizeof(wasc), "%s", store_comment(&s, old));
+	}
+	if (old && !comment)
+		snprintf(keep, sizeof(keep), "%s", store_comment(&s, old));
+	if (store_apply(&s, &e, comment ? comment : keep)) {
+		ctl_err("out of memory");
+		goto out;
+	}
+	if (!ctl_commit_change(c, d, &s, &p, old ? &was : NULL, wasc)) {
+		rc = 0;
+		prefix_str(&p, ps);
+		if (c->json) {
+			jw_obj();
+			jw_kstr("list", d->name);
+			jw_kstr(old ? "updated" : "added", ps);
+			if (d->has_action)
+				jw_kstr("action", action_name(e.action));
+			if (d->has_expires)
+				jw_ki64("expires", e.expires);
+			jw_kstr("comment", store_comment(&s, store_find(&s, &p)));
+			jw_end_obj();
+		} else {
+			printf("%s %s %s", d->name, old ? "updated" : "added", ps);
+			if (d->has_action)
+				printf(" action %s", action_name(e.action));
+			if (d->has_expires) {
+				printf(", expires ");
+				print_expiry(e.expires);
+			}
+			printf("\n");
+		}
+	}
+out:
+	store_close(&s);
+	return rc;
+}
+
+static int do_del(struct ctl *c, const struct cli_args *a)
+{
+	const struct listdef *d = a->obj->data;
+	struct mxs_prefix p;
+	struct store s;
+	struct st_ent e = { .del = 1 }, was;
+	const struct st_ent *old;
+	char err[MXS_ERRLEN], ps[MXS_PFX_STRLEN], wasc[1024];
+	int rc = 1;
+
+	if (parse_prefix(a->pos[0], &p, err, sizeof(err)))
+		return ctl_err("%s", err);
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
+		return 1;
+	prefix_str(&p, ps);
+	old = store_find(&s, &p);
+	if (!old) {
+		ctl_err("%s is not in the %s list", ps, d->name);
+		goto out;
+	}
+	was = *old;
+	snprintf(wasc, sizeof(wasc), "%s", store_comment(&s, old));
+	st_set_prefix(&e, &p);
+	if (store_apply(&s, &e, NULL)) {
+		ctl_err("out of memory");
+		goto out;
+	}
+	if (!ctl_commit_change(c, d, &s, &p, &was, wasc)) {
+		rc = 0;
+		if (c->json) {
+			jw_obj();
+			jw_kstr("list", d->name);
+			jw_kstr("deleted", ps);
+			jw_end_obj();
+		} else {
+			printf("%s deleted %s\n", d->name, ps);
+		}
+	}
+out:
+	store_close(&s);
+	return rc;
+}
+
+static int do_flush(struct ctl *c, const struct cli_args *a)
+{
+	const struct listdef *d = a->obj->data;
+	struct st_vec empty = {};
+	struct store s;
+	size_t n;
+	int rc;
+
+	if (ctl_ensure_loaded(c) || store_open(c, d->name, &s))
+		return 1;
+	n = s.n;
+	store_adopt(&s, &empty);
+	rc = ctl_commit_whole(c, d, &s);
+	if (!rc && c->json) {
+		jw_obj();
+		jw_kstr("list", d->name);
+		jw_ku64("flushed", n);
+		jw_end_obj();
+	} else if (!rc) {
+		printf("%s flushed (%zu entr%s)\n", d->name, n, n == 1 ? "y" : "ies");
+	}
+	store_close(&s);
+	return rc;
+}
+
+struct list_ctx {
+	struct ctl *c;
+	const struct listdef *d;
+	struct hitmap hm;
+	bool export;		/* --format import */
+};
+
+static int list_one(const struct st_ent *e, const char *comment, void *arg)
+{
+	struct list_ctx *lc = arg;
+	const struct listdef *d = lc->d;
+	struct mxs_prefix p;
+	uint64_t hits = 0, last = 0;
+	char ps[MXS_PFX_STRLEN], exp[64];
+
+	st_prefix(e, &p);
+	hitmap_get(&lc->hm, d->list, &p, &hits, &last);
+	prefix_str(&p, ps);
+	if (lc->export) {
+		/* what import reads back: address,action,expiry,comment */
+		printf("%s,%s,%s,%s\n", ps, d->has_action ? action_name(e->action) : "",
+		       e->expires ? fmt_time(e->expires, exp, sizeof(exp)) : "", comment);
+	} else if (lc->c->json) {
+		jw_obj();
+		jw_kstr("prefix", ps);
+		if (d->has_action)
+			jw_kstr("action", action_name(e->action));
+		jw_ki64("expires", e->expires);
+		jw_ku64("hits", hits);
+		jw_ki64("last_hit", mono_ns_to_unix(last));
+		jw_ki64("added", e->added);
+		jw_kstr("comment", comment);
+		jw_end_obj();
+	} else {
+		printf("%-43s %-10s %-16s %10llu  %s\n", ps,
+		       d->has_action ? action_name(e->action) : "",
+		       e->expires ? fmt_remaining(e->expires, exp, sizeof(exp)) : "never",
+		       (unsigned long long)hits, comment);
+	}
+	return 0;
+}
+
+static int do_list(struct ctl *c, const struct cli_args *a)
+{
+	const struct listdef *d = a->obj->data;
+	const char *fmt = cli_opt(a, "format");
+	struct list_ctx lc = { .c = c, .d = d, .export = fmt && !strcmp(fmt, "import") };
+	struct store s;
+
+	if (lc.export && c->json)
+		return cli_usage(a, "--format import is text: leave out --json");
+	if (ctl_open_ro(c) || store_open(c, d->name, &s))
+		return 1;
+	if (c->loaded && !lc.export)	/* hit counters live in the loaded build */
+		hitmap_load(&c->mv, &lc.hm);
+	if (lc.export)
+		printf("# mxshield %s list: %zu entries; 'mxshield %s import FILE --replace' "
+		       "reads it back\n", d->name, s.n, d->name);
+	else if (c->json)
+		jw_arr();
+	else if (s.n)
+		printf("%-43s %-10s %-16s %10s  %s\n", "PREFIX", d->has_action ? "ACTION" : "",
+		       "EXPIRES", "HITS", "COMMENT");
+	store_all(&s, list_one, &lc);
+	if (c->json)
+		jw_end_arr();
+	hitmap_free(&lc.hm);
+	store_close(&s);
+	return 0;
+}
+
+static void progress(bool tty, const char *path, long lines, off_t done, off_t total)
+{
+	if (!tty)
+		return;
+	if (total > 0)
+		fprintf(stderr, "\r%s: %ld lines, %3d%%", path, lines,
+			(int)(100.0 * (done > total ? total : done) / total));
+	else
+		fprintf(stderr, "\r%s: %ld lines", path, lines);
+}
+
+/* st_ent.del in an import's vector: the line had no comment column */
+#define NO_COMMENT 2
+
+int iplist_import_line(const struct listdef *d, char *line, uint8_t defact, int64_t now,
+		       struct st_ent *e, const char **comment, char *err, size_t errlen)
+{
+	char *cols[4] = { 0 }, *q;
+	struct mxs_prefix pfx;
+	int nc = 0;
+
+	memset(e, 0, sizeof(*e));
+	*comment = NULL;
+	/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
+	for (q = line; nc < 4; nc++) {
+		cols[nc] = q;
+		if (nc == 3) {
+			nc++;
+			break;
+		}
+		q = strchr(q, ',');
+		if (!q) {
+			nc++;
+			break;
+		}
+		*q++ = '\0';
+	}
+	for (int k = 0; k < nc && k < 3; k++) {	/* trim columns */
+		char *end = cols[k] + strlen(cols[k]);
+
+		while (*cols[k] == ' ')
+			cols[k]++;
+		while (end > cols[k] && end[-1] == ' ')
+			*--end = '\0';
+	}
+	e->action = defact;
+	if (parse_prefix(cols[0], &pfx, err, errlen))
+		return -1;
+	if (nc > 1 && *cols[1]) {
+		if (!d->has_action)
+			return mxs_fail(err, errlen, "%s entries have no action", d->name);
+		if (parse_action(cols[1], &e->action, err, errlen))
+			return -1;
+	}
+	if (nc > 2 && *cols[2]) {
+		if (!d->has_expires)
+			return mxs_fail(err, errlen, "%s entries do not expire", d->name);
+		if (parse_expiry(cols[2], now, &e->expires, err, errlen))
+			return -1;
+	}
+	if (nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n")))
+		return mxs_fail(err, errlen, "comment too long or with control characters");
+	st_set_prefix(e, &pfx);
+	e->added = now;
+	*comment = nc > 3 ? cols[3] : NULL;
+	return 0;
+}
+
+/* The list after an import: the file's entries @in over the current ones
+ * @cur (both sorted), or only the file's with @replace. Entries keep their
+ * "added" stamp, and their comment unless the file gives one. */
+static int merge_import(const struct st_vec *cur, const struct st_vec *in, bool replace,
+			struct st_vec *out, long *added, long *updated, long *removed)
+{
+	size_t i = 0, j = 0;
+
+	while (i < cur->n || j < in->n) {
+		int d = i == cur->n ? 1 : j == in->n ? -1 : st_cmp(&cur->e[i], &in->e[j]);
+		struct st_ent e;
+		const char *comment;
+
+		if (d < 0) {	/* only in the list */
+			if (replace) {
+				++*removed;
+			} else if (st_vec_push(out, &cur->e[i], st_vec_comment(cur, &cur->e[i]))) {
+				return -1;
+			}
+			i++;
+			continue;
+		}
+		e = in->e[j];
+		comment = st_vec_comment(in, &in->e[j]);
+		if (d == 0) {
+			e.added = cur->e[i].added;
+			if (e.del == NO_COMMENT)
+				comment = st_vec_comment(cur, &cur->e[i]);
+			++*updated;
+			i++;
+		} else {
+			++*added;
+		}
+		j++;
+		if (st_vec_push(out, &e, comment))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * mxshield block|trust|gateway import FILE [--action A] [--replace]
+ *                                 [--allow-empty] [--skip-invalid]
+ * FILE: one address or CIDR a line ('#' comments), or CSV with the address
+ * first and optional action, expiry (duration) and comment columns; gzip
+ * or plain ("-": standard input). Invalid lines are reported as file:line;
+ * nothing is applied unless --skip-invalid. A gzip stream that is cut
+ * short or followed by anything but another member, and a line with a NUL
+ * or control byte (a damaged file, not a list) apply nothing, whatever the
+ * options (input.h). --replace makes the list exactly the file's entries,
+ * in one build (one switch for packets); a file without any entry - what
+ * a failed download looks like - does not empty the list unless
+ * --allow-empty says that is meant.
+ */
+static int do_import(struct ctl *c, const struct cli_args *a)
+{
+	const struct listdef *d = a->obj->data;
+	struct st_vec in = {}, cur, copy = {}, out = {};
+	struct store s;
+	struct stat st;
+	const char *path, *act;
+	char err[MXS_ERRLEN];
+	uint8_t defact = d->has_action ? MXS_ACT_DROP : 0;
+	bool replace, skip, allow_empty, tty = isatty(2), opened = false;
+	long bad = 0, added = 0, updated = 0, dups, removed = 0;
+	off_t total = 0;
+	int64_t now = time(NULL);
+	struct timespec t0, t1;
+	struct input rd;
+	char *p;
+	int rc = 1, got;
+
+	path = a->pos[0];
+	act = cli_opt(a, "action");
+	replace = cli_flag(a, "replace");
+	skip = cli_flag(a, "skip-invalid");
+	allow_empty = cli_flag(a, "allow-empty");
+	if (allow_empty && !replace)
+		return cli_usage(a, "--allow-empty goes with --replace");
+	if (act && parse_action(act, &defact, err, sizeof(err)))
+		return ctl_err("%s", err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (input_open(&rd, path, 4094))
+		return ctl_err("%s", rd.err);
+	if (strcmp(path, "-") && !stat(path, &st))
+		total = st.st_size;
+	if (ctl_ensure_loaded(c))
+		goto out;
+
+	while ((got = input_line(&rd, &p)) != INPUT_END) {
+		struct st_ent e;
+		const char *comment;
+
+		if ((rd.lineno & 0xffff) == 0)
+			progress(tty, path, rd.lineno, rd.consumed, total);
+		if (got == INPUT_FAIL) {
+			ctl_err("%s: nothing imported", rd.err);
+			goto out;
+		}
+		if (got == INPUT_BAD) {
+			bad++;
+			if (bad <= 20 || !skip)
+				ctl_err("%s", rd.err);
+			continue;
+		}
+		if (iplist_import_line(d, p, defact, now, &e, &comment, err, sizeof(err))) {
+			bad++;
+			if (bad <= 20 || !skip)
+				ctl_err("%s:%ld: %s", path, rd.lineno, err);
+			continue;
+		}
+		if (st_vec_push(&in, &e, comment)) {
+			ctl_err("out of memory");
+			goto out;
+		}
+		if (!comment)
+			in.e[in.n - 1].del = NO_COMMENT;
+	}
+	progress(tty, path, rd.lineno, total, total);
+	if (tty)
+		fputc('\n', stderr);
+	if (rd.ctl_lines) {
+		/* not a list with a few typos: --skip-invalid does not apply */
+		ctl_err("%s: %ld line%s with NUL or control bytes: a damaged or binary file, "
+			"nothing imported", path, rd.ctl_lines, rd.ctl_lines == 1 ? "" : "s");
+		goto out;
+	}
+	if (bad && !skip) {
+		ctl_err("%s: %ld invalid line%s: nothing imported (--skip-invalid imports the rest)",
+			path, bad, bad == 1 ? "" : "s");
+		goto out;
+	}
+	if (replace && !in.n && !allow_empty) {
+		ctl_err("%s: no valid entries: --replace would empty the %s list; nothing changed "
+			"(add --allow-empty if that is what you want)", path, d->name);
+		goto out;
+	}
+	dups = st_vec_finish(&in);	/* the same prefix twice in the file: last wins */
+	if (dups < 0 || store_open(c, d->name, &s)) {
+		if (dups < 0)
+			ctl_err("out of memory");
+		goto out;
+	}
+	opened = true;
+	if (store_view(&s, &cur, &copy) ||
+	    merge_import(&cur, &in, replace, &out, &added, &updated, &removed)) {
+		ctl_err("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < out.n; i++)
+		out.e[i].del = 0;
+	store_adopt(&s, &out);
+	if (ctl_commit_whole(c, d, &s))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		double secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+		if (c->json) {
+			jw_obj();
+			jw_kstr("list", d->name);
+			jw_ku64("lines", rd.lineno);
+			jw_ku64("added", added);
+			jw_ku64("updated", updated);
+			jw_ku64("removed", removed);
+			jw_ku64("invalid", bad);
+			jw_ku64("duplicates", dups);
+			jw_ku64("entries", s.n);
+			jw_ku64("milliseconds", (uint64_t)(secs * 1000));
+			jw_end_obj();
+		} else {
+			printf("%s import %s: %ld added, %ld updated, %ld removed, %ld invalid%s, "
+			       "%zu entries, %.2f s\n", d->name, path, added, updated, removed, bad,
+			       bad ? " (skipped)" : "", s.n, secs);
+		}
+	}
+	rc = 0;
+out:
+	input_close(&rd);
+	st_vec_free(&in);
+	st_vec_free(&copy);
+	st_vec_free(&out);
+	if (opened)
+		store_close(&s);
+	return rc;
+}
+
+
+/* ------------------------------------------------------------- the table */
+
+const char *const cli_actions[] = { "drop", "reject", "quarantine", "spam", NULL };
+const char *const cli_list_formats[] = { "table", "import", NULL };
+
+/* The options of each kind of list: with and without actions, expiries. */
+#define OPT_ACTION { "action", "ACTION", "drop (at the NIC, default), or pass tagged for the " \
+		     "MTA: reject, quarantine or spam", cli_actions }
+#define OPT_EXPIRES { "expires", "WHEN", "remove it after a duration (30s, 45m, 12h, 7d) " \
+		      "or at a UTC time (2026-12-07T10:00:00Z)" }
+#define OPT_COMMENT { "comment", "TEXT", "a note kept with the entry (200 characters)" }
+#define OPT_FORMAT { "format", "FORMAT", "table (default), or import: lines that 'import' " \
+		     "reads back (expiry as a UTC time)", cli_list_formats }
+#define OPT_REPLACE { "replace", NULL, "make the list exactly the file's entries, in one " \
+		      "switch" }, \
+		    { "allow-empty", NULL, "with --replace: a file without entries empties the " \
+		      "list (refused otherwise)" }, \
+		    { "skip-invalid", NULL, "import the valid lines when some are not (else " \
+		      "nothing is imported)" }
+
+static const struct cli_opt add_full[] = { OPT_ACTION, OPT_EXPIRES, OPT_COMMENT, { NULL } };
+static const struct cli_opt add_expires[] = { OPT_EXPIRES, OPT_COMMENT, { NULL } };
+static const struct cli_opt add_plain[] = { OPT_COMMENT, { NULL } };
+static const struct cli_opt import_action[] = { OPT_ACTION, OPT_REPLACE, { NULL } };
+static const struct cli_opt import_plain[] = { OPT_REPLACE, { NULL } };
+static const struct cli_opt list_opts[] = { OPT_FORMAT, { NULL } };
+
+#define IPLIST_CMDS(addopts, importopts) {					\
+	{ "add", do_add, "CIDR", 1, 1, "Add an address or prefix, or change its entry.", \
+	  addopts },								\
+	{ "del", do_del, "CIDR", 1, 1, "Delete an entry.", .complete = "@entry" }, \
+	{ "list", do_list, NULL, 0, 0,						\
+	  "Show the entries, with their hit counters when the filter is loaded.",	\
+	  list_opts },								\
+	{ "flush", do_flush, NULL, 0, 0, "Delete every entry (one switch)." },	\
+	{ "import", do_import, "FILE", 1, 1,					\
+	  "Add the entries of FILE (- for standard input; gzip or plain): one "	\
+	  "address or CIDR a line, or CSV address,action,expiry,comment. Invalid "	\
+	  "lines are reported as FILE:LINE and nothing is applied.", importopts,	\
+	  .complete = "@file" },						\
+	{ 0 } }
+
+static const struct cli_cmd cmds_full[] = IPLIST_CMDS(add_full, import_action);
+static const struct cli_cmd cmds_expires[] = IPLIST_CMDS(add_expires, import_plain);
+static const struct cli_cmd cmds_plain[] = IPLIST_CMDS(add_plain, import_plain);
+
+/* A list's commands follow from its row: actions take the full set. */
+#define IPL_CMDS(act, exp) ((act) ? cmds_full : (exp) ? cmds_expires : cmds_plain)
+
+const struct cli_obj obj_iplist[MXS_NIP_LISTS] = {
+#define X(id, name, list, act, exp, help)					\
+	[MXS_IPL_##id] = { name, help, IPL_CMDS(act, exp), &ip_lists[MXS_IPL_##id], \
+			   .section = SECTION_LISTS },
+	MXS_IP_LISTS(X)
+#undef X
+};

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mta/policy_decide.c: the decision the Postfix policy service returns for
+ * one request. Its IP part is mxs_classify() (filter/classify.h): the same
+ * maps and precedence as the XDP program.
+ */
+#ifndef MXS_POLICY_DECIDE_H
+#define MXS_POLICY_DECIDE_H
+
+#include "envelope.h"
+#include "../core/view.h"
+
+/* The attributes of one Postfix policy request that the decision uses. */
+struct policy_req {
+	const char *request;		/* "smtpd_access_policy" */
+	const char *protocol_state;	/* RCPT, DATA, END-OF-MESSAGE ... */
+	const char *client_address;
+	const char *sender;
+	const char *recipient;
+	const char *encryption_protocol;	/* "" without TLS */
+	const char *ccert_subject;	/* verified client certificate CN */
+	const char *instance;
+};
+
+/* SPF result for (client, sender): 1 = fail, 0 = anything else. */
+typedef int (*spf_fn)(const char *client, const char *sender, void *arg);
+
+struct policy_out {
+	char action[512];		/* the whole "action=" value */
+	char log[512];			/* one line for the log */
+	uint8_t verdict;		/* MXS_ACT_* the mail got (NONE = dunno) */
+	bool header_pending;		/* spam: reason header still to add */
+	char reason[256];		/* for the X-Mxshield header */
+};
+
+/* Decide one request. mv NULL = no maps (IP part skipped). */
+int policy_decide(const struct policy_req *q, const struct env_set *s,
+		  const struct mxs_maps_view *mv, uint32_t flags, spf_fn spf, void *spf_arg,
+		  struct policy_out *o);
+
+#endif

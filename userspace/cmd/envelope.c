@@ -166,6 +166,8 @@ static char *unquote(char *p)
 	return *r ? NULL : r;
 }
 
+static bool selected(const struct rec *r, int kind, int list, const char *type);
+
 static int env_import(struct ctl *c, int kind, struct recfile *f, const char *path,
 		      const struct env_add *defaults, bool replace, bool allow_empty,
 		      int *added, int *removed)
@@ -179,8 +181,9 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		return ctl_err("%s", rd.err);
 	if (replace) {
 		for (int i = f->n - 1; i >= 0; i--) {
-			if (env_kind_by_name(rec_get(&f->r[i], "kind")) == kind &&
-			    env_list_by_name(rec_get(&f->r[i], "list")) == defaults->list) {
+			/* the patterns of the type imported, the others stay */
+			if (selected(&f->r[i], kind, defaults->list, kind != ENV_PATTERN ? NULL :
+				     defaults->regex ? "regex" : "text")) {
 				recfile_del(f, i);
 				(*removed)++;
 			}

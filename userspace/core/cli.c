@@ -359,7 +359,7 @@ static int word(struct parse *p, const char *w)
 	}
 	/* "mxshield attach help": a verb's help */
 	if (p->a.obj->verb && p->a.npos == 0 && !strcmp(w, "help")) {
-		p->help = HELP_CMD;
+		p->help = HELP_OBJ;
 		return 0;
 	}
 	if (p->a.npos >= CLI_MAX_POS || p->a.npos >= p->a.cmd->maxpos)

@@ -46,16 +46,16 @@ static const struct cli_obj *const after_lists[] = {
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 static const struct cli_obj *objects[COUNT(before_lists) + MXS_NIP_LISTS + COUNT(after_lists)];
 
-const struct cli_obj *const *cli_objects = objects;
-int cli_nobjects;
-
 void cli_list_objects(void)
 {
+	int n = 0;
+
 	for (int i = 0; i < COUNT(before_lists); i++)
-		objects[cli_nobjects++] = before_lists[i];
+		objects[n++] = before_lists[i];
 	for (int i = 0; i < MXS_NIP_LISTS; i++)
-		objects[cli_nobjects++] = &obj_iplist[i];
+		objects[n++] = &obj_iplist[i];
 	for (int i = 0; i < COUNT(after_lists); i++)
-		objects[cli_nobjects++] = after_lists[i];
+		objects[n++] = after_lists[i];
+	cli_set_objects(objects, n);
 }
 

@@ -11,16 +11,25 @@
 #include "json.h"
 
 static const struct cli_opt global_opts[] = {
-	{ "json", NULL, "print JSON (alias -j); errors too, as {\"error\": MESSAGE}" },
-	{ "pretty", NULL, "print JSON, indented (alias -p)" },
+	{ "json", NULL, "print JSON; errors too, as {\"error\": MESSAGE}" },
+	{ "pretty", NULL, "print JSON, indented" },
 	{ "state-dir", "DIR", "the state directory (default " MXS_DEFAULT_STATE_DIR
 			      ", or $MXSHIELD_STATE_DIR)" },
 	{ "bpffs-dir", "DIR", "where the filter is pinned (default " MXS_DEFAULT_BPFFS_DIR
 			      ", or $MXSHIELD_BPFFS_DIR)" },
-	{ "help", NULL, "help of the object or command named (alias -h)" },
-	{ "version", NULL, "print the version (alias -V)" },
+	{ "help", NULL, "help of the object or command named" },
+	{ "version", NULL, "print the version" },
 	{ NULL }
 };
+
+const struct cli_obj *const *cli_objects;
+int cli_nobjects;
+
+void cli_set_objects(const struct cli_obj *const *objs, int n)
+{
+	cli_objects = objs;
+	cli_nobjects = n;
+}
 
 /* ---------------------------------------------------------------- lookup */
 
@@ -183,13 +192,17 @@ void cli_help_all(FILE *f)
 		}
 		fprintf(f, "  %-12s %s\n", o->name, o->help);
 	}
-	fputs("\noptions (anywhere on the line):\n  -j, ", f);
+	fputs("\noptions (anywhere on the line):\n", f);
 	for (int i = 0; global_opts[i].name; i++) {
+		static const char shorts[] = "jp..hV";
 		char head[64];
 
 		snprintf(head, sizeof(head), "--%s%s%s", global_opts[i].name,
 			 global_opts[i].value ? " " : "", global_opts[i].value ? : "");
-		fprintf(f, "%s%-20s %s\n", i ? "      " : "", head, global_opts[i].help);
+		if (shorts[i] != '.')
+			fprintf(f, "  -%c, %-20s %s\n", shorts[i], head, global_opts[i].help);
+		else
+			fprintf(f, "      %-20s %s\n", head, global_opts[i].help);
 	}
 	fputs("\n'mxshield OBJECT help' lists an object's commands; objects and commands "
 	      "may be\nabbreviated to a unique prefix ('mxshield bl li'). Exit status: 0 "

@@ -89,9 +89,11 @@ struct cli_global {
 	const char *state_dir, *bpffs_dir;
 };
 
-/* Every object, in the order of `help` (cmd/main.c builds it). */
+/* Every object, in the order of `help`: given by cli_set_objects() (the
+ * table is cmd/objects.c's), read by the parser and the generators. */
 extern const struct cli_obj *const *cli_objects;
 extern int cli_nobjects;
+void cli_set_objects(const struct cli_obj *const *objs, int n);
 
 /* Parse argv and run the command. Returns the exit status. */
 int cli_run(struct ctl *c, int argc, char **argv);

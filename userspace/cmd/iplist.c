@@ -356,153 +356,179 @@ static int merge_import(const struct st_vec *cur, const struct st_vec *in, bool 
 	return 0;
 }
 
-/*
- * mxshield block|trust|gateway import FILE [--action A] [--replace]
- *                                 [--allow-empty] [--skip-invalid]
- * FILE: one address or CIDR a line ('#' comments), or CSV with the address
- * first and optional action, expiry (duration) and comment columns; gzip
- * or plain ("-": standard input). Invalid lines are reported as file:line;
- * nothing is applied unless --skip-invalid. A gzip stream that is cut
- * short or followed by anything but another member, and a line with a NUL
- * or control byte (a damaged file, not a list) apply nothing, whatever the
- * options (input.h). --replace makes the list exactly the file's entries,
- * in one build (one switch for packets); a file without any entry - what
- * a failed download looks like - does not empty the list unless
- * --allow-empty says that is meant.
- */
-static int do_import(struct ctl *c, const struct cli_args *a)
+/* What an import read and did. */
+struct import_run {
+	const struct listdef *d;
+	const char *path;
+	uint8_t defact;
+	bool skip;		/* --skip-invalid */
+	struct st_vec in;	/* the file's entries, sorted, last of equal wins */
+	long lines, bad, dups, added, updated, removed;
+	size_t entries;
+};
+
+/* Read every line of the file into r->in. 0, or 1 after an error: a
+ * damaged input (cut gzip, NUL or control bytes) whatever the options,
+ * invalid lines unless --skip-invalid. */
+static int import_read(struct import_run *r)
 {
-	const struct listdef *d = a->obj->data;
-	struct st_vec in = {}, cur, copy = {}, out = {};
-	struct store s;
-	struct stat st;
-	const char *path, *act;
-	char err[MXS_ERRLEN];
-	uint8_t defact = d->has_action ? MXS_ACT_DROP : 0;
-	bool replace, skip, allow_empty, tty = isatty(2), opened = false;
-	long bad = 0, added = 0, updated = 0, dups, removed = 0;
-	off_t total = 0;
+	bool tty = isatty(2);
 	int64_t now = time(NULL);
-	struct timespec t0, t1;
 	struct input rd;
-	char *p;
-	int rc = 1, got;
+	struct stat st;
+	off_t total = 0;
+	char err[MXS_ERRLEN], *p;
+	int got, rc = 1;
 
-	path = a->pos[0];
-	act = cli_opt(a, "action");
-	replace = cli_flag(a, "replace");
-	skip = cli_flag(a, "skip-invalid");
-	allow_empty = cli_flag(a, "allow-empty");
-	if (allow_empty && !replace)
-		return cli_usage(a, "--allow-empty goes with --replace");
-	if (act && parse_action(act, &defact, err, sizeof(err)))
-		return ctl_err("%s", err);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (input_open(&rd, path, 4094))
+	if (input_open(&rd, r->path, 4094))
 		return ctl_err("%s", rd.err);
-	if (strcmp(path, "-") && !stat(path, &st))
+	if (strcmp(r->path, "-") && !stat(r->path, &st))
 		total = st.st_size;
-	if (ctl_ensure_loaded(c))
-		goto out;
-
 	while ((got = input_line(&rd, &p)) != INPUT_END) {
 		struct st_ent e;
 		const char *comment;
 
 		if ((rd.lineno & 0xffff) == 0)
-			progress(tty, path, rd.lineno, rd.consumed, total);
+			progress(tty, r->path, rd.lineno, rd.consumed, total);
 		if (got == INPUT_FAIL) {
 			ctl_err("%s: nothing imported", rd.err);
 			goto out;
 		}
 		if (got == INPUT_BAD) {
-			bad++;
-			if (bad <= 20 || !skip)
+			if (++r->bad <= 20 || !r->skip)
 				ctl_err("%s", rd.err);
 			continue;
 		}
-		if (iplist_import_line(d, p, defact, now, &e, &comment, err, sizeof(err))) {
-			bad++;
-			if (bad <= 20 || !skip)
-				ctl_err("%s:%ld: %s", path, rd.lineno, err);
+		if (iplist_import_line(r->d, p, r->defact, now, &e, &comment, err, sizeof(err))) {
+			if (++r->bad <= 20 || !r->skip)
+				ctl_err("%s:%ld: %s", r->path, rd.lineno, err);
 			continue;
 		}
-		if (st_vec_push(&in, &e, comment)) {
+		if (st_vec_push(&r->in, &e, comment)) {
 			ctl_err("out of memory");
 			goto out;
 		}
 		if (!comment)
-			in.e[in.n - 1].del = NO_COMMENT;
+			r->in.e[r->in.n - 1].del = NO_COMMENT;
 	}
-	progress(tty, path, rd.lineno, total, total);
+	progress(tty, r->path, rd.lineno, total, total);
 	if (tty)
 		fputc('\n', stderr);
+	r->lines = rd.lineno;
 	if (rd.ctl_lines) {
 		/* not a list with a few typos: --skip-invalid does not apply */
 		ctl_err("%s: %ld line%s with NUL or control bytes: a damaged or binary file, "
-			"nothing imported", path, rd.ctl_lines, rd.ctl_lines == 1 ? "" : "s");
+			"nothing imported", r->path, rd.ctl_lines, rd.ctl_lines == 1 ? "" : "s");
 		goto out;
 	}
-	if (bad && !skip) {
+	if (r->bad && !r->skip) {
 		ctl_err("%s: %ld invalid line%s: nothing imported (--skip-invalid imports the rest)",
-			path, bad, bad == 1 ? "" : "s");
+			r->path, r->bad, r->bad == 1 ? "" : "s");
 		goto out;
 	}
-	if (replace && !in.n && !allow_empty) {
-		ctl_err("%s: no valid entries: --replace would empty the %s list; nothing changed "
-			"(add --allow-empty if that is what you want)", path, d->name);
-		goto out;
-	}
-	dups = st_vec_finish(&in);	/* the same prefix twice in the file: last wins */
-	if (dups < 0 || store_open(c, d->name, &s)) {
-		if (dups < 0)
-			ctl_err("out of memory");
-		goto out;
-	}
-	opened = true;
+	r->dups = st_vec_finish(&r->in);	/* the same prefix twice: last wins */
+	rc = r->dups < 0 ? ctl_err("out of memory") : 0;
+out:
+	input_close(&rd);
+	return rc;
+}
+
+/* Merge r->in into the list (or replace it) and apply it in one build. */
+static int import_apply(struct ctl *c, struct import_run *r, bool replace)
+{
+	struct st_vec cur, copy = {}, out = {};
+	struct store s;
+	int rc = 1;
+
+	if (store_open(c, r->d->name, &s))
+		return 1;
 	if (store_view(&s, &cur, &copy) ||
-	    merge_import(&cur, &in, replace, &out, &added, &updated, &removed)) {
+	    merge_import(&cur, &r->in, replace, &out, &r->added, &r->updated, &r->removed)) {
 		ctl_err("out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < out.n; i++)
 		out.e[i].del = 0;
 	store_adopt(&s, &out);
-	if (ctl_commit_whole(c, d, &s))
+	if (ctl_commit_whole(c, r->d, &s))
 		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	{
-		double secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-
-		if (c->json) {
-			jw_obj();
-			jw_kstr("list", d->name);
-			jw_ku64("lines", rd.lineno);
-			jw_ku64("added", added);
-			jw_ku64("updated", updated);
-			jw_ku64("removed", removed);
-			jw_ku64("invalid", bad);
-			jw_ku64("duplicates", dups);
-			jw_ku64("entries", s.n);
-			jw_ku64("milliseconds", (uint64_t)(secs * 1000));
-			jw_end_obj();
-		} else {
-			printf("%s import %s: %ld added, %ld updated, %ld removed, %ld invalid%s, "
-			       "%zu entries, %.2f s\n", d->name, path, added, updated, removed, bad,
-			       bad ? " (skipped)" : "", s.n, secs);
-		}
-	}
+	r->entries = s.n;
 	rc = 0;
 out:
-	input_close(&rd);
-	st_vec_free(&in);
 	st_vec_free(&copy);
 	st_vec_free(&out);
-	if (opened)
-		store_close(&s);
+	store_close(&s);
 	return rc;
 }
 
+static void import_report(struct ctl *c, const struct import_run *r, double secs)
+{
+	if (c->json) {
+		jw_obj();
+		jw_kstr("list", r->d->name);
+		jw_ku64("lines", r->lines);
+		jw_ku64("added", r->added);
+		jw_ku64("updated", r->updated);
+		jw_ku64("removed", r->removed);
+		jw_ku64("invalid", r->bad);
+		jw_ku64("duplicates", r->dups);
+		jw_ku64("entries", r->entries);
+		jw_ku64("milliseconds", (uint64_t)(secs * 1000));
+		jw_end_obj();
+	} else {
+		printf("%s import %s: %ld added, %ld updated, %ld removed, %ld invalid%s, "
+		       "%zu entries, %.2f s\n", r->d->name, r->path, r->added, r->updated,
+		       r->removed, r->bad, r->bad ? " (skipped)" : "", r->entries, secs);
+	}
+}
+
+/*
+ * mxshield block|trust|gateway import FILE [--action A] [--replace]
+ *                                 [--allow-empty] [--skip-invalid]
+ * FILE: one address or CIDR a line ('#' comments), or CSV with the address
+ * first and optional action, expiry (duration or UTC time) and comment
+ * columns; gzip or plain ("-": standard input). Invalid lines are reported
+ * as file:line; nothing is applied unless --skip-invalid. A gzip stream
+ * that is cut short or followed by anything but another member, and a line
+ * with a NUL or control byte (a damaged file, not a list) apply nothing,
+ * whatever the options (core/input.h). --replace makes the list exactly
+ * the file's entries, in one build (one switch for packets); a file without
+ * any entry - what a failed download looks like - does not empty the list
+ * unless --allow-empty says that is meant.
+ */
+static int do_import(struct ctl *c, const struct cli_args *a)
+{
+	struct import_run r = { .d = a->obj->data, .path = a->pos[0],
+				.skip = cli_flag(a, "skip-invalid") };
+	const char *act = cli_opt(a, "action");
+	bool replace = cli_flag(a, "replace");
+	char err[MXS_ERRLEN];
+	struct timespec t0, t1;
+	int rc = 1;
+
+	if (cli_flag(a, "allow-empty") && !replace)
+		return cli_usage(a, "--allow-empty goes with --replace");
+	r.defact = r.d->has_action ? MXS_ACT_DROP : 0;
+	if (act && parse_action(act, &r.defact, err, sizeof(err)))
+		return ctl_err("%s", err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the whole file read and checked first: a bad one loads nothing */
+	if (import_read(&r))
+		goto out;
+	if (replace && !r.in.n && !cli_flag(a, "allow-empty")) {
+		ctl_err("%s: no valid entries: --replace would empty the %s list; nothing changed "
+			"(add --allow-empty if that is what you want)", r.path, r.d->name);
+		goto out;
+	}
+	if (ctl_ensure_loaded(c) || import_apply(c, &r, replace))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	import_report(c, &r, t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	rc = 0;
+out:
+	st_vec_free(&r.in);
+	return rc;
+}
 
 /* ------------------------------------------------------------- the table */
 

@@ -9,6 +9,11 @@ set -u
 cd "$(dirname "$0")/.."
 filter=${1:-}
 pass=0 fail=0
+# This run's lab names (scripts/lab.sh): a namespace left behind is told
+# from one of another run going on beside this one (mxt<PID>-...).
+export LAB_NAME=${LAB_NAME:-mxt$$}
+netns_mine() { ip netns list 2>/dev/null | awk '{print $1}' | grep -v "^mxt" ; \
+	ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NAME-"; }
 log=$(mktemp -d /tmp/mxs-testlog.XXXXXX)
 
 run_one() {
@@ -16,7 +21,7 @@ run_one() {
 	[ -n "$filter" ] && [[ $name != *"$filter"* ]] && return
 	echo "=== $name"
 	local ns_before
-	ns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
+	ns_before=$(netns_mine | sort)
 	"$@" > "$log/$name.out" 2>&1
 	local rc=$?
 	cat "$log/$name.out"
@@ -24,7 +29,7 @@ run_one() {
 	# controller process of this tree may outlive the test.
 	local left
 	left=$(comm -13 <(echo "$ns_before") \
-		<(ip netns list 2>/dev/null | awk '{print $1}' | sort) | tr '\n' ' ')
+		<(netns_mine | sort) | tr '\n' ' ')
 	left+=$(pgrep -f "^$PWD/mxshield " | tr '\n' ' ')
 	local p f
 	p=$(grep -c '^ok - ' "$log/$name.out")

@@ -15,6 +15,10 @@ BUILD    := build
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -I$(BUILD) -I.
+# CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
+# RELRO, BIND_NOW) reach every compile and link of the controller
+VERSION  := $(shell cat VERSION)
+CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
 LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
@@ -29,8 +33,7 @@ UHDR     := $(wildcard userspace/*.h)
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-PREFIX   ?= /usr/local
-.PHONY: all deps test demo bench bench-policy clean install
+.PHONY: all deps test demo bench bench-policy clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench
@@ -65,23 +68,23 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/bench: tests/bench/bench.c tests/bench/rsrc.h tests/syn.h $(BUILD)/libmxs.a $(SKEL) $(BUILD)/mxshield_bench.skel.h \
 		$(BUILD)/baseline.skel.h
-	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
 $(BUILD)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL) | $(BUILD)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmxs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 mxshield: $(BUILD)/main.o $(BUILD)/libmxs.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
-	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
 $(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h tests/rand.h $(BUILD)/libmxs.a $(UHDR) $(HDR) $(SKEL) \
 		$(BUILD)/mxshield_ref.skel.h $(BUILD)/mxshield_trace.skel.h
-	$(CC) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDLIBS)
 
 deps:
 	scripts/install-deps.sh
@@ -99,9 +102,6 @@ bench: deps
 bench-policy: all
 	scripts/bench-policy.sh
 
-install: mxshield
-	install -D -m 755 mxshield $(DESTDIR)$(PREFIX)/sbin/mxshield
-	install -D -m 644 -t $(DESTDIR)/etc/systemd/system scripts/systemd/*
 
 clean:
 	rm -rf $(BUILD) mxshield
@@ -116,7 +116,7 @@ $(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: tests/bench/%.bpf.c 
 $(BUILD)/bare.bpf.o: tests/bench/smtp.h
 
 $(BUILD)/flood: tests/bench/flood.c $(BUILD)/flood.skel.h
-	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
 
 # in-tree fuzzing (docs/fuzzing.md): libFuzzer targets tests/fuzz/fuzz_*.c,
 # built with clang, AddressSanitizer and UndefinedBehaviorSanitizer against
@@ -145,3 +145,51 @@ fuzz-build: $(FUZZ_BINS) mxshield
 
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ------------------------------------------------------------- install
+# make install [DESTDIR=/tmp/root] [PREFIX=/usr] [SBINDIR=...]
+#   [SYSTEMDUNITDIR=...] [UDEVRULESDIR=...] [LIBEXECDIR=...] [DOCDIR=...]
+# The units and the udev rule are rendered from scripts/systemd/*.in and
+# scripts/udev/*.in into build/ with the installed paths (docs/packaging.md).
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+LIBEXECDIR     ?= $(PREFIX)/libexec/mxshield
+DOCDIR         ?= $(PREFIX)/share/doc/mxshield
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+UDEVRULESDIR   ?= $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/lib/udev)/rules.d
+UNIT_IN    := $(wildcard scripts/systemd/*.in)
+UNITS      := $(patsubst scripts/systemd/%.in,$(BUILD)/systemd/%,$(UNIT_IN))
+UDEV_RULES := $(patsubst scripts/udev/%.in,$(BUILD)/udev/%,$(wildcard scripts/udev/*.rules.in))
+IFUP       := $(BUILD)/udev/mxshield-ifup
+RENDER = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	-e 's|@DOCDIR@|$(DOCDIR)|g'
+.PHONY: install uninstall units
+all: units
+units: $(UNITS) $(UDEV_RULES) $(IFUP)
+
+# rendered again when the paths change (build/render.paths differs)
+RENDER_PATHS = $(SBINDIR) $(LIBEXECDIR) $(DOCDIR)
+$(BUILD)/render.paths: FORCE | $(BUILD)
+	@echo "$(RENDER_PATHS)" | cmp -s - $@ || echo "$(RENDER_PATHS)" > $@
+FORCE:
+$(BUILD)/systemd/%: scripts/systemd/%.in $(BUILD)/render.paths
+	@mkdir -p $(@D)
+	$(RENDER) $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/udev/%: scripts/udev/%.in $(BUILD)/render.paths
+	@mkdir -p $(@D)
+	$(RENDER) $< > $@.tmp && mv $@.tmp $@
+
+install: mxshield units
+	install -D -m 755 mxshield $(DESTDIR)$(SBINDIR)/mxshield
+	install -D -m 755 $(IFUP) $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
+	install -D -m 644 docs/packaging.md $(DESTDIR)$(DOCDIR)/packaging.md
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(UDEVRULESDIR)
+	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mxshield $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
+	rm -f $(DESTDIR)$(DOCDIR)/packaging.md
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	rm -f $(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(notdir $(UDEV_RULES)))

@@ -13,6 +13,7 @@
 # - the udev helper attaches a recorded interface that appears later, and
 #   ignores others;
 # - VERSION agrees with debian/changelog; uninstall removes what install put.
+LAB_NAME=${LAB_NAME:-mxunit}
 source "$(dirname "$0")/lib.sh"
 
 root=$work/root

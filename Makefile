@@ -87,6 +87,9 @@ $(REF_OBJ): tests/ref/tries.c tests/ref/tries.h $(HDR) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# the files that print the version are rebuilt when it changes
+$(patsubst userspace/%.c,$(BUILD)/%.o,$(shell grep -l MXS_VERSION userspace/*/*.c)): VERSION
+
 $(BUILD)/libmxs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 

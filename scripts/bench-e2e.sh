@@ -64,8 +64,8 @@ make -s all
 MXS=$PWD/mxshield
 FLOOD=$PWD/build/flood
 id=$$
-GEN=mxbe-gen-$id
-FLT=mxbe-flt-$id
+GEN=${LAB_NAME:-mx}be-gen-$id
+FLT=${LAB_NAME:-mx}be-flt-$id
 bpffs=/run/mxbe-$id
 work=$(mktemp -d /tmp/mxbe.XXXXXX)
 # documentation MAC addresses (RFC 7042)

@@ -65,7 +65,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 ns_up() {
-	NS=mxbi-$id-$1
+	NS=${LAB_NAME:-mx}bi-$id-$1
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
 	mkdir -p "$bpffs"

@@ -9,11 +9,12 @@ set -u
 cd "$(dirname "$0")/.."
 filter=${1:-}
 pass=0 fail=0
-# This run's lab names (scripts/lab.sh): a namespace left behind is told
-# from one of another run going on beside this one (mxt<PID>-...).
+# Every test names its namespaces after $LAB_NAME (scripts/lab.sh, the
+# bench scripts): a namespace left behind is told from one of another run
+# going on beside this one (mx...), and every other new namespace counts.
 export LAB_NAME=${LAB_NAME:-mxt$$}
-netns_mine() { ip netns list 2>/dev/null | awk '{print $1}' | grep -v "^mxt" ; \
-	ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NAME-"; }
+netns_mine() { ip netns list 2>/dev/null | awk '{print $1}' | grep -v "^mx" ; \
+	ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NAME"; }
 log=$(mktemp -d /tmp/mxs-testlog.XXXXXX)
 
 run_one() {

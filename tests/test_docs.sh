@@ -28,7 +28,7 @@
 #      exists.
 #
 # One line per example: "ok - docs: FILE: CMD".
-LAB_NAME=mxdocs
+LAB_NAME=${LAB_NAME:-mx}docs
 source "$(dirname "$0")/lib.sh"
 
 files=(README.md docs/*.md)

@@ -217,6 +217,19 @@ install: mxshield units $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
 	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
 
+# the service's configuration: installed once, never over the admin's
+# (uninstall keeps it, as dpkg keeps a conffile until purge)
+SYSCONFDIR ?= /etc
+.PHONY: install-conf
+install: install-conf
+install-conf:
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf"; \
+	else \
+		install -D -m 644 scripts/mxshield.conf.sample \
+			$(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf; \
+	fi
+
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mxshield $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
 	rm -f $(DESTDIR)$(MANDIR)/man8/mxshield.8 $(DESTDIR)$(BASHCOMPDIR)/mxshield

@@ -217,8 +217,8 @@ install: mxshield units $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
 	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
 
-# the service's configuration: installed once, never over the admin's
-# (uninstall keeps it, as dpkg keeps a conffile until purge)
+# the service's configuration: installed once, never over the admin's;
+# uninstall removes it only while it is the sample unchanged
 SYSCONFDIR ?= /etc
 .PHONY: install-conf
 install: install-conf
@@ -231,6 +231,10 @@ install-conf:
 	fi
 
 uninstall:
+	@c=$(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf; \
+	if cmp -s scripts/mxshield.conf.sample $$c; then rm -f $$c; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/mxshield 2>/dev/null || true; \
+	elif [ -e $$c ]; then echo "keeping $$c (changed)"; fi
 	rm -f $(DESTDIR)$(SBINDIR)/mxshield $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
 	rm -f $(DESTDIR)$(MANDIR)/man8/mxshield.8 $(DESTDIR)$(BASHCOMPDIR)/mxshield
 	rm -f $(DESTDIR)$(DOCDIR)/packaging.md

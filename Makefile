@@ -20,7 +20,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncatio
 # CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
 # RELRO, BIND_NOW) reach every compile and link of the controller
 CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lsystemd -lpthread
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lsystemd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -86,6 +86,9 @@ $(BUILD)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL) | $(BUILD)
 $(REF_OBJ): tests/ref/tries.c tests/ref/tries.h $(HDR) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# the files that print the version are rebuilt when it changes
+$(patsubst userspace/%.c,$(BUILD)/%.o,$(shell grep -l MXS_VERSION userspace/*/*.c)): VERSION
 
 $(BUILD)/libmxs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^

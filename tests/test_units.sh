@@ -101,6 +101,9 @@ check "block add with them (state files keep the group)" \
 # (what the policy service reads: settings and envelope lists)
 check_eq "state files it writes get the directory's group, 0640" "640 nogroup 640 nogroup" \
 	"$(stat -c '%a %G' "$work/state/envelope" "$work/state/ifaces" | tr '\n' ' ' | sed 's/ $//')"
+# an IP list's journal too (a new journal file, not a rewritten one)
+check_eq "... the block list's journal too" "640 nogroup" \
+	"$(stat -c '%a %G' "$work/state/block.journal")"
 
 # the policy service, started as its unit starts it, as nogroup's user
 # (the unit's own command line, with --user nobody for mxshield: the lab

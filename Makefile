@@ -20,7 +20,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncatio
 # CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
 # RELRO, BIND_NOW) reach every compile and link of the controller
 CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lpthread
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lsystemd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -220,7 +220,24 @@ install: mxshield units $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
 	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
 
+# the service's configuration: installed once, never over the admin's;
+# uninstall removes it only while it is the sample unchanged
+SYSCONFDIR ?= /etc
+.PHONY: install-conf
+install: install-conf
+install-conf:
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf"; \
+	else \
+		install -D -m 644 scripts/mxshield.conf.sample \
+			$(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf; \
+	fi
+
 uninstall:
+	@c=$(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf; \
+	if cmp -s scripts/mxshield.conf.sample $$c; then rm -f $$c; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/mxshield 2>/dev/null || true; \
+	elif [ -e $$c ]; then echo "keeping $$c (changed)"; fi
 	rm -f $(DESTDIR)$(SBINDIR)/mxshield $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
 	rm -f $(DESTDIR)$(MANDIR)/man8/mxshield.8 $(DESTDIR)$(BASHCOMPDIR)/mxshield
 	rm -f $(DESTDIR)$(DOCDIR)/packaging.md

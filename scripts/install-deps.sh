@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
 	# build
 	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libmaxminddb-dev libspf2-dev libjson-c-dev pkg-config
+	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test

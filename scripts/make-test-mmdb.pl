@@ -2,7 +2,10 @@
 # Write a small MaxMind-format country database from a text spec, for tests
 # and the demo. Uses Debian's libmaxmind-db-writer-perl.
 #
-#   scripts/make-test-mmdb.pl [--schema geoip2|country_code] OUT.mmdb < spec
+#   scripts/make-test-mmdb.pl [--schema geoip2|country_code] [--build-epoch SECS] OUT.mmdb < spec
+#
+# --build-epoch: the metadata's build date (default now), e.g. an old one
+# for the freshness checks of status and fetch-country-db.sh.
 #
 # spec: one "CIDR CC" per line (IPv4 or IPv6), '#' comments.
 # geoip2 schema:       { country => { iso_code => CC, names => { en => CC } } }
@@ -13,7 +16,8 @@ use Getopt::Long;
 use MaxMind::DB::Writer::Tree;
 
 my $schema = 'geoip2';
-GetOptions('schema=s' => \$schema) or die "usage: $0 [--schema geoip2|country_code] OUT.mmdb < spec\n";
+my $epoch;
+GetOptions('schema=s' => \$schema, 'build-epoch=i' => \$epoch) or die "usage: $0 [--schema geoip2|country_code] OUT.mmdb < spec\n";
 die "usage: $0 [--schema geoip2|country_code] OUT.mmdb < spec\n" unless @ARGV == 1;
 die "unknown schema '$schema'\n" unless $schema eq 'geoip2' || $schema eq 'country_code';
 my $out = $ARGV[0];
@@ -37,6 +41,8 @@ my $tree = MaxMind::DB::Writer::Tree->new(
 	# ::ffff:0:0/96 and 2002::/16 lead to the IPv4 tree, as in real files
 	alias_ipv6_to_ipv4    => 1,
 );
+
+$tree->_set_build_epoch($epoch) if defined $epoch;
 
 my $n = 0;
 while (my $line = <STDIN>) {

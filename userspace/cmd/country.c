@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../core/cli.h"
@@ -20,6 +21,7 @@
 #include "../core/json.h"
 #include "../filter/build.h"
 #include "../filter/geo.h"
+#include "../filter/geodb.h"
 #include "../filter/loader.h"
 #include "../state/recfile.h"
 #include "objects.h"
@@ -278,70 +280,16 @@ out:
 
 /* ------------------------------------------------------------------- geo */
 
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (!f)
-		return ctl_err("%s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return ctl_err("%s: %s", path, strerror(errno));
-	}
-	*buf = malloc(n ? n : 1);
-	if (!*buf || fread(*buf, 1, n, f) != (size_t)n) {
-		free(*buf);
-		fclose(f);
-		return ctl_err("%s: read error", path);
-	}
-	*len = n;
-	fclose(f);
-	return 0;
-}
-
-struct geo_store {
-	const char *path;
-	const char *buf;
-	size_t len;
-};
-
-static int geo_store(void *arg)
-{
-	const struct geo_store *g = arg;
-	char err[PATH_MAX + 256];
-
-	if (atomic_write(g->path, g->buf, g->len, err, sizeof(err)))
-		return ctl_err("storing the database: %s", err);
-	return 0;
-}
-
 static int do_geo_load(struct ctl *c, const struct cli_args *a)
 {
 	const char *file = a->pos[0];
 	struct geo_meta meta = {};
 	uint64_t per[MXS_COUNTRY_SLOTS] = {};
-	struct pfx_vec all = {};
-	char err[MXS_ERRLEN + PATH_MAX], gp[PATH_MAX], *buf = NULL;
 	struct recfile f;
-	size_t len = 0;
 	int rc = 1;
 
-	/* validate and count first: a bad database changes nothing */
-	if (geo_collect(file, NULL, &all, per, &meta, err, sizeof(err)))
-		return ctl_err("%s", err);
-	pfx_vec_free(&all);
-	if (ctl_ensure_loaded(c) || read_file(file, &buf, &len))
+	if (geodb_load(c, file, true, &meta, per))
 		return 1;
-	/* the build from the new database made ready, its copy stored, then
-	 * the switch */
-	state_path(c, ST_GEO, gp, sizeof(gp));
-	{
-		struct geo_store gs = { gp, buf, len };
-
-		if (ctl_compile_hook(c, -1, NULL, file, NULL, geo_store, &gs) || ctl_stamp(c))
-			goto out;
-	}
 	rc = 0;
 	if (ctl_read(c, ST_COUNTRIES, &f))
 		goto out;
@@ -381,14 +329,88 @@ static int do_geo_load(struct ctl *c, const struct cli_args *a)
 	}
 	recfile_free(&f);
 out:
-	free(buf);
 	return rc;
+}
+
+static void print_age(const char *label, uint64_t epoch)
+{
+	char t[32];
+
+	printf("%s%s (%lld days old)\n", label, fmt_time(epoch, t, sizeof(t)),
+	       (long long)((time(NULL) - (int64_t)epoch) / 86400));
+}
+
+/* geo check FILE: is it a country database, and how old; changes nothing.
+ * The fetch script checks what it downloaded with it. */
+static int do_geo_check(struct ctl *c, const struct cli_args *a)
+{
+	const char *file = a->pos[0], *ma = cli_opt(a, "max-age");
+	struct geo_meta meta;
+	struct pfx_vec all = {};
+	char err[MXS_ERRLEN + PATH_MAX];
+	int64_t max = 0, age;
+
+	if (ma && parse_duration(ma, &max, err, sizeof(err)))
+		return cli_usage(a, "--max-age: %s", err);
+	if (geo_collect(file, NULL, &all, NULL, &meta, err, sizeof(err)))
+		return ctl_err("%s", err);
+	pfx_vec_free(&all);
+	if (!meta.networks)
+		return ctl_err("%s: no network with a country in it: not a country database",
+			       file);
+	age = meta.build_epoch ? time(NULL) - (int64_t)meta.build_epoch : -1;
+	if (c->json) {
+		jw_obj();
+		jw_kstr("file", file);
+		jw_kstr("database_type", meta.type);
+		jw_kstr("schema", meta.schema ? meta.schema : "");
+		jw_ku64("build_epoch", meta.build_epoch);
+		jw_ki64("age_seconds", age);
+		jw_ku64("networks", meta.networks);
+		jw_end_obj();
+	} else {
+		printf("%s: %s, schema %s, %llu networks\n", file, meta.type,
+		       meta.schema ? meta.schema : "?", (unsigned long long)meta.networks);
+		print_age("built ", meta.build_epoch);
+	}
+	if (ma && (age < 0 || age > max)) {
+		c->json_result = true;
+		return ctl_err("%s: built %lld days ago, older than --max-age %s", file,
+			       (long long)(age / 86400), ma);
+	}
+	return 0;
+}
+
+/* geo max-age DURATION: how old the database may get before status warns. */
+static int do_geo_max_age(struct ctl *c, const struct cli_args *a)
+{
+	char err[MXS_ERRLEN];
+	int64_t secs;
+
+	if (parse_duration(a->pos[0], &secs, err, sizeof(err)) || !secs)
+		return cli_usage(a, "%s", secs ? err : "a maximum age above 0 (e.g. 30d)");
+	if (geodb_set_max_age(c, secs))
+		return 1;
+	if (c->json) {
+		jw_obj();
+		jw_ki64("geo_max_age_seconds", secs);
+		jw_end_obj();
+	} else {
+		printf("geo max-age %s: status warns when the database was built longer ago\n",
+		       a->pos[0]);
+	}
+	return 0;
 }
 
 
 static const struct cli_opt add_opts[] = {
 	{ "action", "ACTION", "what happens to its sources: drop at the NIC, or pass tagged "
 			      "reject, quarantine or spam (required)", cli_actions },
+	{ NULL }
+};
+
+static const struct cli_opt geo_check_opts[] = {
+	{ "max-age", "DURATION", "fail (exit 1) when the database was built longer ago" },
 	{ NULL }
 };
 
@@ -408,6 +430,12 @@ static const struct cli_cmd geo_cmds[] = {
 	  "Check a MaxMind-format country database (GeoLite2-Country or "
 	  "geo-whois-asn-country), store a copy in the state, and rebuild with it.",
 	  .complete = "@file" },
+	{ "check", do_geo_check, "FILE.mmdb", 1, 1,
+	  "Check a country database without loading it: its type, networks and build "
+	  "date; with --max-age, fail when it is older.", geo_check_opts, .complete = "@file" },
+	{ "max-age", do_geo_max_age, "DURATION", 1, 1,
+	  "How old (by its build date) the loaded database may get before status warns "
+	  "(default 30d)." },
 	{ 0 }
 };
 

@@ -11,6 +11,7 @@
 #include "../core/ctl.h"
 #include "../core/json.h"
 #include "../filter/build.h"
+#include "../filter/geodb.h"
 #include "../filter/install.h"
 #include "../filter/loader.h"
 #include "../state/recfile.h"
@@ -34,6 +35,7 @@ struct status {
 	uint64_t compiled[2];
 	long memory;
 	struct { bool ok; __u32 patches; double used; } fill[2];
+	struct geo_info geo;
 };
 
 static void gather_ifaces(struct ctl *c, const struct recfile *ifs, struct status *st)
@@ -149,7 +151,41 @@ static void print_json(struct ctl *c, const struct status *st)
 			(uint64_t)(st->fill[v6].used * 100));
 	}
 	jw_ki64("memory_bytes", st->memory);
+	jw_key("geo");
+	jw_obj();
+	jw_kbool("loaded", st->geo.present);
+	if (st->geo.present) {
+		jw_kstr("database_type", st->geo.type);
+		jw_ku64("build_epoch", st->geo.build_epoch);
+		jw_ki64("age_seconds", st->geo.age);
+		if (st->geo.loaded)
+			jw_ki64("loaded_epoch", st->geo.loaded);
+		if (st->geo.file[0])
+			jw_kstr("file", st->geo.file);
+	}
+	jw_ki64("max_age_seconds", st->geo.max_age);
+	jw_kbool("stale", st->geo.stale);
 	jw_end_obj();
+	jw_end_obj();
+}
+
+static void print_geo(const struct geo_info *g)
+{
+	char t[32];
+
+	if (!g->present) {
+		printf("country database: none ('mxshield geo load FILE.mmdb')\n");
+		return;
+	}
+	if (g->age < 0)
+		printf("country database: %s, build date unknown\n", g->type);
+	else
+		printf("country database: %s, built %s, %lld days old\n", g->type,
+		       fmt_time(g->build_epoch, t, sizeof(t)), (long long)(g->age / 86400));
+	if (g->stale)
+		printf("warning: the country database is older than %lld days (geo max-age): "
+		       "fetch a new one and 'mxshield geo load' it\n",
+		       (long long)(g->max_age / 86400));
 }
 
 static void print_text(struct ctl *c, const struct status *st)
@@ -170,6 +206,7 @@ static void print_text(struct ctl *c, const struct status *st)
 		       f->recorded_only ? "not attached ('mxshield restore' attaches it)" :
 		       f->attached ? "attached" : "interface gone (detach to clean up)");
 	}
+	print_geo(&st->geo);
 	printf("lists:%s\n", st->loaded ? "" : " (in the state directory)");
 	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
 		if (st->have_entries[l])
@@ -213,6 +250,11 @@ static int do_status(struct ctl *c, const struct cli_args *a)
 	st.prog_id = filter_prog_id(c);
 	gather_ifaces(c, &ifs, &st);
 	gather_build(c, &st);
+	if (geodb_info(c, &st.geo)) {
+		recfile_free(&s);
+		recfile_free(&ifs);
+		return 1;
+	}
 	if (c->json)
 		print_json(c, &st);
 	else

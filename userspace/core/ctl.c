@@ -14,10 +14,16 @@
 #include <unistd.h>
 #include "ctl.h"
 #include "json.h"
+#include "log.h"
 
 /* Under --json the messages are kept for the {"error": ...} object. */
-static bool errs_json;
+static bool errs_json, errs_log;
 static char errs[4096];
+
+void ctl_errors_to_log(bool on)
+{
+	errs_log = on;
+}
 
 void ctl_errors_json(bool on)
 {
@@ -42,6 +48,11 @@ int ctl_err(const char *fmt, ...)
 			n += snprintf(errs + n, sizeof(errs) - n, "; ");
 		if (n < sizeof(errs))
 			vsnprintf(errs + n, sizeof(errs) - n, fmt, ap);
+	} else if (errs_log) {
+		char msg[1024];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		log_print(LOG_ERR, "%s", msg);
 	} else {
 		fputs("mxshield: ", stderr);
 		vfprintf(stderr, fmt, ap);

@@ -47,6 +47,8 @@ int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The messages ctl_err() kept under --json ("; "-separated), or NULL. */
 const char *ctl_errors(void);
 void ctl_errors_json(bool on);
+/* A long-running command: errors go to its log (core/log.h), LOG_ERR. */
+void ctl_errors_to_log(bool on);
 /* Explain a negative errno from a BPF call in admin terms. */
 const char *bpf_errstr(int err);
 

@@ -387,6 +387,22 @@ int ctl_ensure_loaded(struct ctl *c)
 	return ctl_sweep(c, &removed);
 }
 
+int ctl_open_if_loaded(struct ctl *c)
+{
+	int err;
+
+	if (ctl_lock(c))
+		return 1;
+	err = ctl_open_pinned(c);
+	if (err == -ENOENT)
+		return 0;	/* not loaded: the state alone */
+	if (err)
+		return ctl_err("%s: %s", c->bpffs_dir, bpf_errstr(err));
+	if (!layout_ok(c))
+		return layout_refused(c);
+	return ctl_reconcile(c);
+}
+
 int ctl_reconcile(struct ctl *c)
 {
 	struct recfile settings;

@@ -26,6 +26,11 @@ struct mxs_config;
  * from the state if the live build does not carry it, open the maps,
  * sweep expired entries. 0, or 1 after printing an error. */
 int ctl_ensure_loaded(struct ctl *c);
+/* The lock, and the pinned maps when a filter is loaded (never loads one:
+ * c->loaded tells), its build reconciled with the state. For the
+ * service's upkeep, which must not load a filter an admin unloaded. 0, or
+ * 1 after an error. */
+int ctl_open_if_loaded(struct ctl *c);
 /* Open the pinned maps only: 0, or -ENOENT when not loaded. */
 int ctl_open_pinned(struct ctl *c);
 /* A read: the shared lock, then the pinned maps if a filter is loaded

@@ -50,6 +50,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -65,6 +66,7 @@
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include "../core/ctl.h"
+#include "../core/log.h"
 #include "../filter/classify.h"
 #include "../filter/install.h"
 #include "../filter/loader.h"
@@ -167,24 +169,18 @@ struct server {
 		int fd;
 	} inner[4][4];
 	bool inner_warned;
+	char spec[128];			/* what it listens on, for the log */
+	bool activated;			/* the socket came from systemd */
+	int64_t maps_tried;		/* ms: the last try to open the maps */
+	bool maps_force;		/* try again now (a reload) */
 };
 
 static struct server *srv;	/* for mxs_inner_fd, which has no context */
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	char ts[32], line[1200];
-	time_t t = time(NULL);
-	struct tm tm;
-	va_list ap;
-
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&t, &tm));
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s mxshield-policy: %s\n", ts, line);
-}
+/* The log (core/log.h): stderr alone, the journal or syslog in `serve`. */
+#define logf_(...) log_print(LOG_INFO, __VA_ARGS__)
+#define logw_(...) log_print(LOG_WARNING, __VA_ARGS__)
+#define loge_(...) log_print(LOG_ERR, __VA_ARGS__)
 
 static int64_t now_ms(void)
 {
@@ -207,7 +203,8 @@ static void log_limited(struct ratelimit *rl, const char *fmt, ...)
 
 	if (now - rl->window >= 10000) {
 		if (rl->dropped)
-			logf_("%d more messages about %s left out", rl->dropped, rl->what);
+			log_print(LOG_NOTICE, "%d more messages about %s left out", rl->dropped,
+				  rl->what);
 		rl->window = now;
 		rl->count = rl->dropped = 0;
 	}
@@ -218,7 +215,7 @@ static void log_limited(struct ratelimit *rl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	logf_("%s", line);
+	log_print(LOG_NOTICE, "%s", line);
 }
 #define log_bad(s, ...) log_limited(&(s)->rl_bad, __VA_ARGS__)
 #define log_room(s, ...) log_limited(&(s)->rl_room, __VA_ARGS__)
@@ -247,7 +244,7 @@ static void env_refresh(struct server *s)
 	if (!changed)
 		return;
 	if (env_load(s->c, &fresh, err, sizeof(err))) {
-		logf_("keeping the previous lists: %s", err);
+		loge_("keeping the previous lists: %s", err);
 		memcpy(s->env_stamp, now, sizeof(now));	/* once per change, not per request */
 		return;
 	}
@@ -715,9 +712,9 @@ static void accept_some(struct server *s)
 				/* out of fds despite the raised limit: make room */
 				if (evict(s, NULL))
 					continue;
-				logf_("accept: %s", strerror(errno));
+				loge_("accept: %s", strerror(errno));
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-				logf_("accept: %s", strerror(errno));
+				loge_("accept: %s", strerror(errno));
 			}
 			return;
 		}
@@ -774,7 +771,7 @@ static void accept_some(struct server *s)
 		s->nconn++;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) {
-			logf_("epoll: %s", strerror(errno));
+			loge_("epoll: %s", strerror(errno));
 			conn_close(s, c);
 			continue;
 		}
@@ -854,7 +851,7 @@ static void spf_run(struct server *s, struct conn *c)
 	c->spf->queued = false;
 	if (!d) {
 		/* nothing would ever answer it: drop the connection */
-		logf_("%s: out of memory for an SPF check: closing", c->name);
+		loge_("%s: out of memory for an SPF check: closing", c->name);
 		shutdown(c->fd, SHUT_RDWR);
 		watch(s, c, EPOLLIN);
 		free(c->spf);
@@ -874,7 +871,7 @@ static void spf_run(struct server *s, struct conn *c)
 	pthread_attr_destroy(&at);
 	if (err) {
 		/* decided as if SPF gave no result, as on its timeout */
-		logf_("cannot start an SPF check: %s", strerror(err));
+		loge_("cannot start an SPF check: %s", strerror(err));
 		spf_post(s, d);
 	}
 }
@@ -982,7 +979,7 @@ static int broker_ask(struct server *s, __u32 which, __u32 slot, __u32 *id)
 
 	if (send(s->broker, &q, sizeof(q), MSG_NOSIGNAL) != sizeof(q) ||
 	    recvmsg(s->broker, &m, MSG_CMSG_CLOEXEC) != sizeof(r)) {
-		logf_("the broker for the compiled maps is gone or hangs: IP verdicts from "
+		loge_("the broker for the compiled maps is gone or hangs: IP verdicts from "
 		      "now on are those of the last build it opened");
 		close(s->broker);
 		s->broker = -1;
@@ -1054,7 +1051,7 @@ static int policy_inner_fd(int outer, __u32 slot)
 	fd = s->broker >= 0 ? broker_ask(s, w, slot, &id) : inner_open(outer, slot, &id);
 	if (fd < 0) {
 		if (!s->inner_warned)
-			logf_("cannot open the compiled build's maps (%s): IP verdicts are off "
+			logw_("cannot open the compiled build's maps (%s): IP verdicts are off "
 			      "until they can be (start as root, with --user)", strerror(-fd));
 		s->inner_warned = true;
 		/* a stale array still answers better than none */
@@ -1351,141 +1348,282 @@ static int num_opt(const char *name, const char *v, int lo, int hi, int *out)
 	return 0;
 }
 
-static int serve(struct server *s)
+/* The listening socket systemd passed (socket activation): a stream
+ * socket that listens. Its family says unix or inet. 0, or 1. */
+static int adopt_listener(struct server *s, int fd, char *spec, size_t len)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, evs[256];
-	int timeout = -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int type = 0, acc = 0;
+	socklen_t il = sizeof(int);
 
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &il) || type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &il) || !acc ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return ctl_err("the socket passed by systemd (fd %d) is not a listening stream "
+			       "socket (ListenStream= in the .socket unit)", fd);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC))
+		return ctl_err("fd %d: %s", fd, strerror(errno));
+	s->inet = ss.ss_family != AF_UNIX;
+	if (s->inet) {
+		char h[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+		getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		snprintf(spec, len, ss.ss_family == AF_INET6 ? "inet:[%s]:%s" : "inet:%s:%s", h,
+			 port);
+	} else {
+		snprintf(spec, len, "unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+	}
+	s->lfd = fd;
+	return 0;
+}
+
+/* Open the filter's maps if it is loaded: at the start, on a reload, and
+ * every 30 s while it is not (restore may come after the service). */
+static void maps_try(struct server *s, bool first)
+{
+	int64_t now = now_ms();
+
+	if (s->have_maps || (!first && now - s->maps_tried < 30000 && !s->maps_force))
+		return;
+	s->maps_tried = now;
+	s->maps_force = false;
+	s->have_maps = ctl_open_pinned(s->c) == 0;
+	if (s->have_maps && !first)
+		logf_("the filter is loaded now under %s: IP verdicts are on", s->c->bpffs_dir);
+	else if (!s->have_maps && first)
+		logw_("warning: the filter is not loaded under %s (or its pins are not readable "
+		      "here): IP verdicts are off, the envelope lists still answer",
+		      s->c->bpffs_dir);
+}
+
+static int opts_parse(const struct policy_opts *po, struct opts *o, int *rto, int *ito)
+{
+	*rto = 10;
+	*ito = 600;
+	o->max_conn = 4096;
+	o->max_per_peer = 256;
+	if (num_opt("request-timeout", po->request_timeout, 1, 3600, rto) ||
+	    num_opt("idle-timeout", po->idle_timeout, 1, 86400, ito) ||
+	    num_opt("max-conn", po->max_conn, 1, 1000000, &o->max_conn) ||
+	    num_opt("max-per-peer", po->max_per_peer, 1, 1000000, &o->max_per_peer))
+		return 1;
+	o->request_ms = *rto * 1000;
+	o->idle_ms = *ito * 1000;
+	return 0;
+}
+
+static struct server the_server;	/* large: off the stack; one per process */
+
+struct policy_server *policy_open(struct ctl *c, const struct policy_opts *po, int lfd)
+{
+	struct server *s = &the_server;
+	struct epoll_event ev = { .events = EPOLLIN };
+	gid_t sgid = (gid_t)-1;
+	const char *spec, *group;
+	int rto, ito;
+
+	memset(s, 0, sizeof(*s));
+	spec = po->listen ? : "inet:127.0.0.1:10040";
+	group = po->socket_group;
+	if (opts_parse(po, &s->o, &rto, &ito))
+		return NULL;
+	if (lfd < 0) {
+		s->inet = !strncmp(spec, "inet:", 5);
+		if (!s->inet && strncmp(spec, "unix:", 5))
+			return ctl_err("'%s': listen on unix:PATH or inet:HOST:PORT", spec), NULL;
+		if (group && s->inet)
+			return ctl_err("--socket-group is for a unix: socket"), NULL;
+		if (group || !s->inet) {
+			/* smtpd runs as postfix: by default that group may connect */
+			struct group *gr = getgrnam(group ? group : "postfix");
+
+			if (!gr && group)
+				return ctl_err("--socket-group %s: no such group", group), NULL;
+			if (gr)
+				sgid = gr->gr_gid;
+		}
+	}
+	if (raise_nofile(s->o.max_conn))
+		return NULL;
+
+	s->c = c;
+	s->broker = -1;
+	s->lfd = s->ep = s->evfd = -1;
+	s->rl_bad.what = "bad clients";
+	s->rl_room.what = "connections closed for room";
+	for (int w = 0; w < 4; w++)
+		for (int i = 0; i < 4; i++)
+			s->inner[w][i].fd = -1;
+	pthread_mutex_init(&s->spf_mu, NULL);
+	c->read_only = true;	/* the service only reads maps */
+	maps_try(s, true);
+	srv = s;
+	mxs_inner_fd = policy_inner_fd;
+	s->conns = calloc(s->o.max_conn, sizeof(*s->conns));
+	s->npeer_buckets = 1024;
+	s->peers = calloc(s->npeer_buckets, sizeof(*s->peers));
+	if (!s->conns || !s->peers)
+		return ctl_err("out of memory for %d connections", s->o.max_conn), NULL;
+	for (int i = s->o.max_conn - 1; i >= 0; i--) {
+		s->conns[i].fd = -1;
+		s->conns[i].next = s->free_conn;
+		s->free_conn = &s->conns[i];
+	}
+	if (lfd >= 0) {
+		if (adopt_listener(s, lfd, s->spec, sizeof(s->spec)))
+			return NULL;
+		s->activated = true;
+	} else {
+		snprintf(s->spec, sizeof(s->spec), "%s", spec);
+		s->lfd = s->inet ? listen_inet(spec) : listen_unix(spec + 5, sgid);
+		if (s->lfd < 0)
+			return NULL;
+		if (!s->inet) {
+			struct stat st;
+			struct group *gr;
+
+			if (!lstat(spec + 5, &st) && (gr = getgrgid(st.st_gid)))
+				logf_("%s: mode %04o, group %s", spec, st.st_mode & 07777,
+				      gr->gr_name);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->ep < 0 || s->evfd < 0)
-		return ctl_err("epoll: %s", strerror(errno));
+		return ctl_err("epoll: %s", strerror(errno)), NULL;
 	ev.data.ptr = &s->lfd;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev))
-		return ctl_err("epoll: %s", strerror(errno));
+		return ctl_err("epoll: %s", strerror(errno)), NULL;
 	ev.data.ptr = &s->evfd;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->evfd, &ev))
-		return ctl_err("epoll: %s", strerror(errno));
-	for (;;) {
-		int n = epoll_wait(s->ep, evs, 256, timeout);
+		return ctl_err("epoll: %s", strerror(errno)), NULL;
+	return (struct policy_server *)s;
+}
 
-		if (n < 0 && errno != EINTR)
-			return ctl_err("epoll_wait: %s", strerror(errno));
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &s->lfd)
-				accept_some(s);
-			else if (evs[i].data.ptr == &s->evfd)
-				spf_finish(s);
-			else if (((struct conn *)evs[i].data.ptr)->fd >= 0)
-				conn_event(s, evs[i].data.ptr, evs[i].events);
-		}
-		timeout = expire(s);
+/* The lists, loaded the first time (or as the user after a drop). */
+static void policy_start(struct server *s, const char *user)
+{
+	char peer[48] = "";
+
+	memset(s->env_stamp, 0xff, sizeof(s->env_stamp));	/* force the first load */
+	env_refresh(s);
+	if (s->inet)
+		snprintf(peer, sizeof(peer), ", %d per peer", s->o.max_per_peer);
+	logf_("listening on %s%s (up to %d connections%s; requests within %d s, idle for "
+	      "%d s)%s%s", s->spec, s->activated ? " (socket from systemd)" : "", s->o.max_conn,
+	      peer, s->o.request_ms / 1000, s->o.idle_ms / 1000, user ? " as " : "",
+	      user ? user : "");
+}
+
+int policy_fd(const struct policy_server *ps)
+{
+	return ((const struct server *)ps)->ep;
+}
+
+int policy_run(struct policy_server *ps)
+{
+	struct server *s = (struct server *)ps;
+	struct epoll_event evs[256];
+	int n = epoll_wait(s->ep, evs, 256, 0);
+
+	if (n < 0 && errno != EINTR)
+		return ctl_err("epoll_wait: %s", strerror(errno)), -2;
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.ptr == &s->lfd)
+			accept_some(s);
+		else if (evs[i].data.ptr == &s->evfd)
+			spf_finish(s);
+		else if (((struct conn *)evs[i].data.ptr)->fd >= 0)
+			conn_event(s, evs[i].data.ptr, evs[i].events);
 	}
+	maps_try(s, false);
+	{
+		int t = expire(s);
+
+		/* while the filter is missing, look again within 30 s */
+		if (!s->have_maps && (t < 0 || t > 30000))
+			t = 30000;
+		return t;
+	}
+}
+
+int policy_reconfigure(struct policy_server *ps, const struct policy_opts *po,
+		       char *restart, size_t len)
+{
+	struct server *s = (struct server *)ps;
+	struct opts o;
+	int rto, ito;
+	size_t n = 0;
+
+	restart[0] = '\0';
+	if (opts_parse(po, &o, &rto, &ito))
+		return 1;
+	if (o.max_conn != s->o.max_conn)
+		n += snprintf(restart + n, n < len ? len - n : 0, "%smax_conn", n ? ", " : "");
+	s->o.request_ms = o.request_ms;
+	s->o.idle_ms = o.idle_ms;
+	s->o.max_per_peer = o.max_per_peer;
+	/* the lists again, and the filter's maps if they were missing */
+	memset(s->env_stamp, 0xff, sizeof(s->env_stamp));
+	env_refresh(s);
+	s->maps_force = true;
+	maps_try(s, false);
+	logf_("policy limits now: requests within %d s, idle for %d s, %d per peer%s%s", rto,
+	      ito, s->o.max_per_peer, *restart ? "; needs a restart: " : "", restart);
+	return 0;
+}
+
+bool policy_has_maps(const struct policy_server *ps)
+{
+	return ((const struct server *)ps)->have_maps;
 }
 
 int policy_serve(struct ctl *c, const struct policy_opts *po)
 {
-	static struct server s;	/* large: keep it off the stack */
 	struct passwd *pw = NULL;
-	gid_t sgid = (gid_t)-1;
-	const char *spec, *user, *group;
+	struct server *s;
 	char err[MXS_ERRLEN + 64];
-	int rto = 10, ito = 600;
+	const char *user = po->user;
 
-	spec = po->listen ? : "inet:127.0.0.1:10040";
-	user = po->user;
-	group = po->socket_group;
-	s.o.max_conn = 4096;
-	s.o.max_per_peer = 256;
-	if (num_opt("request-timeout", po->request_timeout, 1, 3600, &rto) ||
-	    num_opt("idle-timeout", po->idle_timeout, 1, 86400, &ito) ||
-	    num_opt("max-conn", po->max_conn, 1, 1000000, &s.o.max_conn) ||
-	    num_opt("max-per-peer", po->max_per_peer, 1, 1000000, &s.o.max_per_peer))
-		return 1;
-	s.o.request_ms = rto * 1000;
-	s.o.idle_ms = ito * 1000;
-	s.inet = !strncmp(spec, "inet:", 5);
-	if (!s.inet && strncmp(spec, "unix:", 5))
-		return ctl_err("'%s': listen on unix:PATH or inet:HOST:PORT", spec);
-	if (group && s.inet)
-		return ctl_err("--socket-group is for a unix: socket");
+	log_open(LOG_TO_STDERR, "mxshield-policy");
 	if (user && !(pw = getpwnam(user)))
 		return ctl_err("--user %s: no such user", user);
-	if (group || !s.inet) {
-		/* smtpd runs as postfix: by default that group may connect */
-		struct group *gr = getgrnam(group ? group : "postfix");
-
-		if (!gr && group)
-			return ctl_err("--socket-group %s: no such group", group);
-		if (gr)
-			sgid = gr->gr_gid;
-	}
-	if (raise_nofile(s.o.max_conn))
+	s = (struct server *)policy_open(c, po, -1);
+	if (!s)
 		return 1;
-
-	s.c = c;
-	s.broker = -1;
-	s.rl_bad.what = "bad clients";
-	s.rl_room.what = "connections closed for room";
-	for (int w = 0; w < 4; w++)
-		for (int i = 0; i < 4; i++)
-			s.inner[w][i].fd = -1;
-	pthread_mutex_init(&s.spf_mu, NULL);
-	c->read_only = true;	/* the service only reads maps */
-	s.have_maps = ctl_open_pinned(c) == 0;
-	if (!s.have_maps)
-		logf_("warning: the filter is not loaded under %s (or its pins are not readable "
-		      "here): IP verdicts are off", c->bpffs_dir);
-	srv = &s;
-	mxs_inner_fd = policy_inner_fd;
-	s.conns = calloc(s.o.max_conn, sizeof(*s.conns));
-	s.npeer_buckets = 1024;
-	s.peers = calloc(s.npeer_buckets, sizeof(*s.peers));
-	if (!s.conns || !s.peers)
-		return ctl_err("out of memory for %d connections", s.o.max_conn);
-	for (int i = s.o.max_conn - 1; i >= 0; i--) {
-		s.conns[i].fd = -1;
-		s.conns[i].next = s.free_conn;
-		s.free_conn = &s.conns[i];
-	}
-	s.lfd = s.inet ? listen_inet(spec) : listen_unix(spec + 5, sgid);
-	if (s.lfd < 0)
-		return 1;
-	if (!s.inet) {
-		struct stat st;
-		struct group *gr;
-
-		if (!lstat(spec + 5, &st) && (gr = getgrgid(st.st_gid)))
-			logf_("%s: mode %04o, group %s", spec, st.st_mode & 07777, gr->gr_name);
-	}
-	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* the broker, should it end: no zombie */
 	if (pw) {
-		if (s.have_maps && geteuid() == 0 && broker_start(&s, pw))
+		if (s->have_maps && geteuid() == 0 && broker_start(s, pw))
 			return 1;
 		if (drop_to(pw, -1))
 			return 1;
 		/* the lists are re-read as this user: make sure that works now */
-		memset(s.env_stamp, 0xff, sizeof(s.env_stamp));
-		if (env_load(c, &s.env, err, sizeof(err)))
+		memset(s->env_stamp, 0xff, sizeof(s->env_stamp));
+		if (env_load(c, &s->env, err, sizeof(err)))
 			return ctl_err("--user %s cannot read the state directory %s: %s (make "
 				       "it and its files readable by a group of the user: chgrp "
 				       "GROUP DIR; chmod 0750 DIR; chmod 0640 DIR/*)",
 				       user, c->state_dir, err);
-		env_free(&s.env);
-		memset(&s.env, 0, sizeof(s.env));
+		env_free(&s->env);
+		memset(&s->env, 0, sizeof(s->env));
 	}
-	memset(s.env_stamp, 0xff, sizeof(s.env_stamp));	/* force the first load */
-	env_refresh(&s);
-	{
-		char peer[48] = "";
+	policy_start(s, pw ? pw->pw_name : NULL);
+	for (;;) {
+		struct pollfd pfd = { .fd = s->ep, .events = POLLIN };
+		int t = policy_run((struct policy_server *)s);
 
-		if (s.inet)
-			snprintf(peer, sizeof(peer), ", %d per peer", s.o.max_per_peer);
-		logf_("listening on %s (up to %d connections%s; requests within %d s, idle for "
-		      "%d s)%s%s", spec, s.o.max_conn, peer, rto, ito, pw ? " as " : "",
-		      pw ? pw->pw_name : "");
+		if (t == -2)
+			return 1;
+		if (poll(&pfd, 1, t) < 0 && errno != EINTR)
+			return ctl_err("poll: %s", strerror(errno));
 	}
-	fflush(stderr);
-	return serve(&s);
+}
+
+void policy_begin(struct policy_server *ps)
+{
+	policy_start((struct server *)ps, NULL);
 }

@@ -6,6 +6,9 @@
 #ifndef MXS_POLICY_SERVICE_H
 #define MXS_POLICY_SERVICE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct ctl;
 
 /* The service's options, as given on the command line (NULL: default). */
@@ -17,7 +20,34 @@ struct policy_opts {
 	const char *max_conn, *max_per_peer;
 };
 
-/* Serve until killed; returns only on an error (1). */
+/* Serve until killed, alone (`mxshield policy serve`): logs to standard
+ * error, drops to --user. Returns only on an error (1). */
 int policy_serve(struct ctl *c, const struct policy_opts *o);
+
+/*
+ * The same service as one event source of a longer-running program
+ * (mta/service.c): policy_open() checks the options, binds (or takes the
+ * listening socket @lfd that systemd passed; -1: bind o->listen) and
+ * opens the filter's maps if it is loaded; policy_begin() loads the lists
+ * and logs that it listens. Then whenever policy_fd() is readable (an
+ * epoll fd: poll it, or add it to an epoll set) and when the time
+ * policy_run() returned has passed, call policy_run(): it handles what is
+ * ready without waiting and returns the ms until its next deadline (-1:
+ * none), or -2 after an error. One service per process.
+ */
+struct policy_server;
+struct policy_server *policy_open(struct ctl *c, const struct policy_opts *o, int lfd);
+void policy_begin(struct policy_server *ps);
+int policy_fd(const struct policy_server *ps);
+int policy_run(struct policy_server *ps);
+/* A reload: the limits that can change live (request and idle timeouts,
+ * max_per_peer) applied to every connection, the lists re-read, the maps
+ * opened if the filter appeared; restart[] names what changed but needs
+ * a restart (max_conn). Open connections stay. 0, or 1 (bad options:
+ * nothing changed). */
+int policy_reconfigure(struct policy_server *ps, const struct policy_opts *o,
+		       char *restart, size_t len);
+/* Are the filter's maps open (IP verdicts on)? */
+bool policy_has_maps(const struct policy_server *ps);
 
 #endif

@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `mxshield serve`: the config file, and the loop that runs the parts.
+ *
+ * One thread, one epoll set: the policy service's own epoll fd, a
+ * signalfd (SIGHUP, SIGTERM, SIGINT, SIGCHLD), a timerfd for the sweeps,
+ * an inotify fd on the watched database's directory and a timerfd that
+ * lets a burst of its events settle. The policy service is never blocked
+ * by upkeep: a sweep or a database load (a full build: seconds on a big
+ * database) runs in a child process, one at a time, which takes the state
+ * directory's lock (ctl_lock) only for its work and exits; its result is
+ * logged when SIGCHLD comes. A child never loads a filter that is not
+ * loaded (ctl_open_if_loaded): an unloaded filter gets its state updated
+ * and the next restore compiles it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+#include "../core/conf.h"
+#include "../core/ctl.h"
+#include "../core/log.h"
+#include "../core/parse.h"
+#include "../filter/build.h"
+#include "../filter/geodb.h"
+#include "../filter/loader.h"
+#include "policy_service.h"
+#include "service.h"
+
+/* ------------------------------------------------------------ the schema */
+
+enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR };
+
+/* Every key the file may hold: its default, its type, and whether a
+ * reload applies it (else it is reported as needing a restart). */
+static const struct key {
+	const char *section, *key, *dflt;
+	enum kind kind;
+	long lo, hi;		/* K_NUM bounds; K_DUR least seconds */
+	bool live;
+} keys[] = {
+	{ "service", "log", "auto", K_LOG, 0, 0, false },
+	{ "policy", "enabled", "yes", K_BOOL, 0, 0, false },
+	{ "policy", "listen", "inet:127.0.0.1:10040", K_LISTEN, 0, 0, false },
+	{ "policy", "socket_group", "postfix", K_GROUP, 0, 0, false },
+	{ "policy", "request_timeout", "10", K_NUM, 1, 3600, true },
+	{ "policy", "idle_timeout", "600", K_NUM, 1, 86400, true },
+	{ "policy", "max_conn", "4096", K_NUM, 1, 1000000, false },
+	{ "policy", "max_per_peer", "256", K_NUM, 1, 1000000, true },
+	{ "sweep", "enabled", "yes", K_BOOL, 0, 0, true },
+	{ "sweep", "interval", "1h", K_DUR, 1, 0, true },
+	{ "geo", "watch", "no", K_PATH, 0, 0, true },
+	{ "geo", "max_age", "30d", K_DUR, 1, 0, true },
+	/* coming: the metrics endpoint and the drop-event log (issue 13) */
+	{ "metrics", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "metrics", "listen", "127.0.0.1:9469", K_ADDR, 0, 0, false },
+	{ "events", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "events", "rate", "100", K_NUM, 1, 1000000, false },
+};
+#define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
+
+/* The parts to come: a start of NULL means "not in this build". */
+static const struct service_part parts[] = {
+	{ "metrics" },
+	{ "events" },
+};
+#define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
+
+struct service_conf {
+	char path[PATH_MAX];
+	bool file_read;			/* false: no file, the defaults */
+	char val[NKEYS][PATH_MAX];
+	int line[NKEYS];		/* 0: default or a flag */
+	const char *from[NKEYS];	/* the flag that set it, or NULL */
+};
+
+const char *service_conf_get(const struct service_conf *sc, const char *section,
+			     const char *key)
+{
+	for (int i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+			return sc->val[i];
+	return NULL;
+}
+
+static bool yes(const struct service_conf *sc, const char *section, const char *key)
+{
+	return !strcmp(service_conf_get(sc, section, key), "yes");
+}
+
+static int64_t secs(const struct service_conf *sc, const char *section, const char *key)
+{
+	int64_t v = 0;
+	char err[MXS_ERRLEN];
+
+	parse_duration(service_conf_get(sc, section, key), &v, err, sizeof(err));
+	return v;
+}
+
+/* Check one value of key k: 0, or -1 with the reason. */
+static int check_value(const struct key *k, const char *v, char *err, size_t errlen)
+{
+	enum log_target t;
+	int64_t d;
+	char *end;
+	long n;
+
+	switch (k->kind) {
+	case K_BOOL:
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return mxs_fail(err, errlen, "'%s': expected yes or no", v);
+		return 0;
+	case K_LOG:
+		return log_parse_target(v, &t, err, errlen);
+	case K_LISTEN:
+		if (!strncmp(v, "unix:/", 6) && strlen(v) < 108)
+			return 0;
+		if (!strncmp(v, "inet:", 5) && strrchr(v + 5, ':') > v + 5)
+			return 0;
+		return mxs_fail(err, errlen, "'%s': expected unix:/ABSOLUTE/PATH or "
+				"inet:HOST:PORT", v);
+	case K_GROUP:
+		return parse_name(v, err, errlen);
+	case K_NUM:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || end == v || *end || n < k->lo || n > k->hi)
+			return mxs_fail(err, errlen, "'%s': expected a number from %ld to %ld", v,
+					k->lo, k->hi);
+		return 0;
+	case K_DUR:
+		if (parse_duration(v, &d, err, errlen))
+			return -1;
+		if (d < k->lo * 1)
+			return mxs_fail(err, errlen, "'%s': at least 1s", v);
+		return 0;
+	case K_PATH:
+		if (!strcmp(v, "no") || v[0] == '/')
+			return 0;
+		return mxs_fail(err, errlen, "'%s': expected an absolute path, or no", v);
+	case K_ADDR:
+		if (strrchr(v, ':') && strrchr(v, ':') != v)
+			return 0;
+		return mxs_fail(err, errlen, "'%s': expected HOST:PORT", v);
+	}
+	return 0;
+}
+
+static int key_index(const char *section, const char *key)
+{
+	for (int i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+			return i;
+	return -1;
+}
+
+static void known_keys(const char *section, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].section, section))
+			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? ", " : "",
+				      keys[i].key);
+}
+
+/* Read and check the whole file, then the flags over it. Nothing of a bad
+ * file is taken: 0 and *sc, or 1 after "FILE:LINE: reason". */
+static int conf_load(const struct service_opts *o, struct service_conf *sc)
+{
+	struct conf cf;
+	char err[PATH_MAX + MXS_ERRLEN];
+	const char *path = o->config ? o->config : SERVICE_CONF_DEFAULT;
+	struct stat st;
+
+	memset(sc, 0, sizeof(*sc));
+	snprintf(sc->path, sizeof(sc->path), "%s", path);
+	for (int i = 0; i < NKEYS; i++)
+		snprintf(sc->val[i], sizeof(sc->val[i]), "%s", keys[i].dflt);
+	if (!o->config && stat(path, &st) && errno == ENOENT) {
+		/* no file where it is looked for by default: the defaults */
+	} else if (conf_read(path, &cf, err, sizeof(err))) {
+		return ctl_err("%s", err);
+	} else {
+		sc->file_read = true;
+		for (int j = 0; j < cf.n; j++) {
+			const struct conf_item *it = &cf.v[j];
+			int i = key_index(it->section, it->key);
+			char known[512];
+
+			if (i < 0) {
+				known_keys(it->section, known, sizeof(known));
+				ctl_err(*known ? "%s:%d: unknown key '%s' in [%s] (known: %s)" :
+					"%s:%d: unknown key '%s' in section [%s]%s", path, it->line,
+					it->key, it->section, *known ? known :
+					" (sections: service, policy, sweep, geo, metrics, events)");
+				conf_free(&cf);
+				return 1;
+			}
+			if (check_value(&keys[i], it->value, err, sizeof(err))) {
+				ctl_err("%s:%d: %s: %s", path, it->line, it->key, err);
+				conf_free(&cf);
+				return 1;
+			}
+			snprintf(sc->val[i], sizeof(sc->val[i]), "%s", it->value);
+			sc->line[i] = it->line;
+		}
+		conf_free(&cf);
+	}
+	for (int j = 0; j < o->nover; j++) {
+		const struct service_override *ov = &o->over[j];
+		int i = key_index(ov->section, ov->key);
+
+		if (i < 0 || check_value(&keys[i], ov->value, err, sizeof(err)))
+			return ctl_err("%s: %s", ov->flag, i < 0 ? "unknown setting" : err);
+		snprintf(sc->val[i], sizeof(sc->val[i]), "%s", ov->value);
+		sc->line[i] = 0;
+		sc->from[i] = ov->flag;
+	}
+	/* what only makes sense together */
+	for (int p = 0; p < NPARTS; p++) {
+		int i = key_index(parts[p].section, "enabled");
+
+		if (!parts[p].start && yes(sc, parts[p].section, "enabled")) {
+			return ctl_err("%s:%d: [%s] enabled = yes: this build has no %s yet "
+				       "(coming; leave it at no)", path, sc->line[i],
+				       parts[p].section, !strcmp(parts[p].section, "metrics") ?
+				       "metrics endpoint" : "drop-event log");
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- state */
+
+enum job { JOB_SWEEP = 1, JOB_GEO = 2, JOB_MAX_AGE = 4 };
+
+struct svc {
+	struct ctl *c;
+	const struct service_opts *o;
+	struct service_conf conf;
+	struct policy_server *policy;
+	int ep, sfd, sweep_tfd, geo_tfd, ifd, iwd;
+	char geo_dir[PATH_MAX], geo_name[NAME_MAX + 1];
+	unsigned pending;		/* enum job bits waiting for a child */
+	pid_t child;
+	unsigned child_jobs;
+	int policy_timeout;		/* ms, from policy_run() */
+	bool stop;
+};
+
+static void notify_status(struct svc *s, const char *prefix)
+{
+	const struct service_conf *sc = &s->conf;
+	char st[1024];
+	size_t n = 0;
+
+	n += snprintf(st + n, sizeof(st) - n, "%s", prefix);
+	if (s->policy)
+		n += snprintf(st + n, sizeof(st) - n, "policy on %s%s; ",
+			      service_conf_get(sc, "policy", "listen"),
+			      policy_has_maps(s->policy) ? "" : " (filter not loaded)");
+	if (yes(sc, "sweep", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "sweeps every %s; ",
+			      service_conf_get(sc, "sweep", "interval"));
+	if (strcmp(service_conf_get(sc, "geo", "watch"), "no"))
+		n += snprintf(st + n, sizeof(st) - n, "watching %s",
+			      service_conf_get(sc, "geo", "watch"));
+	sd_notifyf(0, "STATUS=%s", st);
+}
+
+/* ----------------------------------------------------------------- upkeep */
+
+/* Are two files the same bytes? (A database put back unchanged, or an
+ * event for a file already loaded.) */
+static bool same_file(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rbe"), *fb = fopen(b, "rbe");
+	bool same = fa && fb;
+	char x[65536], y[65536];
+
+	while (same) {
+		size_t n = fread(x, 1, sizeof(x), fa), m = fread(y, 1, sizeof(y), fb);
+
+		if (n != m || memcmp(x, y, n))
+			same = false;
+		if (!n)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+/* In the child: one fresh context per job, the lock held only for it. */
+static int job_run(struct svc *s, enum job j)
+{
+	struct ctl c = { .state_dir = s->c->state_dir, .bpffs_dir = s->c->bpffs_dir,
+			 .lock_fd = -1 };
+	const char *watch = service_conf_get(&s->conf, "geo", "watch");
+	char gp[PATH_MAX];
+	struct geo_info gi;
+	struct geo_meta meta;
+	int removed, rc = 0;
+
+	switch (j) {
+	case JOB_SWEEP:
+		if (ctl_open_if_loaded(&c) || ctl_sweep(&c, &removed))
+			return 1;
+		if (removed)
+			log_print(LOG_NOTICE, "sweep: %d expired entr%s removed%s", removed,
+				  removed == 1 ? "y" : "ies", c.loaded ? "" :
+				  " (from the state: the filter is not loaded)");
+		break;
+	case JOB_GEO:
+		state_path(&c, ST_GEO, gp, sizeof(gp));
+		if (access(watch, R_OK)) {
+			log_print(LOG_WARNING, "geo watch: %s: %s (waiting for it)", watch,
+				  strerror(errno));
+			break;
+		}
+		if (same_file(watch, gp))
+			break;	/* loaded already */
+		if (geodb_load(&c, watch, false, &meta, NULL)) {
+			log_print(LOG_ERR, "geo watch: %s not loaded: the previous database "
+				  "stays", watch);
+			return 1;
+		}
+		log_print(LOG_NOTICE, "geo watch: loaded %s (%s, %llu networks, built %lld days "
+			  "ago)%s", watch, meta.type, (unsigned long long)meta.networks,
+			  (long long)((time(NULL) - (int64_t)meta.build_epoch) / 86400),
+			  c.loaded ? "" : "; the filter is not loaded: restore compiles it");
+		break;
+	case JOB_MAX_AGE:
+		if (geodb_info(&c, &gi))
+			return 1;
+		if (gi.max_age != secs(&s->conf, "geo", "max_age"))
+			rc = geodb_set_max_age(&c, secs(&s->conf, "geo", "max_age"));
+		break;
+	}
+	if (c.lock_fd >= 0)
+		close(c.lock_fd);	/* the child ends anyway: the lock goes with it */
+	return rc;
+}
+
+static void jobs_start(struct svc *s)
+{
+	sigset_t none;
+	pid_t pid;
+
+	if (s->child > 0 || !s->pending)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		log_print(LOG_ERR, "fork for upkeep: %s (tried again later)", strerror(errno));
+		return;
+	}
+	if (!pid) {
+		int rc = 0;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		/* max-age first (status reads it), the database, the sweep */
+		if (s->pending & JOB_MAX_AGE)
+			rc |= job_run(s, JOB_MAX_AGE);
+		if (s->pending & JOB_GEO)
+			rc |= job_run(s, JOB_GEO);
+		if (s->pending & JOB_SWEEP)
+			rc |= job_run(s, JOB_SWEEP);
+		_exit(rc);
+	}
+	s->child = pid;
+	s->child_jobs = s->pending;
+	s->pending = 0;
+}
+
+static void jobs_reap(struct svc *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != s->child)
+			continue;
+		if (WIFSIGNALED(status))
+			log_print(LOG_ERR, "upkeep (%s%s%s) killed by signal %d",
+				  s->child_jobs & JOB_SWEEP ? "sweep " : "",
+				  s->child_jobs & JOB_GEO ? "geo " : "",
+				  s->child_jobs & JOB_MAX_AGE ? "max-age" : "", WTERMSIG(status));
+		s->child = 0;
+	}
+	if (!s->stop)
+		jobs_start(s);
+}
+
+static void want(struct svc *s, unsigned jobs)
+{
+	s->pending |= jobs;
+	jobs_start(s);
+}
+
+/* ------------------------------------------------------------ the timers */
+
+static void timer_set(int fd, int64_t first_ms, int64_t every_s)
+{
+	struct itimerspec it = {
+		.it_value = { first_ms / 1000, (first_ms % 1000) * 1000000 },
+		.it_interval = { every_s, 0 },
+	};
+
+	timerfd_settime(fd, 0, &it, NULL);
+}
+
+static void sweep_arm(struct svc *s)
+{
+	int64_t every = secs(&s->conf, "sweep", "interval");
+
+	if (yes(&s->conf, "sweep", "enabled"))
+		timer_set(s->sweep_tfd, every * 1000, every);
+	else
+		timer_set(s->sweep_tfd, 0, 0);
+}
+
+/* Watch the directory (geoipupdate and the fetch script rename a new file
+ * into place: IN_MOVED_TO; a copy over it: IN_CLOSE_WRITE), and check the
+ * file now. */
+static void geo_arm(struct svc *s)
+{
+	const char *watch = service_conf_get(&s->conf, "geo", "watch");
+	const char *slash;
+
+	if (s->iwd >= 0)
+		inotify_rm_watch(s->ifd, s->iwd);
+	s->iwd = -1;
+	if (!strcmp(watch, "no"))
+		return;
+	slash = strrchr(watch, '/');
+	snprintf(s->geo_dir, sizeof(s->geo_dir), "%.*s", slash == watch ? 1 : (int)(slash - watch),
+		 watch);
+	snprintf(s->geo_name, sizeof(s->geo_name), "%s", slash + 1);
+	s->iwd = inotify_add_watch(s->ifd, s->geo_dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
+	if (s->iwd < 0)
+		log_print(LOG_WARNING, "geo watch: %s: %s: changes of %s are not seen until a "
+			  "reload", s->geo_dir, strerror(errno), watch);
+	want(s, JOB_GEO);
+}
+
+static void geo_event(struct svc *s)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+	ssize_t n;
+
+	while ((n = read(s->ifd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+
+			if (e->wd == s->iwd && e->len && !strcmp(e->name, s->geo_name))
+				hit = true;
+			p += sizeof(*e) + e->len;
+		}
+	/* let a burst (create, write, close) settle for a second */
+	if (hit)
+		timer_set(s->geo_tfd, 1000, 0);
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static void policy_opts_of(const struct service_conf *sc, struct policy_opts *po)
+{
+	memset(po, 0, sizeof(*po));
+	po->listen = service_conf_get(sc, "policy", "listen");
+	po->socket_group = !strncmp(po->listen, "unix:", 5) ?
+		service_conf_get(sc, "policy", "socket_group") : NULL;
+	po->request_timeout = service_conf_get(sc, "policy", "request_timeout");
+	po->idle_timeout = service_conf_get(sc, "policy", "idle_timeout");
+	po->max_conn = service_conf_get(sc, "policy", "max_conn");
+	po->max_per_peer = service_conf_get(sc, "policy", "max_per_peer");
+}
+
+static void reload(struct svc *s)
+{
+	struct service_conf fresh;
+	char restart[512] = "", prestart[128];
+	size_t n = 0;
+
+	{
+		struct timespec ts;
+
+		/* MONOTONIC_USEC: what Type=notify-reload (systemd 253) asks */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+			   (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+			   s->conf.path);
+	}
+	/* a bad file changes nothing: the running config stays */
+	ctl_errors_to_log(true);
+	if (conf_load(s->o, &fresh)) {
+		log_print(LOG_ERR, "reload refused: the running configuration stays");
+		sd_notify(0, "READY=1");
+		notify_status(s, "reload refused (see the log); ");
+		return;
+	}
+	for (int i = 0; i < NKEYS; i++)
+		if (!keys[i].live && strcmp(fresh.val[i], s->conf.val[i])) {
+			n += snprintf(restart + n, n < sizeof(restart) ? sizeof(restart) - n : 0,
+				      "%s[%s] %s", n ? ", " : "", keys[i].section, keys[i].key);
+			/* keep what runs: the restart applies it */
+			snprintf(fresh.val[i], sizeof(fresh.val[i]), "%s", s->conf.val[i]);
+		}
+	s->conf = fresh;
+	if (s->policy) {
+		struct policy_opts po;
+
+		policy_opts_of(&s->conf, &po);
+		policy_reconfigure(s->policy, &po, prestart, sizeof(prestart));
+	}
+	sweep_arm(s);
+	geo_arm(s);
+	want(s, JOB_MAX_AGE);
+	log_print(LOG_NOTICE, "reloaded %s%s%s%s", s->conf.file_read ? s->conf.path :
+		  "the defaults (no config file)", *restart ? "; needs a restart to change: " : "",
+		  restart, *restart ? " (kept as they were)" : "");
+	sd_notify(0, "READY=1");
+	notify_status(s, "");
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int add_fd(struct svc *s, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) ?
+		ctl_err("epoll: %s", strerror(errno)) : 0;
+}
+
+static void print_conf(const struct service_conf *sc)
+{
+	const char *sec = "";
+
+	printf("# %s%s\n", sc->path, sc->file_read ? "" : " (not there: the defaults)");
+	for (int i = 0; i < NKEYS; i++) {
+		if (strcmp(sec, keys[i].section))
+			printf("%s[%s]\n", i ? "\n" : "", sec = keys[i].section);
+		printf("%s = %s", keys[i].key, sc->val[i]);
+		if (sc->line[i])
+			printf("\t# line %d", sc->line[i]);
+		else if (sc->from[i])
+			printf("\t# %s", sc->from[i]);
+		printf("\n");
+	}
+}
+
+int service_run(struct ctl *c, const struct service_opts *o)
+{
+	static struct svc s;
+	enum log_target lt;
+	char err[MXS_ERRLEN];
+	sigset_t mask;
+	int nfds, lfd = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.c = c;
+	s.o = o;
+	s.ep = s.sfd = s.sweep_tfd = s.geo_tfd = s.ifd = s.iwd = -1;
+	if (conf_load(o, &s.conf))
+		return 1;
+	if (o->check) {
+		print_conf(&s.conf);
+		return 0;
+	}
+	log_parse_target(service_conf_get(&s.conf, "service", "log"), &lt, err, sizeof(err));
+	log_open(lt, "mxshield");
+
+	/* socket activation: systemd bound the policy socket */
+	nfds = sd_listen_fds(1);
+	if (nfds < 0)
+		return ctl_err("LISTEN_FDS: %s", strerror(-nfds));
+	if (nfds > 1)
+		return ctl_err("systemd passed %d sockets: the service takes one (the policy "
+			       "socket)", nfds);
+	if (nfds == 1) {
+		lfd = SD_LISTEN_FDS_START;
+		if (!yes(&s.conf, "policy", "enabled"))
+			return ctl_err("systemd passed a socket but [policy] enabled = no");
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s.sweep_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s.geo_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s.ep < 0 || s.sfd < 0 || s.sweep_tfd < 0 || s.geo_tfd < 0 || s.ifd < 0)
+		return ctl_err("setting up the loop: %s", strerror(errno));
+	if (add_fd(&s, s.sfd, &s.sfd) || add_fd(&s, s.sweep_tfd, &s.sweep_tfd) ||
+	    add_fd(&s, s.geo_tfd, &s.geo_tfd) || add_fd(&s, s.ifd, &s.ifd))
+		return 1;
+
+	if (yes(&s.conf, "policy", "enabled")) {
+		struct policy_opts po;
+
+		policy_opts_of(&s.conf, &po);
+		s.policy = policy_open(c, &po, lfd);
+		if (!s.policy || add_fd(&s, policy_fd(s.policy), &s.policy))
+			return 1;
+		policy_begin(s.policy);
+	}
+	/* from here on, errors are the log's */
+	ctl_errors_to_log(true);
+	log_print(LOG_NOTICE, "mxshield %s serving (%s%s; log: %s)", MXS_VERSION,
+		  s.conf.file_read ? "config " : "no config file, the defaults",
+		  s.conf.file_read ? s.conf.path : "", log_target_name(lt));
+	sweep_arm(&s);
+	geo_arm(&s);
+	want(&s, JOB_MAX_AGE | (yes(&s.conf, "sweep", "enabled") ? JOB_SWEEP : 0));
+	sd_notify(0, "READY=1");
+	notify_status(&s, "");
+
+	s.policy_timeout = -1;
+	while (!s.stop) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(s.ep, evs, 16, s.policy ? s.policy_timeout : -1);
+		bool policy_due = n == 0;
+
+		if (n < 0 && errno != EINTR) {
+			log_print(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			void *t = evs[i].data.ptr;
+			uint64_t ticks;
+
+			if (t == &s.policy) {
+				policy_due = true;
+			} else if (t == &s.sweep_tfd) {
+				if (read(s.sweep_tfd, &ticks, sizeof(ticks)) > 0)
+					want(&s, JOB_SWEEP);
+			} else if (t == &s.geo_tfd) {
+				if (read(s.geo_tfd, &ticks, sizeof(ticks)) > 0)
+					want(&s, JOB_GEO);
+			} else if (t == &s.ifd) {
+				geo_event(&s);
+			} else if (t == &s.sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(s.sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						reload(&s);
+					else if (si.ssi_signo == SIGCHLD)
+						jobs_reap(&s);
+					else
+						s.stop = true;
+				}
+			}
+		}
+		if (s.policy && (policy_due || s.policy_timeout >= 0)) {
+			s.policy_timeout = policy_run(s.policy);
+			if (s.policy_timeout == -2)
+				return 1;
+		}
+	}
+	/* SIGTERM: stop answering, let upkeep finish (a build is never cut
+	 * off by us), and leave the filter as it is */
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	log_print(LOG_NOTICE, "stopping (the filter stays attached)");
+	if (s.child > 0)
+		waitpid(s.child, NULL, 0);
+	return 0;
+}

@@ -535,6 +535,21 @@ out:
 const char *const cli_actions[] = { "drop", "reject", "quarantine", "spam", NULL };
 const char *const cli_list_formats[] = { "table", "import", NULL };
 
+/* The options every list's list and import take (declared in objects.h):
+ * here with the formats, so that partner.c and country.c and objects.c
+ * need this file, never each other. */
+const struct cli_opt cli_list_opts[] = {
+	{ "format", "FORMAT", "table (default), or import: the lines its import reads back",
+	  cli_list_formats },
+	{ NULL }
+};
+const struct cli_opt cli_import_opts[] = {
+	{ "replace", NULL, "make the list exactly the file's entries" },
+	{ "allow-empty", NULL, "with --replace: a file without entries empties the list "
+			       "(refused otherwise)" },
+	{ NULL }
+};
+
 /* The options of each kind of list: with and without actions, expiries. */
 #define OPT_ACTION { "action", "ACTION", "drop (at the NIC, default), or pass tagged for the " \
 		     "MTA: reject, quarantine or spam", cli_actions }

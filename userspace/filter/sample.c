@@ -60,44 +60,96 @@ static int tag_cmp(const void *x, const void *y)
 	return memcmp(a->src.addr, b->src.addr, 16);
 }
 
+static int tag_push(struct sample *s, size_t *cap, const struct mxs_addr *k,
+		    const struct mxs_tag *v)
+{
+	struct sample_tag *t;
+
+	if (s->ntags == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		void *n = realloc(s->tags, nc * sizeof(*s->tags));
+
+		if (!n)
+			return -ENOMEM;
+		s->tags = n;
+		*cap = nc;
+	}
+	t = &s->tags[s->ntags++];
+	memset(t, 0, sizeof(*t));
+	if (!memcmp(k->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		memcpy(t->src.addr, k->addr + 12, 4);
+		t->src.plen = 32;
+	} else {
+		memcpy(t->src.addr, k->addr, 16);
+		t->src.v6 = 1;
+		t->src.plen = 128;
+	}
+	t->packets = v->packets;
+	t->action = v->action;
+	t->list = v->list;
+	t->reason = v->reason;
+	return 0;
+}
+
+/* The tag map in batches: a full map (MXS_MAX_TAGS) is 16 system calls
+ * instead of two per tag. 0, 1 when the kernel cannot (read one by one
+ * then), or a negative errno. */
+#define TAG_BATCH 4096
+static int read_tags_batch(int fd, struct sample *s, size_t *cap)
+{
+	struct mxs_addr *k = malloc(TAG_BATCH * sizeof(*k));
+	struct mxs_tag *v = malloc(TAG_BATCH * sizeof(*v));
+	__u32 in = 0, out = 0, n;
+	bool first = true;
+	int err = 0;
+
+	if (!k || !v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	do {
+		n = TAG_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k, v, &n, NULL);
+		if (err && err != -ENOENT) {
+			/* an old kernel, or a bucket larger than the batch */
+			s->ntags = 0;
+			err = 1;
+			goto out;
+		}
+		for (__u32 i = 0; i < n; i++)
+			if (tag_push(s, cap, &k[i], &v[i])) {
+				err = -ENOMEM;
+				goto out;
+			}
+		in = out;
+		first = false;
+	} while (!err);
+	err = 0;	/* -ENOENT: the end */
+out:
+	free(k);
+	free(v);
+	return err;
+}
+
 /* The tag map (an LRU hash keyed by the IPv4-mapped or IPv6 source),
  * sorted by address. */
 static int read_tags(int fd, struct sample *s)
 {
 	struct mxs_addr k, next, *prev = NULL;
 	size_t cap = 0;
+	int err = read_tags_batch(fd, s, &cap);
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct sample_tag *t;
+	if (err < 0)
+		return err;
+	while (err == 1 && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct mxs_tag v;
 
 		k = next;
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;	/* evicted between the two calls */
-		if (s->ntags == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			void *n = realloc(s->tags, nc * sizeof(*s->tags));
-
-			if (!n)
-				return -ENOMEM;
-			s->tags = n;
-			cap = nc;
-		}
-		t = &s->tags[s->ntags++];
-		memset(t, 0, sizeof(*t));
-		if (!memcmp(k.addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
-			memcpy(t->src.addr, k.addr + 12, 4);
-			t->src.plen = 32;
-		} else {
-			memcpy(t->src.addr, k.addr, 16);
-			t->src.v6 = 1;
-			t->src.plen = 128;
-		}
-		t->packets = v.packets;
-		t->action = v.action;
-		t->list = v.list;
-		t->reason = v.reason;
+		if (tag_push(s, &cap, &k, &v))
+			return -ENOMEM;
 	}
 	if (s->ntags)
 		qsort(s->tags, s->ntags, sizeof(*s->tags), tag_cmp);

@@ -42,6 +42,7 @@
 static struct termios tty_saved;
 static volatile sig_atomic_t tty_raw, screen_on;
 static volatile sig_atomic_t got_winch;
+static bool watch_keys;		/* stdin is the terminal, keys come one by one */
 
 #define ALT_SCREEN_ON  "\033[?1049h\033[?25l"	/* alternate screen, hide cursor */
 #define ALT_SCREEN_OFF "\033[?25h\033[?1049l"
@@ -104,7 +105,7 @@ static void term_keys(void)
 	t.c_cc[VMIN] = 0;
 	t.c_cc[VTIME] = 0;
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
-		tty_raw = 1;
+		tty_raw = watch_keys = 1;
 }
 
 static void term_screen(void)
@@ -430,7 +431,7 @@ static int wait_keys(uint64_t deadline)
 		if (now >= deadline || got_winch)
 			return 0;
 		ms = (int)((deadline - now + 999999) / 1000000);
-		rc = poll(&p, tty_raw ? 1 : 0, ms);
+		rc = poll(&p, watch_keys ? 1 : 0, ms);
 		if (rc > 0 && (p.revents & POLLIN)) {
 			char k[16];
 			ssize_t n = read(STDIN_FILENO, k, sizeof(k));
@@ -438,10 +439,10 @@ static int wait_keys(uint64_t deadline)
 			for (ssize_t i = 0; i < n; i++)
 				if (k[i] == 'q' || k[i] == 'Q')
 					return 1;
-			if (n == 0)	/* the terminal went away */
-				tty_raw = 0;
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+				watch_keys = false;	/* the terminal went away */
 		} else if (rc > 0) {
-			tty_raw = 0;	/* POLLHUP: stop watching keys */
+			watch_keys = false;	/* POLLHUP: stop watching keys */
 		}
 	}
 }

@@ -19,6 +19,8 @@ pkgs=(
 	postfix swaks dnsmasq-base openssl
 	# swaks only recommends what it needs for IPv6 and TLS sessions
 	libio-socket-inet6-perl libnet-ssleay-perl
+	# tests/test_top.sh: the live view under a terminal
+	tmux
 	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)
 	debhelper devscripts lintian dpkg-dev fakeroot
 )

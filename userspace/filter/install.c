@@ -371,6 +371,26 @@ int hitmap_get(const struct hitmap *h, uint8_t list, const struct mxs_prefix *p,
 	return 1;
 }
 
+int hitmap_each(const struct hitmap *h,
+		int (*fn)(uint8_t list, const struct mxs_prefix *p, uint64_t hits,
+			  uint64_t last_hit, void *arg),
+		void *arg)
+{
+	for (size_t i = 0; h->e && i <= h->mask; i++) {
+		const struct hit_ent *e = &h->e[i];
+		struct mxs_prefix p = { .v6 = e->v6, .plen = e->plen };
+		int rc;
+
+		if (!e->used)
+			continue;
+		memcpy(p.addr, e->addr, 16);
+		rc = fn(e->list, &p, e->hits, e->last_hit, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 void hitmap_free(struct hitmap *h)
 {
 	free(h->e);

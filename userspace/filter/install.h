@@ -65,6 +65,12 @@ int hitmap_load(const struct mxs_maps_view *mv, struct hitmap *h);
 /* 1 and the counters when the entry (list, prefix) decided packets. */
 int hitmap_get(const struct hitmap *h, uint8_t list, const struct mxs_prefix *p,
 	       uint64_t *hits, uint64_t *last_hit);
+/* Call @fn for every entry with hits, in no particular order; a non-zero
+ * return from @fn stops the walk and is returned. */
+int hitmap_each(const struct hitmap *h,
+		int (*fn)(uint8_t list, const struct mxs_prefix *p, uint64_t hits,
+			  uint64_t last_hit, void *arg),
+		void *arg);
 void hitmap_free(struct hitmap *h);
 /* Keep the hit counters of @old (the maps of an upgrade's old layout) for
  * the next full build. */

@@ -544,7 +544,7 @@ static __always_inline void emit_event(struct xdp_md *xdp, struct mxs_ctx *c,
 	struct mxs_ev_bucket *b;
 	struct mxs_event *e;
 	__u64 sec, *seen;
-	int ok;
+	int ok, entry;
 
 	if (!ec || !ec->rate)
 		return;
@@ -605,7 +605,9 @@ static __always_inline void emit_event(struct xdp_md *xdp, struct mxs_ctx *c,
 	e->tai_ns = mxs_c_now(c);
 	__builtin_memcpy(e->src, src.addr, 16);
 	__builtin_memcpy(e->rule, src.addr, 16);
-	if (v->list != MXS_LIST_NONE)
+	/* an entry of an IP list; a country network is the country's */
+	entry = v->list < MXS_LIST_COUNTRY;
+	if (entry)
 		mask_to_rule(c, v, e->rule);
 	else
 		__builtin_memset(e->rule, 0, 16);
@@ -616,7 +618,7 @@ static __always_inline void emit_event(struct xdp_md *xdp, struct mxs_ctx *c,
 	e->reason = reason;
 	e->action = v->action;
 	e->list = v->list;
-	e->rule_plen = v->list != MXS_LIST_NONE ? v->rule_plen : 0;
+	e->rule_plen = entry ? v->rule_plen : 0;
 	e->flags = (c->v6 ? MXS_EV_V6 : 0) | (c->has_src ? MXS_EV_SRC : 0) |
 		   (xdp_act == XDP_DROP ? MXS_EV_DROPPED : 0) | (syn ? MXS_EV_SYN : 0);
 	__builtin_memset(e->pad, 0, sizeof(e->pad));

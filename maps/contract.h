@@ -456,15 +456,20 @@ struct mxs_event {
 	__u64 tai_ns;		/* CLOCK_TAI ns when the packet was seen */
 	__u8 src[16];		/* source address (IPv4-mapped for IPv4) */
 	__u8 rule[16];		/* the deciding entry's prefix (IPv4-mapped),
-				 * when list is not MXS_LIST_NONE */
+				 * when an IP list decided (trust .. block);
+				 * zero otherwise (country: see country) */
 	__u32 ifindex;		/* interface the packet came in on */
 	__u32 ref;		/* partner id / country index of the rule */
 	__u16 dport;		/* destination port, host order */
-	__u16 country;		/* source's country index, MXS_COUNTRY_NONE */
+	__u16 country;		/* the source's country index when the walk
+				 * reached the country table (an entry of
+				 * an IP list decides first); else
+				 * MXS_COUNTRY_NONE */
 	__u8 reason;		/* enum mxs_reason */
 	__u8 action;		/* enum mxs_action (never MXS_ACT_NONE) */
 	__u8 list;		/* enum mxs_list, MXS_LIST_NONE if none */
-	__u8 rule_plen;		/* the entry's prefix length (IPv4: 0..32) */
+	__u8 rule_plen;		/* the entry's prefix length (IPv4: 0..32);
+				 * 0 without an entry */
 	__u8 flags;		/* MXS_EV_* above */
 	__u8 pad[7];
 };

@@ -57,8 +57,8 @@ static void rule_str(const struct mxs_event *e, char *buf)
 	struct mxs_prefix p = { .v6 = !!(e->flags & MXS_EV_V6), .plen = e->rule_plen };
 
 	buf[0] = '\0';
-	if (e->list == MXS_LIST_NONE || !(e->flags & MXS_EV_SRC))
-		return;
+	if (e->list >= MXS_LIST_COUNTRY || !(e->flags & MXS_EV_SRC))
+		return;		/* a country decides as a whole: "country" names it */
 	memcpy(p.addr, p.v6 ? e->rule : e->rule + 12, p.v6 ? 16 : 4);
 	prefix_str(&p, buf);
 }

@@ -391,7 +391,9 @@ struct mxs_counter {
  *     the count of the current second lives in the global array
  *     "ev_bucket" under a bpf_spin_lock, and a CPU that found it spent
  *     marks itself spent until the second ends (in its "ev_state"), so a
- *     flood takes the lock at most once a CPU a second beyond the cap;
+ *     flood takes the lock at most once a CPU a second beyond the cap,
+ *     and reads the clock once a tick (jiffies): a suppressed event
+ *     costs two array lookups, a load of jiffies and an increment;
  *   - with MXS_EVC_PER_SOURCE, at most one event per source address and
  *     second: the sources of the last events are in the LRU hash
  *     "ev_recent", and each CPU remembers its last one (a flood from one
@@ -432,6 +434,8 @@ struct mxs_ev_bucket {
  * last reported source, and the event counters (the controller sums the
  * counters over the CPUs; `stats reset` zeroes the whole value). */
 struct mxs_ev_state {
+	__u64 jiffies;		/* the tick @sec was read in (the coarse
+				 * clock moves with the ticks only) */
 	__u64 sec;		/* the second the fields below are about */
 	__u32 spent;		/* the global cap was reached in @sec */
 	__u32 pad;

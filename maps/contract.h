@@ -453,7 +453,6 @@ struct mxs_ev_state {
 					 * for every unparsed frame) */
 #define MXS_EV_DROPPED	(1U << 2)	/* XDP_DROP (not in monitor mode, not a tag) */
 #define MXS_EV_SYN	(1U << 3)	/* a new connection (see "conns") */
-#define MXS_EV_PORT	(1U << 4)	/* dport was read */
 
 /* A record of the ring buffer "events". */
 struct mxs_event {
@@ -464,7 +463,8 @@ struct mxs_event {
 				 * zero otherwise (country: see country) */
 	__u32 ifindex;		/* interface the packet came in on */
 	__u32 ref;		/* partner id / country index of the rule */
-	__u16 dport;		/* destination port, host order */
+	__u16 dport;		/* destination port, host order; 0: not
+				 * read (an unparsed frame cut before it) */
 	__u16 country;		/* the source's country index when the walk
 				 * reached the country table (an entry of
 				 * an IP list decides first); else

@@ -45,6 +45,11 @@ struct mxs_ctx {
 	struct mxs_lpm_v6 k6;
 	__u64 *hits, *last_hit;	/* counters of the deciding entry */
 	__u64 now;		/* CLOCK_TAI ns, read at the first need (0: not yet) */
+	__u32 seq;		/* a SYN's sequence number (network order) */
+	__u16 sport;		/* a SYN's source port (network order) */
+	__u16 dport;		/* an SMTP packet's destination port; 0: unread */
+	__u8 syn;		/* SYN without ACK, on a classified packet */
+	__u8 has_src;		/* the source address (k4 or k6) was read */
 #ifndef MXS_REFERENCE
 	__u32 slot;		/* this family's live arrays: MXS_CSLOT(gen, v6) */
 	__u32 build;		/* c_gen's value */
@@ -278,7 +283,8 @@ static __always_inline int smtp_port(const struct mxs_config *cfg, __u16 dport)
  * options included)? A header cut short is unparsed, unless what is left
  * of it shows a destination port outside the SMTP set. */
 static __always_inline int parse_tcp(void *data, void *data_end, __u32 off,
-				     const struct mxs_config *cfg, __u8 *reason)
+				     struct mxs_ctx *c, const struct mxs_config *cfg,
+				     __u8 *reason)
 {
 	struct tcphdr *th;
 	__u32 doff;
@@ -287,9 +293,12 @@ static __always_inline int parse_tcp(void *data, void *data_end, __u32 off,
 		return P_UNPARSED;
 	th = data + off;
 	if ((void *)(th + 1) > data_end) {
-		if ((void *)th + 4 > data_end ||
-		    smtp_port(cfg, bpf_ntohs(th->dest)))
+		if ((void *)th + 4 > data_end)
 			return P_UNPARSED;
+		if (smtp_port(cfg, bpf_ntohs(th->dest))) {
+			c->dport = bpf_ntohs(th->dest);
+			return P_UNPARSED;
+		}
 		*reason = MXS_R_NOT_SMTP;
 		return P_PASS;
 	}
@@ -297,9 +306,16 @@ static __always_inline int parse_tcp(void *data, void *data_end, __u32 off,
 		*reason = MXS_R_NOT_SMTP;
 		return P_PASS;
 	}
+	c->dport = bpf_ntohs(th->dest);
 	doff = th->doff * 4;
 	if (doff < sizeof(*th) || (void *)th + doff > data_end)
 		return P_UNPARSED;
+	/* a connection's first packet (the "conns" counters) */
+	if (th->syn && !th->ack) {
+		c->syn = 1;
+		c->sport = th->source;
+		c->seq = th->seq;
+	}
 	return P_CLASSIFY;
 }
 
@@ -328,7 +344,8 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 		return P_PASS;
 	}
 	__builtin_memcpy(c->k4.addr, &ip->saddr, 4);
-	return parse_tcp(data, data_end, off + (vihl & 0xf) * 4, cfg, reason);
+	c->has_src = 1;
+	return parse_tcp(data, data_end, off + (vihl & 0xf) * 4, c, cfg, reason);
 }
 
 static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
@@ -346,6 +363,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 		return P_UNPARSED;
 	c->v6 = 1;
 	__builtin_memcpy(c->k6.addr, &ip6->saddr, 16);
+	c->has_src = 1;
 	nh = ip6->nexthdr;
 	off += sizeof(*ip6);
 
@@ -353,7 +371,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 		__u8 *h;
 
 		if (nh == IPPROTO_TCP)
-			return parse_tcp(data, data_end, off, cfg, reason);
+			return parse_tcp(data, data_end, off, c, cfg, reason);
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
 		    nh != NEXTHDR_DEST && nh != NEXTHDR_FRAGMENT &&
 		    nh != NEXTHDR_AUTH) {
@@ -380,7 +398,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 		nh = h[0];
 	}
 	if (nh == IPPROTO_TCP)
-		return parse_tcp(data, data_end, off, cfg, reason);
+		return parse_tcp(data, data_end, off, c, cfg, reason);
 	/* a chain longer than we walk: what ends it could be TCP */
 	return P_UNPARSED;
 }
@@ -397,20 +415,41 @@ static __always_inline void count(__u32 slot, __u64 bytes)
 	}
 }
 
+/* The source as the tag and event key: IPv4 as ::ffff:a.b.c.d. */
+static __always_inline void source_addr(const struct mxs_ctx *c, struct mxs_addr *src)
+{
+	if (c->v6) {
+		__builtin_memcpy(src->addr, c->k6.addr, 16);
+	} else {
+		src->addr[10] = 0xff;
+		src->addr[11] = 0xff;
+		__builtin_memcpy(&src->addr[12], c->k4.addr, 4);
+	}
+}
+
+/* @a (16 bytes, IPv4-mapped for IPv4) masked to the verdict's entry. */
+static __always_inline void mask_to_rule(const struct mxs_ctx *c, const struct mxs_verdict *v,
+					 __u8 *a)
+{
+	__u32 plen = c->v6 ? v->rule_plen : v->rule_plen + 96, i;
+
+	for (i = 0; i < 16; i++) {
+		if (plen >= 8) {
+			plen -= 8;
+			continue;
+		}
+		a[i] &= (__u8)(0xff00 >> plen);
+		plen = 0;
+	}
+}
+
 static __always_inline void record_tag(struct mxs_ctx *c, const struct mxs_verdict *v)
 {
 	__u64 now = mxs_c_now(c);
 	struct mxs_addr src = {};
 	struct mxs_tag *t, nt = {};
-	__u32 i;
 
-	if (c->v6) {
-		__builtin_memcpy(src.addr, c->k6.addr, 16);
-	} else {
-		src.addr[10] = 0xff;
-		src.addr[11] = 0xff;
-		__builtin_memcpy(&src.addr[12], c->k4.addr, 4);
-	}
+	source_addr(c, &src);
 	t = bpf_map_lookup_elem(&tags, &src);
 	if (t) {
 		t->last_seen = now;
@@ -432,19 +471,197 @@ static __always_inline void record_tag(struct mxs_ctx *c, const struct mxs_verdi
 	nt.rule_plen = v->rule_plen;
 	/* the deciding entry: the source masked to the rule's prefix */
 	__builtin_memcpy(nt.rule_addr, src.addr, 16);
-	{
-		__u32 plen = c->v6 ? v->rule_plen : v->rule_plen + 96;
+	mask_to_rule(c, v, nt.rule_addr);
+	bpf_map_update_elem(&tags, &src, &nt, BPF_ANY);
+}
 
-		for (i = 0; i < 16; i++) {
-			if (plen >= 8) {
-				plen -= 8;
-				continue;
-			}
-			nt.rule_addr[i] &= (__u8)(0xff00 >> plen);
-			plen = 0;
+/* ----------------------------------------------------- new connections */
+
+/* Is this SYN a new connection, or a retransmission of one seen lately
+ * (same source, ports and sequence number)? See MXS_SYN_SLOTS. */
+static __always_inline int syn_is_new(const struct mxs_ctx *c)
+{
+	__u64 a, b = 0, x, *slot;
+	__u32 k;
+
+	if (c->v6) {
+		__builtin_memcpy(&a, c->k6.addr, 8);
+		__builtin_memcpy(&b, &c->k6.addr[8], 8);
+	} else {
+		__u32 a4;
+
+		__builtin_memcpy(&a4, c->k4.addr, 4);
+		a = a4;
+	}
+	x = (a * 0x9e3779b97f4a7c15ULL) ^ b;
+	x ^= (__u64)c->seq << 32 | (__u32)c->sport << 16 | c->dport;
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 29;
+	x |= 1;			/* 0: an empty slot */
+	k = x >> (64 - __builtin_ctz(MXS_SYN_SLOTS));
+	slot = bpf_map_lookup_elem(&syn_seen, &k);
+	if (!slot)
+		return 1;
+	if (*slot == x)
+		return 0;
+	*slot = x;
+	return 1;
+}
+
+static __always_inline void count_u64(void *map, __u32 k)
+{
+	__u64 *n = bpf_map_lookup_elem(map, &k);
+
+	if (n)
+		(*n)++;
+}
+
+/* ---------------------------------------------------------- drop events */
+
+static __always_inline int same_addr(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/* emit_event()'s @how: the reason, and what else the event says */
+#define EV_HOW_DROPPED	(1U << 8)
+#define EV_HOW_SYN	(1U << 9)
+
+/* The event of a packet whose verdict is not pass, if the cap and the
+ * per-source limit let it through (see "drop events" in the contract).
+ * Runs after the verdict and the counters: it cannot change them. A
+ * function of its own (a BPF-to-BPF call): inlined, its code made every
+ * packet's path a few ns slower, events on or off. */
+static __noinline void emit_event(struct xdp_md *xdp, struct mxs_ctx *c,
+				  const struct mxs_verdict *v, __u32 how)
+{
+	__u32 zero = 0, rate, flags;
+	struct mxs_ev_config *ec = bpf_map_lookup_elem(&ev_config, &zero);
+	struct mxs_addr src = {};
+	struct mxs_ev_state *st;
+	struct mxs_ev_bucket *b;
+	struct mxs_event *e;
+	__u64 sec, j, *seen;
+	int ok, entry;
+
+	if (!ec || !ec->rate)
+		return;
+	rate = ec->rate;
+	flags = ec->flags;
+	st = bpf_map_lookup_elem(&ev_state, &zero);
+	if (!st)
+		return;
+	/* The second: of the coarse clock, which moves only with jiffies,
+	 * so a CPU reads it once a tick (bpf_jiffies64() is inlined: a
+	 * load). Within a tick a CPU that found the cap reached suppresses
+	 * at once: a flood's path, no helper call, no shared cache line. */
+	j = bpf_jiffies64();
+	if (st->jiffies == j) {
+		if (st->spent) {
+			st->sup_rate++;
+			return;
+		}
+		sec = st->sec;
+	} else {
+		sec = bpf_ktime_get_coarse_ns() / 1000000000ULL;
+		st->jiffies = j;
+		if (st->sec != sec) {
+			st->sec = sec;
+			st->spent = 0;
+		} else if (st->spent) {
+			st->sup_rate++;
+			return;
 		}
 	}
-	bpf_map_update_elem(&tags, &src, &nt, BPF_ANY);
+	if (c->has_src)
+		source_addr(c, &src);
+	if (flags & MXS_EVC_PER_SOURCE) {
+		if (st->last_src_sec == sec && same_addr(st->last_src, src.addr)) {
+			st->sup_source++;
+			return;
+		}
+		seen = bpf_map_lookup_elem(&ev_recent, &src);
+		if (seen && *seen == sec) {
+			st->sup_source++;
+			return;
+		}
+	}
+	b = bpf_map_lookup_elem(&ev_bucket, &zero);
+	if (!b)
+		return;
+	bpf_spin_lock(&b->lock);
+	if (b->sec != sec) {
+		b->sec = sec;
+		b->count = 0;
+	}
+	ok = b->count < rate;
+	if (ok)
+		b->count++;
+	bpf_spin_unlock(&b->lock);
+	if (!ok) {
+		st->spent = 1;
+		st->sup_rate++;
+		return;
+	}
+	if (flags & MXS_EVC_PER_SOURCE) {
+		__builtin_memcpy(st->last_src, src.addr, 16);
+		st->last_src_sec = sec;
+		bpf_map_update_elem(&ev_recent, &src, &sec, BPF_ANY);
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		st->lost++;
+		return;
+	}
+	e->tai_ns = mxs_c_now(c);
+	__builtin_memcpy(e->src, src.addr, 16);
+	__builtin_memcpy(e->rule, src.addr, 16);
+	/* an entry of an IP list; a country network is the country's */
+	entry = v->list < MXS_LIST_COUNTRY;
+	if (entry)
+		mask_to_rule(c, v, e->rule);
+	else
+		__builtin_memset(e->rule, 0, 16);
+	e->ifindex = xdp->ingress_ifindex;
+	e->ref = v->ref;
+	e->dport = c->dport;
+	e->country = v->country;
+	e->reason = how & 0xff;
+	e->action = v->action;
+	e->list = v->list;
+	e->rule_plen = entry ? v->rule_plen : 0;
+	e->flags = (c->v6 ? MXS_EV_V6 : 0) | (c->has_src ? MXS_EV_SRC : 0) |
+		   (how & EV_HOW_DROPPED ? MXS_EV_DROPPED : 0) |
+		   (how & EV_HOW_SYN ? MXS_EV_SYN : 0);
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_ringbuf_submit(e, 0);
+	st->emitted++;
+}
+
+/* Inline, the cases that cost nothing or next to it: events off, and a
+ * flood past the cap (this CPU found it reached in this tick). */
+static __always_inline void maybe_event(struct xdp_md *xdp, struct mxs_ctx *c,
+					const struct mxs_verdict *v, __u32 how)
+{
+	__u32 zero = 0;
+	struct mxs_ev_config *ec = bpf_map_lookup_elem(&ev_config, &zero);
+	struct mxs_ev_state *st;
+
+	if (!ec || !ec->rate)
+		return;
+	st = bpf_map_lookup_elem(&ev_state, &zero);
+	if (st && st->spent && st->jiffies == bpf_jiffies64()) {
+		st->sup_rate++;
+		return;
+	}
+	emit_event(xdp, c, v, how);
 }
 
 SEC("xdp")
@@ -462,7 +679,7 @@ int mxs_xdp(struct xdp_md *xdp)
 	__u8 reason = MXS_R_NOT_IP;
 	int xdp_act = XDP_PASS;
 	__u16 proto;
-	int res = P_PASS;
+	int res = P_PASS, syn_new = 0;
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
@@ -530,5 +747,19 @@ out:
 		xdp_act = XDP_DROP;
 	count(reason * MXS_ACT_MAX + v.action, bytes);
 	count(MXS_STAT_XDP + xdp_act, bytes);
+	if (c.syn) {
+		/* set on classified packets only */
+		syn_new = syn_is_new(&c);
+		if (!syn_new) {
+			count_u64(&conns, MXS_CONN_RETRANS);
+		} else {
+			count_u64(&conns, reason * MXS_ACT_MAX + v.action);
+			if (v.country != MXS_COUNTRY_NONE)
+				count_u64(&country_conns, v.country);
+		}
+	}
+	if (v.action != MXS_ACT_NONE)
+		maybe_event(xdp, &c, &v, reason | (xdp_act == XDP_DROP ? EV_HOW_DROPPED : 0) |
+			    (syn_new ? EV_HOW_SYN : 0));
 	return xdp_act;
 }

@@ -13,6 +13,7 @@
 #define MXS_CONTRACT_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>		/* struct bpf_spin_lock */
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -343,6 +344,139 @@ struct mxs_counter {
  */
 #define MXS_STAT_XDP	(MXS_R_MAX * MXS_ACT_MAX)
 #define MXS_STAT_SLOTS	(MXS_STAT_XDP + 8)
+
+/* ------------------------------------------------------ new connections
+ *
+ * The stats map counts packets; a connection is one SYN (SYN set, ACK
+ * clear) of a classified SMTP packet, counted once however often the
+ * client retransmits it. Data, ACKs, FINs and retransmitted SYNs move the
+ * packet counters only. Frames whose TCP header could not be read
+ * (MXS_R_UNPARSED) and frames passed unclassified count no connection.
+ *
+ * A retransmitted SYN carries the first one's source, ports and sequence
+ * number: the XDP program keeps a fingerprint of each SYN (a 64-bit hash of
+ * the four) in a direct-mapped cache of MXS_SYN_SLOTS slots (map
+ * "syn_seen", shared by all CPUs: a retransmission may arrive on another
+ * CPU than the first SYN) and does not count a SYN whose fingerprint is
+ * already in its slot. Accuracy: a retransmission is counted as a new
+ * connection only when other SYNs overwrote its slot in between (about
+ * k / MXS_SYN_SLOTS for k SYNs in between, a second or more for the
+ * kernel's first retransmit), and two different SYNs are taken as one only
+ * on a full 64-bit hash collision.
+ */
+#ifndef MXS_SYN_SLOTS
+#define MXS_SYN_SLOTS (1U << 16)	/* a power of two; 8 bytes each */
+#endif
+
+/* Slots of the per-CPU array "conns" (__u64 each):
+ *   [reason * MXS_ACT_MAX + action]  new connections, as in "stats"
+ *   [MXS_CONN_RETRANS]               retransmitted SYNs (not counted above)
+ * The rest are spare (a new reason must not change the map's size, see
+ * MXS_STAT_SLOTS). Per country: the per-CPU array "country_conns" (__u64,
+ * indexed by country index), beside country_stats' packets. */
+#define MXS_CONN_RETRANS	MXS_STAT_XDP
+#define MXS_CONN_SLOTS		(MXS_STAT_XDP + 8)
+
+/* ---------------------------------------------------------- drop events
+ *
+ * For every packet whose verdict is not "pass" (dropped, tagged, or
+ * unparsed: the action is not MXS_ACT_NONE) the XDP program may write one
+ * struct mxs_event into the ring buffer "events", after the verdict is
+ * decided and counted: an event never changes a verdict or a counter.
+ * Events are sampled in the data plane, so that a flood cannot flood the
+ * log (or the reader):
+ *
+ *   - a global cap of ev_config.rate events per second (0: no events),
+ *     exact across CPUs: a second is CLOCK_MONOTONIC_COARSE ns / 10^9,
+ *     the count of the current second lives in the global array
+ *     "ev_bucket" under a bpf_spin_lock, and a CPU that found it spent
+ *     marks itself spent until the second ends (in its "ev_state"), so a
+ *     flood takes the lock at most once a CPU a second beyond the cap,
+ *     and reads the clock once a tick (jiffies): a suppressed event
+ *     costs two array lookups, a load of jiffies and an increment;
+ *   - with MXS_EVC_PER_SOURCE, at most one event per source address and
+ *     second: the sources of the last events are in the LRU hash
+ *     "ev_recent", and each CPU remembers its last one (a flood from one
+ *     source is suppressed without a hash lookup).
+ *
+ * Every candidate packet moves exactly one of the counters of ev_state:
+ * emitted, or suppressed by the cap, by the per-source limit, or because
+ * the ring was full (no reader, or one too slow). While events are
+ * enabled (rate > 0), their sum is the number of packets with a verdict
+ * other than pass.
+ */
+#ifndef MXS_EV_RING_BYTES
+#define MXS_EV_RING_BYTES (256U * 1024)	/* ring buffer size: a power of two */
+#endif
+#ifndef MXS_EV_RECENT
+#define MXS_EV_RECENT 8192	/* sources remembered for MXS_EVC_PER_SOURCE */
+#endif
+#define MXS_EV_RATE_DEFAULT 100		/* events a second, unless set */
+#define MXS_EV_RATE_MAX 1000000
+
+/* ev_config.flags */
+#define MXS_EVC_PER_SOURCE (1U << 0)	/* one event per source and second */
+
+/* Single-slot array "ev_config", written by the controller. */
+struct mxs_ev_config {
+	__u32 rate;		/* events a second, all CPUs; 0: none */
+	__u32 flags;		/* MXS_EVC_* */
+};
+
+/* Single-slot array "ev_bucket": this second's count, all CPUs. */
+struct mxs_ev_bucket {
+	struct bpf_spin_lock lock;
+	__u32 count;		/* events taken in second @sec */
+	__u64 sec;		/* CLOCK_MONOTONIC_COARSE seconds */
+};
+
+/* Single-slot per-CPU array "ev_state": the CPU's view of the cap, its
+ * last reported source, and the event counters (the controller sums the
+ * counters over the CPUs; `stats reset` zeroes the whole value). */
+struct mxs_ev_state {
+	__u64 jiffies;		/* the tick @sec was read in (the coarse
+				 * clock moves with the ticks only) */
+	__u64 sec;		/* the second the fields below are about */
+	__u32 spent;		/* the global cap was reached in @sec */
+	__u32 pad;
+	__u64 last_src_sec;	/* the second of ... */
+	__u8 last_src[16];	/* ... this CPU's last event's source */
+	__u64 emitted;		/* written to the ring */
+	__u64 sup_rate;		/* suppressed: the cap of the second was reached */
+	__u64 sup_source;	/* suppressed: this source was reported this second */
+	__u64 lost;		/* suppressed: the ring was full */
+};
+
+/* event.flags */
+#define MXS_EV_V6	(1U << 0)	/* an IPv6 source */
+#define MXS_EV_SRC	(1U << 1)	/* the source address was read (not
+					 * for every unparsed frame) */
+#define MXS_EV_DROPPED	(1U << 2)	/* XDP_DROP (not in monitor mode, not a tag) */
+#define MXS_EV_SYN	(1U << 3)	/* a new connection (see "conns") */
+
+/* A record of the ring buffer "events". */
+struct mxs_event {
+	__u64 tai_ns;		/* CLOCK_TAI ns when the packet was seen */
+	__u8 src[16];		/* source address (IPv4-mapped for IPv4) */
+	__u8 rule[16];		/* the deciding entry's prefix (IPv4-mapped),
+				 * when an IP list decided (trust .. block);
+				 * zero otherwise (country: see country) */
+	__u32 ifindex;		/* interface the packet came in on */
+	__u32 ref;		/* partner id / country index of the rule */
+	__u16 dport;		/* destination port, host order; 0: not
+				 * read (an unparsed frame cut before it) */
+	__u16 country;		/* the source's country index when the walk
+				 * reached the country table (an entry of
+				 * an IP list decides first); else
+				 * MXS_COUNTRY_NONE */
+	__u8 reason;		/* enum mxs_reason */
+	__u8 action;		/* enum mxs_action (never MXS_ACT_NONE) */
+	__u8 list;		/* enum mxs_list, MXS_LIST_NONE if none */
+	__u8 rule_plen;		/* the entry's prefix length (IPv4: 0..32);
+				 * 0 without an entry */
+	__u8 flags;		/* MXS_EV_* above */
+	__u8 pad[7];
+};
 
 /* Value of "country_policy" (array indexed by country index). */
 struct mxs_country_policy {

@@ -174,6 +174,76 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } country_stats SEC(".maps");
 
+/* New connections (a SYN, not its retransmissions) per reason and verdict,
+ * and the retransmitted SYNs: MXS_CONN_* in the header. A map of its own,
+ * so that a filter loaded by an older mxshield keeps its pinned "stats". */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_CONN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conns SEC(".maps");
+
+/* New connections per source country (country index), beside country_stats. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_COUNTRY_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} country_conns SEC(".maps");
+
+/* Not pinned (a cache, made anew with the program): fingerprints of recent
+ * SYNs, to tell a retransmission from a new connection (MXS_SYN_SLOTS). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXS_SYN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} syn_seen SEC(".maps");
+
+/* Drop events (struct mxs_event), read by `mxshield events`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MXS_EV_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+/* The events' cap and per-source switch (slot 0), set by the controller. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_ev_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ev_config SEC(".maps");
+
+/* Per CPU: its view of the cap, its last source, the event counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_ev_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ev_state SEC(".maps");
+
+/* Not pinned: the events taken in the current second, all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_ev_bucket);
+} ev_bucket SEC(".maps");
+
+/* Not pinned: the second of each recent source's last event (LRU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MXS_EV_RECENT);
+	__type(key, struct mxs_addr);
+	__type(value, __u64);
+} ev_recent SEC(".maps");
+
 /* Tagged sources for the mail server side (policy service). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

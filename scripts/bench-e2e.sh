@@ -37,7 +37,14 @@
 # nft counters can only be read with the whole set (some 20 s a read at 1M
 # prefixes): the script takes minutes at the default size.
 #
-# Usage (root): scripts/bench-e2e.sh [--smoke] [--split-cpu] [N_PREFIXES]
+# --events: mxshield alone, with drop events on and off in turn (window by
+# window, as above): "off" is the cap at 0 (events disabled), "on" the cap
+# at E2E_EV_RATE events a second (default 1000, per-source limit off, so
+# the flood's 508 sources keep the cap reached: events are emitted at the
+# cap every second and every other packet takes the suppressed path),
+# with a reader (`mxshield events --json`) running throughout both.
+#
+# Usage (root): scripts/bench-e2e.sh [--smoke] [--split-cpu] [--events] [N_PREFIXES]
 #   N_PREFIXES  default 1000000
 #   --smoke     N=1000, 0.5 s windows; fails unless every filter dropped
 # Environment: E2E_WINDOW (seconds, default 3), E2E_RUNS (default 5),
@@ -48,14 +55,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-n=1000000 smoke=0 split=0
+n=1000000 smoke=0 split=0 events=0
 window=${E2E_WINDOW:-3} runs=${E2E_RUNS:-5} seed=${E2E_SEED:-1}
 for a in "$@"; do
 	case $a in
 	--smoke) smoke=1 n=1000 window=${E2E_WINDOW:-0.5} ;;
 	--split-cpu) split=1 ;;
+	--events) events=1 ;;
 	[0-9]*) n=$a ;;
-	*) echo "usage: $0 [--smoke] [--split-cpu] [N_PREFIXES]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--smoke] [--split-cpu] [--events] [N_PREFIXES]" >&2; exit 2 ;;
 	esac
 done
 [ "$(nproc)" -ge 2 ] || split=0
@@ -199,6 +207,50 @@ if [ $split -eq 1 ]; then
 		"$runs runs x $window s"
 else
 	echo "# generator and mx0 NAPI on one CPU; $runs runs x $window s"
+fi
+
+# ---- --events: mxshield with drop events off and on, in turn ----------------
+ev_counts() { mx --json stats | jq -r '"\(.events.emitted) \(.events.suppressed)"'; }
+if [ $events -eq 1 ]; then
+	ev_rate=${E2E_EV_RATE:-1000}
+	mx block import "$work/blocked.txt" --replace >/dev/null
+	mx attach mx0 --mode native >/dev/null
+	pin_napi
+	ip netns exec "$FLT" "$MXS" --state-dir "$work/state" --bpffs-dir "$bpffs" \
+		events --json >"$work/events.jsonl" &
+	echo "# events: cap 0 (off) and $ev_rate/s, per source off (on); a reader throughout"
+	pairs="" evs=""
+	for r in $(seq "$runs"); do
+		mx events --rate 0 --seconds 0 >/dev/null
+		window ev-off mxs_drops "$r"
+		off=$last_rate
+		mx events --rate "$ev_rate" --per-source off --seconds 0 >/dev/null
+		read -r e0 s0 <<<"$(ev_counts)"
+		t0=$(now)
+		window ev-on mxs_drops "$r"
+		read -r e1 s1 <<<"$(ev_counts)"
+		evs+=" $(awk -v e=$((e1 - e0)) -v t="$(elapsed "$t0")" 'BEGIN { printf "%.0f", e / t }')"
+		echo "#   ev-on    run $r: $((e1 - e0)) events emitted, $((s1 - s0)) suppressed"
+		pairs+=" $(awk -v a="$last_rate" -v b="$off" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+	done
+	finish ev-off
+	finish ev-on
+	printf '\n%-9s %11s %8s %10s %7s\n' EVENTS "DROP Mpps" "ns/pkt" "GEN Mpps" "LOST %"
+	for f in ev-off ev-on; do
+		printf '%-9s %11s %8s %10s %7s\n' "$f" "${rate[$f]}" \
+			"$(awk -v r="${rate[$f]}" 'BEGIN { printf "%.1f", (r > 0 ? 1e3 / r : 0) }')" \
+			"${gen[$f]}" "${lost[$f]}"
+	done
+	echo "on/off, window pairs:$pairs (median $(printf '%s\n' $pairs | median))"
+	echo "events emitted a second in the on windows (with the reads between):$evs"
+	echo "events read by the reader: $(wc -l <"$work/events.jsonl")"
+	if [ $smoke -eq 1 ]; then
+		[ "${drops[ev-on]:-0}" -gt 0 ] && [ -s "$work/events.jsonl" ] &&
+			echo "ok - events on: dropped and reported" && exit 0
+		echo "not ok - events on: nothing dropped or reported"
+		exit 1
+	fi
+	exit 0
 fi
 
 # ---- (a) bare and (b) mxshield, window by window in turn ---------------

@@ -14,6 +14,10 @@
  *	LOST: frames the veth could not hand to its peer (its ring was full),
  *	from the device's ethtool counters ("-" when it has none).
  *
+ *   flood IFNAME SECONDS DSTMAC COUNT
+ *	the same, but exactly COUNT frames, paced to take about SECONDS
+ *	(tests/test_events.sh: a flood of a known size over several seconds).
+ *
  *   flood --gen N SEED
  *	print N distinct random IPv4 prefixes, one CIDR a line, the same for
  *	the same SEED: 60% /32, 30% /24, 10% /16-/23, never inside or over
@@ -235,7 +239,18 @@ static size_t syn_frame(uint8_t *b, const uint8_t *dst, const uint8_t *src)
 	return (uint8_t *)(t + 1) - b;
 }
 
-static int flood(const char *ifname, double secs, const char *dstmac)
+static void sleep_until(double t)
+{
+	double d = t - now_s();
+
+	if (d > 0) {
+		struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int flood(const char *ifname, double secs, const char *dstmac, uint64_t count)
 {
 	uint8_t pkt[64], dst[ETH_ALEN], src[ETH_ALEN];
 	struct flood_bpf *skel;
@@ -277,11 +292,20 @@ static int flood(const char *ifname, double secs, const char *dstmac)
 	prog = bpf_program__fd(skel->progs.flood_xdp);
 	lost0 = ethtool_sum(sock, ifname, "xdp_xmit_errors");
 	t0 = t = now_s();
-	while (t - t0 < secs) {
+	while (count ? sent < count : t - t0 < secs) {
 		double left = secs - (t - t0), start = t;
 
-		/* the first run measures the rate; later runs end about on time */
-		if (rate > 0) {
+		if (count) {
+			/* paced: chunks at the times they are due, 20 a
+			 * second (a run has a fixed cost: a page pool) */
+			uint64_t chunk = count / (secs * 20) + 1;
+
+			chunk = chunk < FLOOD_MIN_REPEAT ? FLOOD_MIN_REPEAT :
+				chunk > FLOOD_MAX_REPEAT ? FLOOD_MAX_REPEAT : chunk;
+			repeat = count - sent < chunk ? count - sent : chunk;
+			sleep_until(t0 + secs * sent / count);
+		} else if (rate > 0) {
+			/* the first run measures the rate; later runs end about on time */
 			double want = rate * left;
 
 			repeat = want > FLOOD_MAX_REPEAT ? FLOOD_MAX_REPEAT :
@@ -313,7 +337,7 @@ static int flood(const char *ifname, double secs, const char *dstmac)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: flood IFNAME SECONDS [DSTMAC]\n"
+	fprintf(stderr, "usage: flood IFNAME SECONDS [DSTMAC [COUNT]]\n"
 			"       flood --gen N SEED\n");
 	return 2;
 }
@@ -329,12 +353,18 @@ int main(int argc, char **argv)
 			return usage();
 		return gen(n, strtoull(argv[3], NULL, 0));
 	}
-	if (argc == 3 || argc == 4) {
+	if (argc >= 3 && argc <= 5) {
 		double secs = strtod(argv[2], &end);
+		unsigned long long count = 0;
 
 		if (*end || secs <= 0)
 			return usage();
-		return flood(argv[1], secs, argc == 4 ? argv[3] : NULL);
+		if (argc == 5) {
+			count = strtoull(argv[4], &end, 10);
+			if (*end || !count)
+				return usage();
+		}
+		return flood(argv[1], secs, argc >= 4 ? argv[3] : NULL, count);
 	}
 	return usage();
 }

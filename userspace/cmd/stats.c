@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * stats and tags: the data plane's counters (per reason and verdict, per
- * XDP action, per country) and the sources it tagged for the MTA. Reads:
+ * stats and tags: the data plane's counters (packets and new connections
+ * per reason and verdict, per XDP action, per country; the drop events
+ * emitted and suppressed) and the sources it tagged for the MTA. Reads:
  * they never load, and exit 3 when nothing is loaded.
  */
 #include <arpa/inet.h>
@@ -32,27 +33,123 @@ static int ncpus(void)
 
 static const char *const xdp_names[] = { "aborted", "drop", "pass", "tx", "redirect" };
 
+/* Sum over the CPUs of slot @k of a per-CPU __u64 map (0 if none). */
+static uint64_t sum_u64(int fd, __u32 k, uint64_t *per, int n)
+{
+	uint64_t t = 0;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &k, per))
+		return 0;
+	for (int i = 0; i < n; i++)
+		t += per[i];
+	return t;
+}
+
+/* The new-connection and event counters, zeroed (stats reset). */
+static void reset_more(struct ctl *c, int n)
+{
+	void *zero = calloc(n, sizeof(struct mxs_ev_state));
+
+	if (!zero)
+		return;
+	for (__u32 k = 0; c->fd_conns >= 0 && k < MXS_CONN_SLOTS; k++)
+		bpf_map_update_elem(c->fd_conns, &k, zero, BPF_ANY);
+	for (__u32 k = 0; c->fd_cconns >= 0 && k < MXS_COUNTRY_SLOTS; k++)
+		bpf_map_update_elem(c->fd_cconns, &k, zero, BPF_ANY);
+	if (c->fd_evstate >= 0) {
+		__u32 k = 0;
+
+		bpf_map_update_elem(c->fd_evstate, &k, zero, BPF_ANY);
+	}
+	free(zero);
+}
+
+/* The drop events' counters and settings (events_read() in a JSON object
+ * or a text line); false when the loaded filter has no events. */
+struct ev_totals {
+	struct mxs_ev_config cfg;
+	uint64_t emitted, sup_rate, sup_source, lost;
+};
+
+static bool events_read(struct ctl *c, int n, struct ev_totals *t)
+{
+	struct mxs_ev_state *per;
+	__u32 zero = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (c->fd_evstate < 0 || c->fd_evcfg < 0)
+		return false;
+	bpf_map_lookup_elem(c->fd_evcfg, &zero, &t->cfg);
+	per = calloc(n, sizeof(*per));
+	if (!per || bpf_map_lookup_elem(c->fd_evstate, &zero, per)) {
+		free(per);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		t->emitted += per[i].emitted;
+		t->sup_rate += per[i].sup_rate;
+		t->sup_source += per[i].sup_source;
+		t->lost += per[i].lost;
+	}
+	free(per);
+	return true;
+}
+
+static void events_print(struct ctl *c, const struct ev_totals *t)
+{
+	uint64_t sup = t->sup_rate + t->sup_source + t->lost;
+
+	if (c->json) {
+		jw_key("events");
+		jw_obj();
+		jw_ku64("rate", t->cfg.rate);
+		jw_kbool("per_source", !!(t->cfg.flags & MXS_EVC_PER_SOURCE));
+		jw_ku64("emitted", t->emitted);
+		jw_ku64("suppressed", sup);
+		jw_ku64("suppressed_rate", t->sup_rate);
+		jw_ku64("suppressed_source", t->sup_source);
+		jw_ku64("suppressed_ring_full", t->lost);
+		jw_end_obj();
+		return;
+	}
+	printf("drop events: %llu emitted, %llu suppressed (%llu over the cap of %u/s, "
+	       "%llu by the per-source limit%s, %llu with the ring full)\n",
+	       (unsigned long long)t->emitted, (unsigned long long)sup,
+	       (unsigned long long)t->sup_rate, t->cfg.rate,
+	       (unsigned long long)t->sup_source,
+	       t->cfg.flags & MXS_EVC_PER_SOURCE ? "" : " (off)", (unsigned long long)t->lost);
+}
+
 static int stats(struct ctl *c, bool reset)
 {
 	int n = ncpus();
 	struct mxs_counter *per = calloc(n, sizeof(*per));
-	struct { uint64_t packets, bytes; } tot[MXS_STAT_SLOTS] = {};
+	struct { uint64_t packets, bytes, conns; } tot[MXS_STAT_SLOTS] = {};
+	uint64_t *per64 = calloc(n, sizeof(*per64));
+	struct ev_totals ev;
+	bool has_conns, has_ev;
 
-	if (!per || ctl_open_ro(c)) {
+	if (!per || !per64 || ctl_open_ro(c)) {
 		free(per);
+		free(per64);
 		return 1;
 	}
 	if (!c->loaded) {	/* no counters, and loading makes none */
 		free(per);
+		free(per64);
 		return ctl_not_loaded(c, reset ? "no counters to reset" : "no counters");
 	}
+	/* a filter loaded by an older mxshield: packets only, until restore */
+	has_conns = c->fd_conns >= 0 && c->fd_cconns >= 0;
 	if (reset) {
 		memset(per, 0, n * sizeof(*per));
 		for (__u32 k = 0; k < MXS_STAT_SLOTS; k++)
 			bpf_map_update_elem(c->fd_stats, &k, per, BPF_ANY);
 		for (__u32 k = 0; k < MXS_COUNTRY_SLOTS; k++)
 			bpf_map_update_elem(c->fd_cstats, &k, per, BPF_ANY);
+		reset_more(c, n);
 		free(per);
+		free(per64);
 		if (c->json) {
 			jw_obj();
 			jw_kbool("reset", true);
@@ -69,13 +166,16 @@ static int stats(struct ctl *c, bool reset)
 			tot[k].packets += per[i].packets;
 			tot[k].bytes += per[i].bytes;
 		}
+		if (k < MXS_STAT_XDP)
+			tot[k].conns = sum_u64(c->fd_conns, k, per64, n);
 	}
 	if (c->json) {
 		jw_obj();
 		jw_key("verdicts");
 		jw_arr();
 	} else {
-		printf("%-14s %-11s %14s %16s\n", "REASON", "VERDICT", "PACKETS", "BYTES");
+		printf("%-14s %-11s %14s %12s %16s\n", "REASON", "VERDICT", "PACKETS",
+		       "CONNECTIONS", "BYTES");
 	}
 	for (int r = 0; r < MXS_R_MAX; r++) {
 		for (int a = 0; a < MXS_ACT_MAX; a++) {
@@ -89,10 +189,17 @@ static int stats(struct ctl *c, bool reset)
 				jw_kstr("action", action_name(a));
 				jw_ku64("packets", tot[k].packets);
 				jw_ku64("bytes", tot[k].bytes);
+				if (has_conns)
+					jw_ku64("connections", tot[k].conns);
 				jw_end_obj();
+			} else if (has_conns) {
+				printf("%-14s %-11s %14llu %12llu %16llu\n", reason_name(r),
+				       action_name(a), (unsigned long long)tot[k].packets,
+				       (unsigned long long)tot[k].conns,
+				       (unsigned long long)tot[k].bytes);
 			} else {
-				printf("%-14s %-11s %14llu %16llu\n", reason_name(r), action_name(a),
-				       (unsigned long long)tot[k].packets,
+				printf("%-14s %-11s %14llu %12s %16llu\n", reason_name(r),
+				       action_name(a), (unsigned long long)tot[k].packets, "-",
 				       (unsigned long long)tot[k].bytes);
 			}
 		}
@@ -112,12 +219,25 @@ static int stats(struct ctl *c, bool reset)
 		else if (p || x == 1 || x == 2)
 			printf("  %s %llu", xdp_names[x], (unsigned long long)p);
 	}
+	has_ev = events_read(c, n, &ev);
 	if (c->json) {
 		jw_end_obj();
+		if (has_conns)
+			jw_ku64("syn_retransmits", sum_u64(c->fd_conns, MXS_CONN_RETRANS, per64, n));
+		if (has_ev)
+			events_print(c, &ev);
 		jw_key("countries");
 		jw_arr();
 	} else {
 		printf("\n");
+		if (has_conns)
+			printf("retransmitted SYNs (not counted as connections): %llu\n",
+			       (unsigned long long)sum_u64(c->fd_conns, MXS_CONN_RETRANS, per64, n));
+		if (has_ev)
+			events_print(c, &ev);
+		if (!has_conns || !has_ev)
+			printf("(the loaded filter predates connection counts and drop events: "
+			       "'mxshield restore' upgrades it in place)\n");
 	}
 	for (__u32 cc = 0; cc < MXS_COUNTRY_SLOTS; cc++) {
 		uint64_t p = 0, b = 0;
@@ -137,7 +257,14 @@ static int stats(struct ctl *c, bool reset)
 			jw_kstr("country", code);
 			jw_ku64("packets", p);
 			jw_ku64("bytes", b);
+			if (has_conns)
+				jw_ku64("connections", sum_u64(c->fd_cconns, cc, per64, n));
 			jw_end_obj();
+		} else if (has_conns) {
+			printf("country %s: %llu packets, %llu connections, %llu bytes\n", code,
+			       (unsigned long long)p,
+			       (unsigned long long)sum_u64(c->fd_cconns, cc, per64, n),
+			       (unsigned long long)b);
 		} else {
 			printf("country %s: %llu packets, %llu bytes\n", code,
 			       (unsigned long long)p, (unsigned long long)b);
@@ -148,6 +275,7 @@ static int stats(struct ctl *c, bool reset)
 		jw_end_obj();
 	}
 	free(per);
+	free(per64);
 	return 0;
 }
 
@@ -220,7 +348,8 @@ static int do_tags_flush(struct ctl *c, const struct cli_args *a) { return tags(
 
 static const struct cli_cmd stats_cmds[] = {
 	{ "show", do_stats, NULL, 0, 0,
-	  "Packets and bytes per reason and verdict, per XDP action, per country." },
+	  "Packets, new connections (SYNs, not their retransmissions) and bytes per reason "
+	  "and verdict, per XDP action, per country; drop events emitted and suppressed." },
 	{ "reset", do_stats_reset, NULL, 0, 0, "Set every counter to zero." },
 	{ 0 }
 };

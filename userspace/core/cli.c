@@ -453,6 +453,31 @@ static int finish_json(struct ctl *c, FILE *mem, char **buf, size_t *len, int rc
 	return rc;
 }
 
+/* Under --json, a streaming command (cli_cmd.stream) writes its lines to
+ * stdout as they come: nothing is kept, and nothing was written before it
+ * runs (the parse succeeded). */
+static int run_stream(struct ctl *c, const struct cli_args *a, FILE *mem, char **buf)
+{
+	const char *errs;
+	int rc;
+
+	fclose(mem);
+	free(*buf);
+	jw_start(stdout);
+	rc = a->cmd->fn(c, a);
+	errs = ctl_errors();
+	if (rc && !c->json_result) {
+		jw_start(stdout);
+		jw_obj();
+		jw_kstr("error", errs ? errs : "failed");
+		jw_end_obj();
+	} else if (rc && errs) {
+		fprintf(stderr, "mxshield: %s\n", errs);
+	}
+	fflush(stdout);
+	return rc;
+}
+
 int cli_run(struct ctl *c, int argc, char **argv)
 {
 	struct parse p = {};
@@ -507,6 +532,8 @@ int cli_run(struct ctl *c, int argc, char **argv)
 		rc = cli_usage(&p.a, "%s: missing command", p.a.obj->name);
 	} else if (!rc && p.a.npos < p.a.cmd->minpos) {
 		rc = cli_usage(&p.a, "missing %s", p.a.cmd->args ? : "argument");
+	} else if (!rc && c->json && p.a.cmd->stream) {
+		return run_stream(c, &p.a, mem, &buf);
 	} else if (!rc) {
 		rc = p.a.cmd->fn(c, &p.a);
 	}

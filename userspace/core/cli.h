@@ -54,6 +54,11 @@ struct cli_cmd {
 	 * class: "@file", "@iface", "@list-entry" (see cli_completion). */
 	const char *const *pos_choices;
 	const char *complete;
+	/* The command streams (events): under --json it prints one JSON
+	 * document a line as it goes, straight to stdout, instead of the one
+	 * document cli_run() otherwise keeps until the command ends; an
+	 * error then ends the stream with a last line {"error": ...}. */
+	bool stream;
 };
 
 struct cli_obj {

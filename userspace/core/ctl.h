@@ -38,6 +38,9 @@ struct ctl {
 	bool loaded;
 	bool read_only;		/* open the pinned maps with BPF_F_RDONLY */
 	int fd_config, fd_stats, fd_cstats, fd_tags;
+	/* maps an older mxshield's filter may lack (new connections, drop
+	 * events): -1 when not pinned (filter/loader.c) */
+	int fd_conns, fd_cconns, fd_evcfg, fd_evstate;
 	struct mxs_maps_view mv;	/* compiled build, country_policy */
 };
 

@@ -481,6 +481,20 @@ int64_t tai_ns_to_unix(uint64_t tai_ns)
 	return ((int64_t)tai_ns - tai_offset_ns()) / 1000000000LL;
 }
 
+int64_t tai_ns_to_unix_ns(uint64_t tai_ns)
+{
+	struct timespec r, t;
+	int64_t off;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_TAI, &t);
+	/* the offset is whole leap seconds: rounded, so that the two reads
+	 * falling on both sides of a second do not make it one more */
+	off = ((int64_t)t.tv_sec - r.tv_sec) * 1000000000LL + (t.tv_nsec - r.tv_nsec);
+	off = (off + 500000000LL) / 1000000000LL * 1000000000LL;
+	return (int64_t)tai_ns - off;
+}
+
 char *fmt_remaining(int64_t unix_secs, char *buf, size_t len)
 {
 	int64_t d = unix_secs - time(NULL);

@@ -76,6 +76,8 @@ void prefix_to_tag_key(const struct mxs_prefix *p, struct mxs_addr *k);
  * Unix seconds. These convert between the two. */
 uint64_t unix_to_tai_ns(int64_t unix_secs);
 int64_t tai_ns_to_unix(uint64_t tai_ns);
+/* The same in nanoseconds (drop events' times). */
+int64_t tai_ns_to_unix_ns(uint64_t tai_ns);
 /* A CLOCK_MONOTONIC_COARSE stamp (hit times) as unix seconds; 0 stays 0. */
 int64_t mono_ns_to_unix(uint64_t mono_ns);
 uint64_t now_tai_ns(void);

@@ -110,6 +110,23 @@ static int obj_get(const struct ctl *c, const char *name)
 
 #define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
 
+/* Maps a filter loaded by an older mxshield does not have: a read or the
+ * policy service works without them (their fds are -1) until `restore` or
+ * `attach` replaces the program and pins them. The ring buffer "events"
+ * is opened by its reader alone (filter_open_events). */
+static const char *const opt_map_names[] = {
+	"conns", "country_conns", "ev_config", "ev_state",
+};
+#define NOPT (sizeof(opt_map_names) / sizeof(opt_map_names[0]))
+
+static void optional_fds(struct ctl *c, int *fds[NOPT])
+{
+	int *all[] = { &c->fd_conns, &c->fd_cconns, &c->fd_evcfg, &c->fd_evstate };
+
+	_Static_assert(sizeof(all) / sizeof(all[0]) == NOPT, "one fd per optional map");
+	memcpy(fds, all, sizeof(all));
+}
+
 /* Where the fd of each map of map_names[] goes. */
 static void pinned_fds(struct ctl *c, int *fds[NMAPS])
 {
@@ -125,7 +142,7 @@ static void pinned_fds(struct ctl *c, int *fds[NMAPS])
 
 int ctl_open_pinned(struct ctl *c)
 {
-	int *fds[NMAPS];
+	int *fds[NMAPS], *opt[NOPT];
 
 	if (c->loaded)
 		return 0;
@@ -142,8 +159,26 @@ int ctl_open_pinned(struct ctl *c)
 		}
 		*fds[i] = fd;
 	}
+	optional_fds(c, opt);
+	for (size_t i = 0; i < NOPT; i++) {
+		int fd = obj_get(c, opt_map_names[i]);
+
+		*opt[i] = fd < 0 ? -1 : fd;
+	}
 	c->loaded = true;
 	return 0;
+}
+
+int filter_open_events(const struct ctl *c)
+{
+	char p[PATH_MAX + 64];
+	int fd;
+
+	/* read and write: a ring buffer's reader moves its consumer position
+	 * in a page of the map (libbpf maps it writable) */
+	pin_path(c, "events", p, sizeof(p));
+	fd = bpf_obj_get(p);
+	return fd < 0 ? -errno : fd;
 }
 
 /* ---------------------------------------------------------------- config */
@@ -165,16 +200,50 @@ int settings_to_config(const struct recfile *settings, struct mxs_config *cfg,
 			   err, errlen);
 }
 
+int settings_to_evconfig(const struct recfile *settings, struct mxs_ev_config *ec,
+			 char *err, size_t errlen)
+{
+	const struct rec *r = settings->n ? &settings->r[0] : NULL;
+	const char *rate = r ? rec_get(r, "event_rate") : NULL;
+	const char *ps = r ? rec_get(r, "event_per_source") : NULL;
+	unsigned long v = MXS_EV_RATE_DEFAULT;
+	char *end;
+
+	memset(ec, 0, sizeof(*ec));
+	if (rate) {
+		errno = 0;
+		v = strtoul(rate, &end, 10);
+		if (!*rate || *end || rate[0] == '-' || errno || v > MXS_EV_RATE_MAX) {
+			snprintf(err, errlen, "event_rate '%s': a number of events a second, "
+				 "0 (none) to %u", rate, MXS_EV_RATE_MAX);
+			return -1;
+		}
+	}
+	if (ps && strcmp(ps, "on") && strcmp(ps, "off")) {
+		snprintf(err, errlen, "event_per_source '%s': on or off", ps);
+		return -1;
+	}
+	ec->rate = v;
+	if (!ps || !strcmp(ps, "on"))
+		ec->flags |= MXS_EVC_PER_SOURCE;
+	return 0;
+}
+
 int ctl_apply_config(struct ctl *c, const struct recfile *settings)
 {
 	struct mxs_config cfg;
+	struct mxs_ev_config ec;
 	char err[MXS_ERRLEN];
 	__u32 zero = 0;
 
-	if (settings_to_config(settings, &cfg, err, sizeof(err)))
+	if (settings_to_config(settings, &cfg, err, sizeof(err)) ||
+	    settings_to_evconfig(settings, &ec, err, sizeof(err)))
 		return ctl_err("settings: %s", err);
 	if (bpf_map_update_elem(c->fd_config, &zero, &cfg, BPF_ANY))
 		return ctl_err("config map: %s", bpf_errstr(-errno));
+	/* a filter of an older mxshield has no events (restore upgrades it) */
+	if (c->fd_evcfg >= 0 && bpf_map_update_elem(c->fd_evcfg, &zero, &ec, BPF_ANY))
+		return ctl_err("ev_config map: %s", bpf_errstr(-errno));
 	return 0;
 }
 
@@ -217,11 +286,15 @@ static bool layout_ok(const struct ctl *c)
 
 static void close_pinned(struct ctl *c)
 {
-	int *fds[NMAPS];
+	int *fds[NMAPS], *opt[NOPT];
 
 	pinned_fds(c, fds);
+	optional_fds(c, opt);
 	for (size_t i = 0; c->loaded && i < NMAPS; i++)
 		close(*fds[i]);
+	for (size_t i = 0; c->loaded && i < NOPT; i++)
+		if (*opt[i] >= 0)
+			close(*opt[i]);
 	c->loaded = false;
 }
 
@@ -680,6 +753,12 @@ int filter_unload(struct ctl *c, int *detached)
 		pin_path(c, map_names[i], path, sizeof(path));
 		unlink(path);
 	}
+	for (size_t i = 0; i < NOPT; i++) {
+		pin_path(c, opt_map_names[i], path, sizeof(path));
+		unlink(path);
+	}
+	pin_path(c, "events", path, sizeof(path));
+	unlink(path);
 	set_aside(c, DROP);	/* from an upgrade cut short, if any */
 	pin_path(c, "prog", path, sizeof(path));
 	unlink(path);
@@ -724,14 +803,22 @@ static long map_memlock(int fd)
 long filter_memory(const struct ctl *c, uint64_t compiled[2])
 {
 	int fds[] = { c->mv.c_gen, c->mv.country_policy, c->fd_config, c->fd_stats,
-		      c->fd_cstats, c->fd_tags };
+		      c->fd_cstats, c->fd_tags, c->fd_conns, c->fd_cconns, c->fd_evcfg,
+		      c->fd_evstate };
 	long total = 0;
+	int ev;
 
 	compiled[0] = compiled[1] = 0;
 	if (!c->loaded)
 		return 0;
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		total += map_memlock(fds[i]);
+		if (fds[i] >= 0)
+			total += map_memlock(fds[i]);
+	ev = obj_get(c, "events");
+	if (ev >= 0) {
+		total += map_memlock(ev);
+		close(ev);
+	}
 	cmaps_memory(&c->mv, compiled);
 	return total + compiled[0] + compiled[1];
 }
@@ -740,6 +827,7 @@ int filter_set_setting(struct ctl *c, const char *key, const char *val)
 {
 	struct recfile s;
 	struct mxs_config old, cfg;
+	struct mxs_ev_config ec;
 	char err[MXS_ERRLEN];
 	__u32 zero = 0;
 	int rc;
@@ -750,7 +838,8 @@ int filter_set_setting(struct ctl *c, const char *key, const char *val)
 		memset(&old, 0, sizeof(old));
 	rec_set(s.n ? &s.r[0] : recfile_add(&s), key, val);
 	/* validated, written, applied, stamped (crash safety: build.c) */
-	rc = settings_to_config(&s, &cfg, err, sizeof(err)) ? ctl_err("%s", err) : 0;
+	rc = settings_to_config(&s, &cfg, err, sizeof(err)) ||
+	     settings_to_evconfig(&s, &ec, err, sizeof(err)) ? ctl_err("%s", err) : 0;
 	if (!rc)
 		rc = ctl_write(c, ST_SETTINGS, &s);
 	if (!rc && (rc = ctl_apply_config(c, &s)))

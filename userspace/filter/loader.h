@@ -33,6 +33,10 @@ int ctl_ensure_loaded(struct ctl *c);
 int ctl_open_if_loaded(struct ctl *c);
 /* Open the pinned maps only: 0, or -ENOENT when not loaded. */
 int ctl_open_pinned(struct ctl *c);
+/* The drop events' ring buffer of the loaded filter, opened for reading
+ * (its reader writes its position): an fd, or a negative errno (-ENOENT:
+ * not loaded, or loaded by an mxshield without events). */
+int filter_open_events(const struct ctl *c);
 /* A read: the shared lock, then the pinned maps if a filter is loaded
  * (c->loaded tells). 0, or 1 after an error (maps of another layout). */
 int ctl_open_ro(struct ctl *c);
@@ -43,6 +47,11 @@ int ctl_reconcile(struct ctl *c);
 /* Settings -> struct mxs_config, and write it to the config map. */
 int settings_to_config(const struct recfile *settings, struct mxs_config *cfg,
 		       char *err, size_t errlen);
+/* Settings event_rate (default MXS_EV_RATE_DEFAULT) and event_per_source
+ * (on|off, default on) -> struct mxs_ev_config. 0, or -1 with @err set. */
+int settings_to_evconfig(const struct recfile *settings, struct mxs_ev_config *ec,
+			 char *err, size_t errlen);
+/* Both into their maps (ev_config only if the loaded filter has it). */
 int ctl_apply_config(struct ctl *c, const struct recfile *settings);
 /* Change one setting: validated, written, applied, stamped. 0, or 1. */
 int filter_set_setting(struct ctl *c, const char *key, const char *val);

@@ -18,7 +18,7 @@ VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
 	    -Wno-missing-field-initializers -I$(BUILD) -I.
 CPPFLAGS += -DMXS_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lpthread
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lpthread -lmicrohttpd -lsystemd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 

@@ -6,6 +6,8 @@ pkgs=(
 	# build
 	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmaxminddb-dev libspf2-dev pkg-config
+	# the metrics endpoint (mxshield metrics serve): HTTP, socket activation
+	libmicrohttpd-dev libsystemd-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test
@@ -19,6 +21,9 @@ pkgs=(
 	postfix swaks dnsmasq-base openssl
 	# swaks only recommends what it needs for IPv6 and TLS sessions
 	libio-socket-inet6-perl libnet-ssleay-perl
+	# tests/test_metrics.sh: promtool checks the exposition, a real
+	# Prometheus server (started in a namespace only) scrapes it
+	prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -225,6 +225,11 @@ static void close_pinned(struct ctl *c)
 	c->loaded = false;
 }
 
+void ctl_close_pinned(struct ctl *c)
+{
+	close_pinned(c);
+}
+
 /* The maps of the compiled classifier, made anew when their layout
  * changes; the others (config, policies, counters, tags) carry over. */
 static const char *const cmap_names[] = {

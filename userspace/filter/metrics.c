@@ -406,7 +406,8 @@ static void write_build(FILE *out, const struct snap *s)
 {
 	if (s->have_build) {
 		metrics_head(out, "mxshield_build_generation", "gauge",
-			     "Full builds of the classifier since the filter was loaded (c_gen).");
+			     "Full builds of the classifier since the filter was loaded, the first "
+			     "one 0 (c_gen: each full build adds one).");
 		metrics_sample_u64(out, "mxshield_build_generation", s->build, NULL);
 	}
 	if (s->current >= 0) {

@@ -196,4 +196,10 @@ check "... and says how to write it" grep -q 'ADDR:PORT' <<<"$out"
 out=$(mx metrics serve --listen 127.0.0.1:$APORT 2>&1)
 check_eq "--listen on a port in use: exit 1" 1 $?
 check "... and says why" grep -qi 'in use' <<<"$out"
+
+# --- the alert rules of docs/metrics.md
+awk '/^```yaml$/ { y = 1; buf = ""; next } y && /^```$/ { y = 0; if (buf ~ /^groups:/) print buf; next }
+	y { buf = buf $0 "\n" }' docs/metrics.md >"$work/alerts.yml"
+check "docs/metrics.md has alert rules" grep -q 'alert: Mxshield' "$work/alerts.yml"
+check "the documented alert rules pass promtool check rules" promtool check rules "$work/alerts.yml"
 lab_finish

@@ -91,7 +91,7 @@ void metrics_sample(FILE *out, const char *name, double v, ...)
 	va_start(ap, v);
 	put_labels(out, name, ap);
 	va_end(ap);
-	fprintf(out, " %.17g\n", v);
+	fprintf(out, " %.15g\n", v);	/* a unix time to the ms fits */
 }
 
 void metrics_sample_u64(FILE *out, const char *name, uint64_t v, ...)

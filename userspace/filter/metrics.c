@@ -324,6 +324,7 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 	if (ctl_open_ro(&c)) {
 		ok = false;
 		if (c.lock_fd < 0 && ctl_lock_ro(&c)) {	/* the state is still worth reading */
+			memset(&sizes, 0, sizeof(sizes));	/* no stale sizes either */
 			s->ok = false;
 			return;
 		}

@@ -23,7 +23,8 @@ struct ctl;
  * only: every call opens them afresh, read-only (the shared lock, the pins
  * with BPF_F_RDONLY), and closes them before it returns, so a filter
  * loaded, reloaded or unloaded between two calls is seen as it is. 0; 1
- * when a part could not be read (said on stderr, and mxshield_up is 0). */
+ * when a part could not be read (said on stderr, and mxshield_up is 0).
+ * One thread at a time: it keeps the list sizes between calls. */
 int metrics_write(const struct ctl *c, FILE *out);
 
 /*

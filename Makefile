@@ -17,8 +17,10 @@ CFLAGS   ?= -O2 -g
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
 	    -Wno-missing-field-initializers -I$(BUILD) -I.
-CPPFLAGS += -DMXS_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -lpthread -lmicrohttpd -lsystemd
+# CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
+# RELRO, BIND_NOW) reach every compile and link of the controller
+CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lpthread -lmicrohttpd -lsystemd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -38,8 +40,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-PREFIX   ?= /usr/local
-.PHONY: all deps test demo bench bench-policy clean install
+.PHONY: all deps test demo bench bench-policy clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -86,6 +87,9 @@ $(REF_OBJ): tests/ref/tries.c tests/ref/tries.h $(HDR) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# the files that print the version are rebuilt when it changes
+$(patsubst userspace/%.c,$(BUILD)/%.o,$(shell grep -l MXS_VERSION userspace/*/*.c)): VERSION
+
 $(BUILD)/libmxs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
@@ -124,12 +128,6 @@ bench: deps
 bench-policy: all
 	scripts/bench-policy.sh
 
-install: mxshield $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
-	install -D -m 755 mxshield $(DESTDIR)$(PREFIX)/sbin/mxshield
-	install -D -m 644 $(BUILD)/mxshield.8 $(DESTDIR)$(PREFIX)/share/man/man8/mxshield.8
-	install -D -m 644 $(BUILD)/mxshield.bash \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/mxshield
-	install -D -m 644 -t $(DESTDIR)/etc/systemd/system scripts/systemd/*
 
 clean:
 	rm -rf $(BUILD) mxshield
@@ -174,3 +172,58 @@ fuzz-build: $(FUZZ_BINS) mxshield
 
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ------------------------------------------------------------- install
+# make install [DESTDIR=/tmp/root] [PREFIX=/usr] [SBINDIR=...]
+#   [SYSTEMDUNITDIR=...] [UDEVRULESDIR=...] [LIBEXECDIR=...] [DOCDIR=...]
+#   [MANDIR=...] [BASHCOMPDIR=...]
+# mxshield(8) and the bash completion are generated from the command tables.
+# The units and the udev rule are rendered from scripts/systemd/*.in and
+# scripts/udev/*.in into build/ with the installed paths (docs/packaging.md).
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+LIBEXECDIR     ?= $(PREFIX)/libexec/mxshield
+MANDIR         ?= $(PREFIX)/share/man
+BASHCOMPDIR    ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+DOCDIR         ?= $(PREFIX)/share/doc/mxshield
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+UDEVRULESDIR   ?= $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/lib/udev)/rules.d
+UNIT_IN    := $(wildcard scripts/systemd/*.in)
+UNITS      := $(patsubst scripts/systemd/%.in,$(BUILD)/systemd/%,$(UNIT_IN))
+UDEV_RULES := $(patsubst scripts/udev/%.in,$(BUILD)/udev/%,$(wildcard scripts/udev/*.rules.in))
+IFUP       := $(BUILD)/udev/mxshield-ifup
+RENDER = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	-e 's|@DOCDIR@|$(DOCDIR)|g'
+.PHONY: install uninstall units
+all: units
+units: $(UNITS) $(UDEV_RULES) $(IFUP)
+
+# rendered again when the paths change (build/render.paths differs)
+RENDER_PATHS = $(SBINDIR) $(LIBEXECDIR) $(DOCDIR)
+$(BUILD)/render.paths: FORCE | $(BUILD)
+	@echo "$(RENDER_PATHS)" | cmp -s - $@ || echo "$(RENDER_PATHS)" > $@
+FORCE:
+$(BUILD)/systemd/%: scripts/systemd/%.in $(BUILD)/render.paths
+	@mkdir -p $(@D)
+	$(RENDER) $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/udev/%: scripts/udev/%.in $(BUILD)/render.paths
+	@mkdir -p $(@D)
+	$(RENDER) $< > $@.tmp && mv $@.tmp $@
+
+install: mxshield units $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
+	install -D -m 755 mxshield $(DESTDIR)$(SBINDIR)/mxshield
+	install -D -m 644 $(BUILD)/mxshield.8 $(DESTDIR)$(MANDIR)/man8/mxshield.8
+	install -D -m 644 $(BUILD)/mxshield.bash $(DESTDIR)$(BASHCOMPDIR)/mxshield
+	install -D -m 755 $(IFUP) $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
+	install -D -m 644 docs/packaging.md $(DESTDIR)$(DOCDIR)/packaging.md
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(UDEVRULESDIR)
+	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mxshield $(DESTDIR)$(LIBEXECDIR)/mxshield-ifup
+	rm -f $(DESTDIR)$(MANDIR)/man8/mxshield.8 $(DESTDIR)$(BASHCOMPDIR)/mxshield
+	rm -f $(DESTDIR)$(DOCDIR)/packaging.md
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	rm -f $(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(notdir $(UDEV_RULES)))

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
 	# build
 	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libmaxminddb-dev libspf2-dev pkg-config
+	libmaxminddb-dev libspf2-dev libjson-c-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP, socket activation
 	libmicrohttpd-dev libsystemd-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
@@ -21,6 +21,8 @@ pkgs=(
 	postfix swaks dnsmasq-base openssl
 	# swaks only recommends what it needs for IPv6 and TLS sessions
 	libio-socket-inet6-perl libnet-ssleay-perl
+	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)
+	debhelper devscripts lintian dpkg-dev fakeroot
 	# tests/test_metrics.sh: promtool checks the exposition, a real
 	# Prometheus server (started in a namespace only) scrapes it
 	prometheus

@@ -391,25 +391,15 @@ static const struct cli_opt add_opts[] = {
 			      "reject, quarantine or spam (required)", cli_actions },
 	{ NULL }
 };
-static const struct cli_opt list_opts[] = {
-	{ "format", "FORMAT", "table (default), or import: lines 'country import' reads back",
-	  cli_list_formats },
-	{ NULL }
-};
-static const struct cli_opt import_opts[] = {
-	{ "replace", NULL, "make the policies exactly the file's" },
-	{ "allow-empty", NULL, "with --replace: a file without policies deletes them all" },
-	{ NULL }
-};
 
 static const struct cli_cmd country_cmds[] = {
 	{ "add", do_add, "CC", 1, 1,
 	  "Give a country (ISO 3166-1 alpha-2 code) a policy, or change it.", add_opts },
 	{ "del", do_del, "CC", 1, 1, "Remove a country's policy." },
 	{ "list", do_list, NULL, 0, 0, "Show the country policies, with packets counted.",
-	  list_opts },
+	  cli_list_opts },
 	{ "import", do_import, "FILE", 1, 1,
-	  "Set the policies of FILE (- for standard input): CC,ACTION a line.", import_opts,
+	  "Set the policies of FILE (- for standard input): CC,ACTION a line.", cli_import_opts,
 	  .complete = "@file" },
 	{ 0 }
 };

@@ -559,7 +559,6 @@ static int do_org_del(struct ctl *c, const struct cli_args *a) { return org_chan
 
 static int do_org_list(struct ctl *c, const struct cli_args *a)
 {
-	const char *fmt = cli_opt(a, "format");
 	struct recfile s;
 	char **v;
 	int n;
@@ -567,7 +566,7 @@ static int do_org_list(struct ctl *c, const struct cli_args *a)
 	if (ctl_lock_ro(c) || ctl_read(c, ST_SETTINGS, &s))
 		return 1;
 	v = env_split_csv(s.n ? rec_get(&s.r[0], "org_domains") : NULL, &n);
-	if (c->json && !(fmt && !strcmp(fmt, "import")))
+	if (c->json)
 		jw_arr();
 	for (int i = 0; i < n; i++)
 		c->json ? jw_str(v[i]) : (void)printf("%s\n", v[i]);
@@ -640,11 +639,10 @@ const struct cli_obj obj_envelope[5] = {
 	  .section = SECTION_MTA },
 };
 
-static const struct cli_opt org_list_opts[] = { O_FORMAT, { NULL } };
 static const struct cli_cmd org_cmds[] = {
 	{ "add", do_org_add, "DOMAIN", 1, 1, "Add one of the organisation's own domains." },
 	{ "del", do_org_del, "DOMAIN", 1, 1, "Remove one." },
-	{ "list", do_org_list, NULL, 0, 0, "Show them (one a line).", org_list_opts },
+	{ "list", do_org_list, NULL, 0, 0, "Show them (one a line)." },
 	{ 0 }
 };
 

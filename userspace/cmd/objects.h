@@ -36,5 +36,7 @@ void cli_list_objects(void);
 extern const char *const cli_actions[];		/* drop reject quarantine spam */
 extern const char *const cli_tag_actions[];	/* reject quarantine spam */
 extern const char *const cli_list_formats[];	/* table import */
+/* Options shared by lists: list --format; import --replace, --allow-empty. */
+extern const struct cli_opt cli_list_opts[], cli_import_opts[];
 
 #endif

@@ -489,25 +489,15 @@ static const struct cli_opt add_opts[] = {
 	{ "skip", "CHECKS", "checks its mail skips: spam, policy (comma-separated), or none" },
 	{ NULL }
 };
-static const struct cli_opt list_opts[] = {
-	{ "format", "FORMAT", "table (default), or import: lines 'partner import' reads back",
-	  cli_list_formats },
-	{ NULL }
-};
-static const struct cli_opt import_opts[] = {
-	{ "replace", NULL, "make the partners exactly the file's" },
-	{ "allow-empty", NULL, "with --replace: a file without partners deletes them all" },
-	{ NULL }
-};
 
 static const struct cli_cmd partner_cmds[] = {
 	{ "add", do_add, "NAME", 1, 1, "Add a partner connector.", add_opts },
 	{ "del", do_del, "NAME", 1, 1, "Delete a partner connector." },
-	{ "list", do_list, NULL, 0, 0, "Show the partner connectors.", list_opts },
+	{ "list", do_list, NULL, 0, 0, "Show the partner connectors.", cli_list_opts },
 	{ "import", do_import, "FILE", 1, 1,
 	  "Add or change the partners of FILE (- for standard input), one a line: NAME "
 	  "ip=CIDR[,..] [domain=D[,..]] [lock-domain] [tls=MODE] [cert-name=N] [skip=S]. "
-	  "Nothing is applied when a line is invalid.", import_opts, .complete = "@file" },
+	  "Nothing is applied when a line is invalid.", cli_import_opts, .complete = "@file" },
 	{ 0 }
 };
 

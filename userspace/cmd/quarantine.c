@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "../core/cli.h"
 #include "../core/ctl.h"
 #include "../core/json.h"
@@ -53,31 +54,24 @@ static int wait_ok(pid_t pid)
 }
 
 /* The string value of "key" in one line of postqueue -j output. */
-static void json_field(const char *line, const char *key, char *out, size_t len)
+/* A string member of @o ("" when missing or not a string). */
+static const char *str_of(struct json_object *o, const char *key)
 {
-	char pat[64];
-	const char *p;
-	size_t n = 0;
+	struct json_object *v;
 
-	out[0] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(line, pat);
-	if (!p)
-		return;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p == '"') {
-		for (p++; *p && *p != '"' && n + 1 < len; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			out[n++] = *p;
-		}
-	} else {
-		while (*p && *p != ',' && *p != '}' && n + 1 < len)
-			out[n++] = *p++;
-	}
-	out[n] = '\0';
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : "";
+}
+
+/* The first recipient of a postqueue -j record. */
+static const char *first_rcpt(struct json_object *o)
+{
+	struct json_object *r;
+
+	if (!json_object_object_get_ex(o, "recipients", &r) ||
+	    !json_object_is_type(r, json_type_array) || !json_object_array_length(r))
+		return "";
+	return str_of(json_object_array_get_idx(r, 0), "address");
 }
 
 static bool valid_id(const char *id)
@@ -118,17 +112,22 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 		else
 			printf("%-14s %-20s %-32s %s\n", "ID", "ARRIVED", "SENDER", "RECIPIENTS");
 		while (getline(&line, &cap, out) > 0) {
-			char q[32], id[40], from[320], rcpt[320], when[32];
-			time_t t;
+			/* postqueue -j: one JSON object a line (postqueue(1)) */
+			struct json_object *o = json_tokener_parse(line), *v;
+			const char *id, *from, *rcpt;
+			time_t t = 0;
 
-			json_field(line, "queue_name", q, sizeof(q));
-			if (strcmp(q, "hold"))
+			if (!o)
 				continue;
-			json_field(line, "queue_id", id, sizeof(id));
-			json_field(line, "sender", from, sizeof(from));
-			json_field(line, "address", rcpt, sizeof(rcpt));	/* first recipient */
-			json_field(line, "arrival_time", when, sizeof(when));
-			t = strtoll(when, NULL, 10);
+			if (strcmp(str_of(o, "queue_name"), "hold")) {
+				json_object_put(o);
+				continue;
+			}
+			id = str_of(o, "queue_id");
+			from = str_of(o, "sender");
+			rcpt = first_rcpt(o);
+			if (json_object_object_get_ex(o, "arrival_time", &v))
+				t = json_object_get_int64(v);
 			n++;
 			if (c->json) {
 				jw_obj();
@@ -143,6 +142,7 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 				strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
 				printf("%-14s %-20s %-32s %s\n", id, ts, from, rcpt);
 			}
+			json_object_put(o);
 		}
 		free(line);
 		fclose(out);

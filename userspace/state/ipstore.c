@@ -978,8 +978,10 @@ static int append_journal(struct store *s, const char *path)
 	/* a new journal is of version 2; lines appended to one of version 1
 	 * stay without a CRC until the next snapshot folds it in */
 	fresh = st.st_size == 0;
-	if (fresh)
+	if (fresh) {
+		state_share_with_dir_group(fd, path);
 		fputs(SJ_HEAD, mem);
+	}
 	for (size_t i = 0; i < s->npend; i++) {
 		const struct st_ent *e = &s->pend[i];
 		unsigned long long seq = s->seq + i + 1;

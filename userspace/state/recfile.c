@@ -313,7 +313,7 @@ int fsync_parent(const char *path)
  * running as an unprivileged user, `policy serve --user`) keeps its files
  * readable by that group: every rewrite is a new file, so its mode and
  * group come from the directory, not from the file it replaces. */
-static void share_with_dir_group(int fd, const char *path)
+void state_share_with_dir_group(int fd, const char *path)
 {
 	char *copy = xstrdup(path);
 	struct stat st;
@@ -347,7 +347,7 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 	}
 	if (fd < 0)
 		return mxs_fail(err, errlen, "%s: %s", tmp, strerror(errno));
-	share_with_dir_group(fd, path);
+	state_share_with_dir_group(fd, path);
 	fp = fdopen(fd, "w");
 	if (!fp) {
 		close(fd);

@@ -47,6 +47,9 @@ void recfile_free(struct recfile *f);
 /* Write a whole file atomically (used for the copied geo database too). */
 int atomic_write(const char *path, const void *buf, size_t len, char *err, size_t errlen);
 struct iovec;
+/* A new file in a group-readable state directory: that group, mode 0640
+ * (the policy service may run as a user of that group). */
+void state_share_with_dir_group(int fd, const char *path);
 /* fsync the directory holding @path (a rename or a new file in it). */
 int fsync_parent(const char *path);
 int atomic_writev(const char *path, const struct iovec *iov, int n, char *err, size_t errlen);

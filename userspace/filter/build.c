@@ -223,13 +223,21 @@ static void record_build(const struct ctl *c, double mono0, const struct cinfo *
 	char p[PATH_MAX], tmp[PATH_MAX + 8];
 	__u32 zero = 0, build = 0;
 	FILE *f;
+	int fd;
 
 	bpf_map_lookup_elem(c->mv.c_gen, &zero, &build);
 	state_path(c, ST_LASTBUILD, p, sizeof(p));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-	f = fopen(tmp, "we");
-	if (!f)
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return;
+	state_share_with_dir_group(fd, tmp);	/* as every state file */
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
 	fprintf(f, "time=%.3f duration=%.6f compile=%.6f load=%.6f build=%u ipv4=%zu ipv6=%zu\n",
 		clock_s(CLOCK_REALTIME), clock_s(CLOCK_MONOTONIC) - mono0, info->compile_s,
 		info->load_s, build, info->entries[0], info->entries[1]);

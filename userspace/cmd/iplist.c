@@ -534,6 +534,19 @@ out:
 
 const char *const cli_actions[] = { "drop", "reject", "quarantine", "spam", NULL };
 const char *const cli_list_formats[] = { "table", "import", NULL };
+/* here, not in objects.c: partner.c and country.c use them, and objects.c
+ * uses their objects (no cycle between files: tests/test_layout.sh) */
+const struct cli_opt cli_list_opts[] = {
+	{ "format", "FORMAT", "table (default), or import: the lines its import reads back",
+	  cli_list_formats },
+	{ NULL }
+};
+const struct cli_opt cli_import_opts[] = {
+	{ "replace", NULL, "make the list exactly the file's entries" },
+	{ "allow-empty", NULL, "with --replace: a file without entries empties the list "
+			       "(refused otherwise)" },
+	{ NULL }
+};
 
 /* The options of each kind of list: with and without actions, expiries. */
 #define OPT_ACTION { "action", "ACTION", "drop (at the NIC, default), or pass tagged for the " \

@@ -46,18 +46,6 @@ static const struct cli_obj *const after_lists[] = {
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 static const struct cli_obj *objects[COUNT(before_lists) + MXS_NIP_LISTS + COUNT(after_lists)];
 
-const struct cli_opt cli_list_opts[] = {
-	{ "format", "FORMAT", "table (default), or import: the lines its import reads back",
-	  cli_list_formats },
-	{ NULL }
-};
-const struct cli_opt cli_import_opts[] = {
-	{ "replace", NULL, "make the list exactly the file's entries" },
-	{ "allow-empty", NULL, "with --replace: a file without entries empties the list "
-			       "(refused otherwise)" },
-	{ NULL }
-};
-
 void cli_list_objects(void)
 {
 	int n = 0;

@@ -28,7 +28,8 @@
 #      exists.
 #
 # One line per example: "ok - docs: FILE: CMD".
-LAB_NAME=mxdocs
+# under tests/run.sh, its run's prefix: a run beside this one tells it is not its own
+LAB_NAME=${LAB_NAME:+$LAB_NAME-}mxdocs
 source "$(dirname "$0")/lib.sh"
 
 files=(README.md docs/*.md)

@@ -64,8 +64,10 @@ make -s all
 MXS=$PWD/mxshield
 FLOOD=$PWD/build/flood
 id=$$
-GEN=mxbe-gen-$id
-FLT=mxbe-flt-$id
+# under tests/run.sh, its run's prefix (LAB_NAME): another run beside it tells them apart
+ns_pfx=${LAB_NAME:+$LAB_NAME-}
+GEN=${ns_pfx}mxbe-gen-$id
+FLT=${ns_pfx}mxbe-flt-$id
 bpffs=/run/mxbe-$id
 work=$(mktemp -d /tmp/mxbe.XXXXXX)
 # documentation MAC addresses (RFC 7042)

@@ -65,7 +65,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 ns_up() {
-	NS=mxbi-$id-$1
+	NS=${LAB_NAME:+$LAB_NAME-}mxbi-$id-$1	# run.sh: its run's prefix
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
 	mkdir -p "$bpffs"

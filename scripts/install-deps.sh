@@ -6,6 +6,8 @@ pkgs=(
 	# build
 	gcc make clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
+	# the metrics endpoint (mxshield metrics serve): HTTP
+	libmicrohttpd-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test
@@ -23,6 +25,9 @@ pkgs=(
 	tmux
 	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)
 	debhelper devscripts lintian dpkg-dev fakeroot
+	# tests/test_metrics.sh: promtool checks the exposition, a real
+	# Prometheus server (started in a namespace only) scrapes it
+	prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do

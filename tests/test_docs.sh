@@ -21,8 +21,8 @@
 #                           (scripts/make-test-mmdb.pl)
 #      An example must exit 0 within 60 s; one whose line ends with the
 #      comment "# exit N" must exit N, and each comment line right after it
-#      ("# TEXT") must be a line of its output. A `policy serve` must still
-#      be running after 2 s (it is then stopped). "./mxshield" and the
+#      ("# TEXT") must be a line of its output. A server (`policy serve`,
+#      `metrics serve`) must still be running after 2 s (it is then stopped). "./mxshield" and the
 #      leading "mxshield" become the built binary;
 #   3. checks that every relative link in those files names a file that
 #      exists.
@@ -124,7 +124,7 @@ run_example() {
 	cmd=${cmd#./}
 	cmd="$MXS ${cmd#mxshield }"
 	cmd=${cmd//.\/mxshield /$MXS }
-	[[ $2 == *"policy serve"* ]] && limit=2
+	[[ $2 == *"policy serve"* || $2 == *"metrics serve"* ]] && limit=2
 	out=$(cd "$cwd" && MXSHIELD_STATE_DIR=$state MXSHIELD_BPFFS_DIR=$bpffs \
 		timeout -k 5 "$limit" nsenter --net=/run/netns/"$MAIL" bash -c "$cmd" </dev/null 2>&1)
 	rc=$?
@@ -135,7 +135,7 @@ report() {
 	local file=$1 cmd=$2 want=$3 line
 	shift 3
 	local name="docs: $file: $cmd"
-	if [[ $cmd == *"policy serve"* ]]; then
+	if [[ $cmd == *"policy serve"* || $cmd == *"metrics serve"* ]]; then
 		if [ "$rc" -eq 124 ]; then ok "$name"; else
 			not_ok "$name" "stopped before 2 s (exit $rc): $(head -3 <<<"$out" | tr '\n' ' ')"
 		fi

@@ -24,6 +24,7 @@ extern const struct cli_obj obj_lookup;						/* lookup.c */
 extern const struct cli_obj obj_stats, obj_tags;				/* stats.c */
 extern const struct cli_obj obj_top;						/* top.c */
 extern const struct cli_obj obj_events;						/* events.c */
+extern const struct cli_obj obj_metrics;					/* metrics.c */
 extern const struct cli_obj obj_state, obj_sweep;				/* state.c */
 extern const struct cli_obj obj_envelope[5], obj_org;				/* envelope.c */
 extern const struct cli_obj obj_policy;						/* policy.c */

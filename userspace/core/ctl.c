@@ -167,6 +167,13 @@ int ctl_lock_ro(struct ctl *c)
 	return 0;
 }
 
+void ctl_unlock(struct ctl *c)
+{
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);	/* the flock goes with the last fd */
+	c->lock_fd = -1;
+}
+
 int ctl_not_loaded(struct ctl *c, const char *what)
 {
 	c->json_result = true;

@@ -25,6 +25,8 @@
 #define ST_COUNTRIES "countries"
 #define ST_GEO       "geo.mmdb"		/* copy of the loaded database */
 #define ST_ENVELOPE  "envelope"		/* envelope lists, org domains */
+#define ST_LASTBUILD "last-build"	/* when the last full build ran, how
+					 * long it took (filter/build.c) */
 
 struct ctl {
 	const char *state_dir;
@@ -70,6 +72,8 @@ int ctl_lock(struct ctl *c);
  * there is one. 0, or 1 after an error.
  */
 int ctl_lock_ro(struct ctl *c);
+/* Let go of either lock (a long-running reader between two reads). */
+void ctl_unlock(struct ctl *c);
 /* 0, or 1 after an error: the state directory is group- or world-writable,
  * or belongs to another user than this one or root. */
 int ctl_state_dir_safe(const struct ctl *c);

@@ -14,13 +14,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <bpf/bpf.h>
 #include "../core/ctl.h"
 #include "../state/ipstore.h"
 #include "../state/recfile.h"
@@ -204,20 +207,83 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 	return collect_ip(c, list, over, span, fam);
 }
 
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Write ST_LASTBUILD for the build just switched to: tmp and rename, so a
+ * reader sees the old line or the new. Failures are ignored: the figures
+ * are for monitoring, the build itself succeeded. */
+static void record_build(const struct ctl *c, double mono0, const struct cinfo *info)
+{
+	char p[PATH_MAX], tmp[PATH_MAX + 8];
+	__u32 zero = 0, build = 0;
+	FILE *f;
+	int fd;
+
+	bpf_map_lookup_elem(c->mv.c_gen, &zero, &build);
+	state_path(c, ST_LASTBUILD, p, sizeof(p));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	state_share_with_dir_group(fd, tmp);	/* as every state file */
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	fprintf(f, "time=%.3f duration=%.6f compile=%.6f load=%.6f build=%u ipv4=%zu ipv6=%zu\n",
+		clock_s(CLOCK_REALTIME), clock_s(CLOCK_MONOTONIC) - mono0, info->compile_s,
+		info->load_s, build, info->entries[0], info->entries[1]);
+	if (fclose(f) || rename(tmp, p))
+		unlink(tmp);
+}
+
+int ctl_last_build(const struct ctl *c, struct last_build *lb)
+{
+	char p[PATH_MAX], line[256];
+	FILE *f;
+	int n;
+
+	memset(lb, 0, sizeof(*lb));
+	state_path(c, ST_LASTBUILD, p, sizeof(p));
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	n = fgets(line, sizeof(line), f) ?
+	    sscanf(line, "time=%lf duration=%lf compile=%lf load=%lf build=%u ipv4=%" SCNu64
+		   " ipv6=%" SCNu64, &lb->time, &lb->duration, &lb->compile_s, &lb->load_s,
+		   &lb->build, &lb->entries[0], &lb->entries[1]) : 0;
+	fclose(f);
+	return n == 7 ? 0 : -1;
+}
+
 int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
 		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
 		     void *arg)
 {
 	struct rule_vec fam[2] = {};
 	char err[MXS_ERRLEN];
+	struct cinfo local;
+	double t0 = clock_s(CLOCK_MONOTONIC);
 	int rc = 0, e;
 
+	if (!info)
+		info = &local;
 	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
 		rc = collect_list(c, l, l == MXS_LIST_COUNTRY ? geo_path : NULL,
 				  (int)l == over_list ? over : NULL, NULL, fam);
 	if (!rc && (e = cmaps_install_hook(&c->mv, fam, info, before_switch, arg, err,
 					   sizeof(err))))
 		rc = e == -2 ? 1 : ctl_err("%s", err);
+	if (!rc)
+		record_build(c, t0, info);
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
 	return rc;

@@ -67,6 +67,24 @@ int ctl_compile(struct ctl *c, int over_list, const struct store *over,
 int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
 		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
 		     void *arg);
+/*
+ * The last full build, for the metrics (ST_LASTBUILD, one line of
+ * key=value): when it went live, how long it took from reading the state
+ * to the switch, and c_gen's value it set. It is not part of the
+ * crash-safe state (written without fsync or checksum, never compared
+ * with the live build's stamp): a lost file only hides these figures until
+ * the next build, and `build` tells whether it describes the live build.
+ */
+struct last_build {
+	double time;		/* unix seconds, when it went live */
+	double duration;	/* seconds: collect, compile, load, switch */
+	double compile_s, load_s;
+	uint32_t build;		/* c_gen's value it set */
+	uint64_t entries[2];	/* entries compiled, IPv4 and IPv6 */
+};
+/* 0 and *lb, or -1 (no record, or not one this controller wrote). */
+int ctl_last_build(const struct ctl *c, struct last_build *lb);
+
 /* Apply a single change of @p's entry (already in @s, in memory; @old is
  * the entry before it, NULL for none): its journal line first, then the
  * live build patched in place, then the stamp. If the build cannot take

@@ -152,6 +152,20 @@ static int open_db(const char *path, MMDB_s *db, char *err, size_t errlen)
 	return 0;
 }
 
+int geo_meta_read(const char *path, struct geo_meta *meta, char *err, size_t errlen)
+{
+	MMDB_s db;
+
+	memset(meta, 0, sizeof(*meta));
+	if (open_db(path, &db, err, errlen))
+		return -1;
+	snprintf(meta->type, sizeof(meta->type), "%s",
+		 db.metadata.database_type ? db.metadata.database_type : "?");
+	meta->build_epoch = db.metadata.build_epoch;
+	MMDB_close(&db);
+	return 0;
+}
+
 /* Follow @under's bits from @node: 1 and the start of the walk when the
  * tree branches below it, 0 when no network or one network covers it
  * (then pushed to @out when wanted), -1 on a damaged tree. */

@@ -23,6 +23,10 @@ struct geo_meta {
 	const char *schema;	/* "country.iso_code" or "country_code" */
 };
 
+/* The metadata of a database alone (type, build_epoch; networks 0,
+ * schema NULL): no walk. 0, or -1 with err. */
+int geo_meta_read(const char *path, struct geo_meta *meta, char *err, size_t errlen);
+
 /* Walk every network of a MaxMind-format database. Networks whose country
  * index has want[idx] set are appended to *out (ref = country index).
  * want may be NULL for all countries. per_country[676] (optional) counts

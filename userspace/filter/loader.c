@@ -96,16 +96,23 @@ static void pin_path(const struct ctl *c, const char *name, char *buf, size_t le
 		buf[0] = '\0';	/* too long: fails cleanly as "no such pin" */
 }
 
-static int obj_get(const struct ctl *c, const char *name)
+/* A pinned object. BPF_F_RDONLY (c->read_only) is for maps: the kernel
+ * refuses a program or a link opened with it. */
+static int obj_get_as(const struct ctl *c, const char *name, bool map)
 {
 	char p[PATH_MAX + 64];
 	int fd;
 
-	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = c->read_only ? BPF_F_RDONLY : 0);
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = map && c->read_only ? BPF_F_RDONLY : 0);
 
 	pin_path(c, name, p, sizeof(p));
 	fd = bpf_obj_get_opts(p, &o);
 	return fd < 0 ? -errno : fd;
+}
+
+static int obj_get(const struct ctl *c, const char *name)
+{
+	return obj_get_as(c, name, true);
 }
 
 #define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
@@ -296,6 +303,11 @@ static void close_pinned(struct ctl *c)
 		if (*opt[i] >= 0)
 			close(*opt[i]);
 	c->loaded = false;
+}
+
+void ctl_close_pinned(struct ctl *c)
+{
+	close_pinned(c);
 }
 
 /* The maps of the compiled classifier, made anew when their layout
@@ -534,7 +546,7 @@ int filter_link(const struct ctl *c, const char *ifname, struct link_state *ls)
 	memset(ls, 0, sizeof(*ls));
 	if (snprintf(name, sizeof(name), "link_%s", ifname) >= (int)sizeof(name))
 		return -ENAMETOOLONG;
-	ls->fd = obj_get(c, name);
+	ls->fd = obj_get_as(c, name, false);
 	if (ls->fd < 0)
 		return ls->fd;
 	if (bpf_obj_get_info_by_fd(ls->fd, &info, &len)) {
@@ -774,7 +786,7 @@ __u32 filter_prog_id(const struct ctl *c)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	int fd = c->loaded ? obj_get(c, "prog") : -1;
+	int fd = c->loaded ? obj_get_as(c, "prog", false) : -1;
 
 	if (fd < 0)
 		return 0;

@@ -40,6 +40,8 @@ int filter_open_events(const struct ctl *c);
 /* A read: the shared lock, then the pinned maps if a filter is loaded
  * (c->loaded tells). 0, or 1 after an error (maps of another layout). */
 int ctl_open_ro(struct ctl *c);
+/* Close the maps ctl_open_pinned() opened (c->loaded false again). */
+void ctl_close_pinned(struct ctl *c);
 /* Rebuild everything from the state on disk when the live build does not
  * carry it (an interrupted change). 0, or 1 after an error. */
 int ctl_reconcile(struct ctl *c);

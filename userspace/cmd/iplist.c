@@ -534,8 +534,7 @@ out:
 
 const char *const cli_actions[] = { "drop", "reject", "quarantine", "spam", NULL };
 const char *const cli_list_formats[] = { "table", "import", NULL };
-/* here, not in objects.c: partner.c and country.c use them, and objects.c
- * uses their objects (no cycle between files: tests/test_layout.sh) */
+
 /* The options every list's list and import take (declared in objects.h):
  * here with the formats, so that partner.c and country.c and objects.c
  * need this file, never each other. */

@@ -195,6 +195,23 @@ static void test_time(void)
 	      (uint64_t)INT64_MAX && tai_ns_to_unix(unix_to_tai_ns(9000000000LL)) == 9000000000LL,
 	      "got %lld", (long long)tai_ns_to_unix(unix_to_tai_ns(9000000000LL)));
 	CHECK("tai ahead of now", tai > now_tai_ns(), "tai=%llu", (unsigned long long)tai);
+	{
+		/* the two clock reads behind the TAI offset may fall on both
+		 * sides of a second: round trips through a whole second of
+		 * them, every one exact (whole seconds dropped one, now and
+		 * then) */
+		struct timespec t0, t;
+		long n = 0, off = 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			off += tai_ns_to_unix(unix_to_tai_ns(now)) != now;
+			n++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < 1100000000L);
+		CHECK("tai round trips exact across a second boundary", off == 0,
+		      "%ld of %ld off", off, n);
+	}
 	fmt_remaining(now + 7 * 86400 + 60, buf, sizeof(buf));
 	CHECK("remaining 7d", !strncmp(buf, "in 7d", 5), "got %s", buf);
 	fmt_remaining(now - 300, buf, sizeof(buf));

@@ -434,10 +434,16 @@ static int64_t tai_offset_ns(void)
 {
 	struct timespec r, t;
 
+	int64_t off;
+
 	clock_gettime(CLOCK_REALTIME, &r);
 	clock_gettime(CLOCK_TAI, &t);
-	/* whole seconds: the offset is an integer number of leap seconds */
-	return ((int64_t)t.tv_sec - r.tv_sec) * 1000000000LL;
+	/* The offset is whole leap seconds. The two reads are apart by a
+	 * little: rounded to the nearest second, so that reads falling on
+	 * both sides of a second boundary do not make it one more (taking
+	 * only tv_sec did, now and then). */
+	off = ((int64_t)t.tv_sec - r.tv_sec) * 1000000000LL + (t.tv_nsec - r.tv_nsec);
+	return (off + 500000000LL) / 1000000000LL * 1000000000LL;
 }
 
 uint64_t now_tai_ns(void)
@@ -483,16 +489,7 @@ int64_t tai_ns_to_unix(uint64_t tai_ns)
 
 int64_t tai_ns_to_unix_ns(uint64_t tai_ns)
 {
-	struct timespec r, t;
-	int64_t off;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_TAI, &t);
-	/* the offset is whole leap seconds: rounded, so that the two reads
-	 * falling on both sides of a second do not make it one more */
-	off = ((int64_t)t.tv_sec - r.tv_sec) * 1000000000LL + (t.tv_nsec - r.tv_nsec);
-	off = (off + 500000000LL) / 1000000000LL * 1000000000LL;
-	return (int64_t)tai_ns - off;
+	return (int64_t)tai_ns - tai_offset_ns();
 }
 
 char *fmt_remaining(int64_t unix_secs, char *buf, size_t len)

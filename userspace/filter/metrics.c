@@ -113,6 +113,7 @@ struct counter {
 /* Everything one exposition shows. */
 struct snap {
 	bool ok;			/* every part read */
+	bool busy;			/* lock_nowait, and a change held the lock */
 	bool loaded;
 	struct mxs_config cfg;
 	bool have_cfg;
@@ -314,11 +315,15 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 {
 	struct ctl c = {
 		.state_dir = tmpl->state_dir, .bpffs_dir = tmpl->bpffs_dir,
-		.lock_fd = -1, .read_only = true,
+		.lock_fd = -1, .read_only = true, .lock_nowait = tmpl->lock_nowait,
 	};
 	bool ok = true;
 
 	memset(s, 0, sizeof(*s));
+	if (c.lock_nowait && ctl_lock_ro(&c) && c.lock_busy) {
+		s->busy = true;
+		return;
+	}
 	/* a read: the shared lock (never in the middle of a change), the
 	 * pins if loaded and of this layout */
 	if (ctl_open_ro(&c)) {
@@ -515,6 +520,8 @@ int metrics_write(const struct ctl *c, FILE *out)
 	static struct snap s;	/* ~22 KiB of counters: not on the stack */
 
 	gather(c, &s);
+	if (s.busy)
+		return METRICS_BUSY;
 	write_snap(out, &s);
 	return s.ok ? 0 : 1;
 }

@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 #include "../core/conf.h"
 #include "../core/ctl.h"
@@ -40,6 +42,7 @@
 #include "../core/log.h"
 #include "../core/parse.h"
 #include "../filter/build.h"
+#include "../filter/dropevent.h"
 #include "../filter/geodb.h"
 #include "../filter/loader.h"
 #include "../filter/metrics.h"
@@ -99,11 +102,18 @@ static int metrics_start(struct svc *s, int lfd, int *fd);
 static void metrics_ready(struct svc *s);
 static int metrics_timeout(struct svc *s);
 static void metrics_stop(struct svc *s);
+static int events_start(struct svc *s, int lfd, int *fd);
+static void events_ready(struct svc *s);
+static int events_timeout(struct svc *s);
+static void events_reload(struct svc *s);
+static void events_metrics(struct svc *s, FILE *out);
+static void events_stop(struct svc *s);
 
 static const struct service_part parts[] = {
 	{ "metrics", "metrics endpoint", metrics_start, metrics_ready, metrics_timeout, NULL,
 	  NULL, metrics_stop },
-	{ "events", "drop-event log" },
+	{ "events", "drop-event log", events_start, events_ready, events_timeout,
+	  events_reload, events_metrics, events_stop },
 };
 #define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
 
@@ -299,6 +309,13 @@ struct svc {
 	size_t mlastlen;
 	uint64_t mbusy;			/* scrapes that answered with it */
 	char maddr[80];
+	/* the drop-event log: the pinned ring buffer, while there is one */
+	int evep, evfd;			/* our epoll fd (holds the ring's), the map */
+	struct ring_buffer *rb;
+	__u32 ev_map_id;
+	int64_t ev_check;		/* ms: when to look at the pin again */
+	uint64_t ev_logged;
+	bool ev_missing_said;
 };
 
 static void notify_status(struct svc *s, const char *prefix)
@@ -320,6 +337,9 @@ static void notify_status(struct svc *s, const char *prefix)
 			      service_conf_get(sc, "geo", "watch"));
 	if (s->httpd)
 		n += snprintf(st + n, sizeof(st) - n, "metrics on %s; ", s->maddr);
+	if (yes(sc, "events", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "drop events %s; ",
+			      s->rb ? "to the log" : "(no ring buffer yet)");
 	if (n >= 2 && !strcmp(st + n - 2, "; "))
 		st[n - 2] = '\0';
 	sd_notifyf(0, "STATUS=%s", st);
@@ -694,6 +714,168 @@ static void metrics_stop(struct svc *s)
 	s->httpd = NULL;
 	free(s->mlast);
 	s->mlast = NULL;
+}
+
+/* --------------------------------------------------- the drop-event log */
+
+/* journalctl MESSAGE_ID=55e875f930404e308976ea59a654679e: every drop event */
+#define EVENT_MESSAGE_ID "MESSAGE_ID=55e875f930404e308976ea59a654679e"
+#define EVENT_RECHECK_MS 10000	/* is the pinned ring still the one read? */
+
+/* One event, one log message: the line `mxshield events` prints, and in
+ * the journal each field on its own (journalctl MXSHIELD_REASON=block). */
+static int event_log(void *ctx, void *data, size_t size)
+{
+	struct svc *s = ctx;
+	struct drop_event e;
+	char line[512], f[12][96];
+	const char *fields[13];
+	int n = 0, prio;
+
+	if (drop_event_decode(data, size, &e))
+		return 0;
+	s->ev_logged++;
+	drop_event_line(&e, line, sizeof(line));
+	/* a packet dropped at the NIC is notice; a tag, or a drop verdict
+	 * passed in monitor mode, info */
+	prio = e.dropped ? LOG_NOTICE : LOG_INFO;
+	if (log_current() != LOG_TO_JOURNAL) {
+		log_print(prio, "drop event: %s at %s", line, e.time);
+		return 0;
+	}
+	fields[n++] = EVENT_MESSAGE_ID;
+#define FIELD(...) (snprintf(f[n], sizeof(f[n]), __VA_ARGS__), fields[n] = f[n], n++)
+	FIELD("MXSHIELD_TIME=%s", e.time);
+	if (e.iface[0])
+		FIELD("MXSHIELD_INTERFACE=%s", e.iface);
+	if (e.source[0])
+		FIELD("MXSHIELD_SOURCE=%s", e.source);
+	if (e.port)
+		FIELD("MXSHIELD_PORT=%u", e.port);
+	FIELD("MXSHIELD_REASON=%s", e.reason);
+	FIELD("MXSHIELD_ACTION=%s", e.action);
+	FIELD("MXSHIELD_DROPPED=%d", e.dropped);
+	if (e.list)
+		FIELD("MXSHIELD_LIST=%s", e.list);
+	if (e.rule[0])
+		FIELD("MXSHIELD_RULE=%s", e.rule);
+	if (e.country[0])
+		FIELD("MXSHIELD_COUNTRY=%s", e.country);
+	FIELD("MXSHIELD_SYN=%d", e.syn);
+#undef FIELD
+	{
+		char msg[560];
+
+		snprintf(msg, sizeof(msg), "drop event: %s", line);
+		log_fields(prio, msg, fields, n);
+	}
+	return 0;
+}
+
+static void events_close(struct svc *s)
+{
+	if (!s->rb)
+		return;
+	ring_buffer__consume(s->rb);	/* what is there still gets logged */
+	ring_buffer__free(s->rb);	/* (its epoll fd leaves ours with it) */
+	close(s->evfd);
+	s->rb = NULL;
+	s->evfd = -1;
+	s->ev_map_id = 0;
+}
+
+/* Read the ring buffer pinned now: the one read already, a new one (the
+ * filter was unloaded and loaded again: a new map), or none. An upgrade
+ * in place (restore) keeps the map: nothing changes here then. */
+static void events_open(struct svc *s)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = filter_open_events(s->c);
+
+	s->ev_check = mono_ms() + EVENT_RECHECK_MS;
+	if (fd < 0) {
+		if (s->rb)
+			log_print(LOG_WARNING, "drop events: the ring buffer is gone (the filter "
+				  "was unloaded): none until it is loaded again");
+		else if (!s->ev_missing_said)
+			log_print(LOG_WARNING, "drop events: no ring buffer under %s (the filter "
+				  "is not loaded, or predates drop events: restore upgrades it); "
+				  "looking again every %d s", s->c->bpffs_dir,
+				  EVENT_RECHECK_MS / 1000);
+		s->ev_missing_said = true;
+		events_close(s);
+		return;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.id == s->ev_map_id) {
+		close(fd);
+		return;
+	}
+	events_close(s);
+	s->rb = ring_buffer__new(fd, event_log, s, NULL);
+	if (!s->rb || epoll_ctl(s->evep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->rb),
+				&(struct epoll_event){ .events = EPOLLIN })) {
+		log_print(LOG_ERR, "drop events: reading the ring buffer: %s", strerror(errno));
+		if (s->rb)
+			ring_buffer__free(s->rb);
+		s->rb = NULL;
+		close(fd);
+		return;
+	}
+	s->evfd = fd;
+	s->ev_map_id = info.id;
+	s->ev_missing_said = false;
+	log_print(LOG_INFO, "drop events: reading the ring buffer (map id %u) into the log",
+		  info.id);
+}
+
+static int events_start(struct svc *s, int lfd, int *fd)
+{
+	(void)lfd;
+	s->evfd = -1;
+	s->evep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->evep < 0)
+		return ctl_err("epoll: %s", strerror(errno));
+	*fd = s->evep;
+	events_open(s);
+	return 0;
+}
+
+static void events_ready(struct svc *s)
+{
+	if (s->rb)
+		ring_buffer__consume(s->rb);
+	if (mono_ms() >= s->ev_check)
+		events_open(s);
+}
+
+static int events_timeout(struct svc *s)
+{
+	int64_t left = s->ev_check - mono_ms();
+
+	return left > 0 ? (int)left : 0;
+}
+
+static void events_reload(struct svc *s)
+{
+	events_open(s);		/* a filter loaded since: at once */
+}
+
+static void events_metrics(struct svc *s, FILE *out)
+{
+	metrics_head(out, "mxshield_events_logged_total", "counter",
+		     "Drop events the service read from the ring buffer and wrote to the log.");
+	metrics_sample_u64(out, "mxshield_events_logged_total", s->ev_logged, NULL);
+	metrics_head(out, "mxshield_events_reader", "gauge",
+		     "1 while the service reads the drop events' ring buffer (0: the filter is "
+		     "not loaded, or predates drop events).");
+	metrics_sample(out, "mxshield_events_reader", s->rb != NULL, NULL);
+}
+
+static void events_stop(struct svc *s)
+{
+	events_close(s);
+	close(s->evep);
 }
 
 /* -------------------------------------------------------------- the parts */

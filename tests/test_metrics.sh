@@ -99,6 +99,9 @@ check "country database build time is its writing ($t0): $gb" \
 check "country database file time present" grep -q '^mxshield_geo_database_modified_timestamp_seconds ' <<<"$m"
 check_eq "every reason x verdict is there at zero" 60 \
 	"$(grep -c '^mxshield_packets_total{' <<<"$m")"
+check_eq "... of the new connections too" 60 "$(grep -c '^mxshield_connections_total{' <<<"$m")"
+check_eq "SYN retransmits at 0" 0 "$(sample "$m" mxshield_syn_retransmits_total)"
+check_eq "the events' cap (100 a second unless set)" 100 "$(sample "$m" mxshield_events_rate_limit)"
 
 # --- a real Prometheus server in the namespace, scraping every second
 cat >"$work/prometheus.yml" <<EOF
@@ -142,6 +145,22 @@ check_eq "Prometheus: CN packets are what stats says" "$cn" \
 	"$(promql 'mxshield_country_packets_total{country="CN"}')"
 check_eq "Prometheus: XDP drops are what stats says" "$xdrop" \
 	"$(promql 'mxshield_xdp_actions_total{action="drop"}')"
+# new connections: a SYN once however often it is retransmitted
+sj=$(mx --json stats)
+conns=$(jq '[.verdicts[] | select(.reason == "block" and .action == "drop") | .connections] | add // 0' <<<"$sj")
+cnconns=$(jq '[.countries[] | select(.country == "CN") | .connections] | add // 0' <<<"$sj")
+check "stats counted the connections (block $conns of $drops packets, CN $cnconns)" \
+	test "$conns" -ge 3 -a "$conns" -le "$drops" -a "$cnconns" -ge 1
+check_eq "Prometheus: block/drop connections are what stats says" "$conns" \
+	"$(promql 'mxshield_connections_total{reason="block",verdict="drop"}')"
+check_eq "Prometheus: CN connections are what stats says" "$cnconns" \
+	"$(promql 'mxshield_country_connections_total{country="CN"}')"
+check_eq "Prometheus: SYN retransmits are what stats says" "$(jq .syn_retransmits <<<"$sj")" \
+	"$(promql mxshield_syn_retransmits_total)"
+check_eq "Prometheus: events emitted are what stats says" "$(jq .events.emitted <<<"$sj")" \
+	"$(promql mxshield_events_emitted_total)"
+check_eq "Prometheus: events suppressed (all causes) are what stats says" \
+	"$(jq .events.suppressed <<<"$sj")" "$(promql 'sum(mxshield_events_suppressed_total)')"
 check_eq "PromQL: increase of the drop counter over 1m > 0" 1 \
 	"$(promql "increase(${q}[1m]) > bool 0")"
 

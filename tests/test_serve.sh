@@ -99,8 +99,8 @@ bad "not key = value" "$work/bad.conf:3: expected 'key = value', got 'max_conn 1
 bad "bad yes/no" "$work/bad.conf:4: enabled: 'on': expected yes or no" "${L}[sweep]\nenabled = on\n"
 bad "relative listen path" "$work/bad.conf:2: listen: 'unix:sock': expected unix:/ABSOLUTE/PATH" \
 	"[policy]\nlisten = unix:sock\n"
-bad "metrics enabled (coming)" "$work/bad.conf:4: [metrics] enabled = yes: this build has no metrics endpoint yet" \
-	"${L}[metrics]\nenabled = yes\n"
+bad "a metrics address without a port" "$work/bad.conf:4: listen: 'nonsense': expected HOST:PORT" \
+	"${L}[metrics]\nlisten = nonsense\n"
 bad "a bad flag over a good file" "--sweep-interval: '5': duration needs a unit" "$L" --sweep-interval 5
 out=$(in_mail "${MXA[@]}" serve --config "$work/none.conf" 2>&1)
 check_eq "a missing --config file is refused" "mxshield: $work/none.conf: No such file or directory" "$out"

@@ -8,8 +8,10 @@
  * once, reapplied by restore).
  *
  * A read: it never loads, exits 3 when nothing is loaded, and holds no
- * lock on the state directory while it streams. One reader at a time: two
- * would both read every event from the ring (it has one read position).
+ * lock on the state directory while it streams. One reader at a time: the
+ * ring has one read position, so two readers (this and `mxshield serve`'s
+ * [events]) share the events out between them (a few twice), and neither
+ * has them all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "../core/ctl.h"
 #include "../core/json.h"
 #include "../core/parse.h"
+#include "../filter/dropevent.h"
 #include "../filter/loader.h"
 #include "objects.h"
 
@@ -39,99 +42,41 @@ struct reader {
 	unsigned long long n;
 };
 
-/* The source of an event, as text ("" when the frame's was not read). */
-static void source_str(const struct mxs_event *e, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	if (!(e->flags & MXS_EV_SRC))
-		return;
-	if (e->flags & MXS_EV_V6)
-		inet_ntop(AF_INET6, e->src, buf, len);
-	else
-		inet_ntop(AF_INET, e->src + 12, buf, len);
-}
-
-/* The deciding entry's prefix ("" when no list decided). */
-static void rule_str(const struct mxs_event *e, char *buf)
-{
-	struct mxs_prefix p = { .v6 = !!(e->flags & MXS_EV_V6), .plen = e->rule_plen };
-
-	buf[0] = '\0';
-	if (e->list >= MXS_LIST_COUNTRY || !(e->flags & MXS_EV_SRC))
-		return;		/* a country decides as a whole: "country" names it */
-	memcpy(p.addr, p.v6 ? e->rule : e->rule + 12, p.v6 ? 16 : 4);
-	prefix_str(&p, buf);
-}
-
-/* RFC 3339 in UTC, to the microsecond. */
-static void time_str(int64_t unix_ns, char *buf, size_t len)
-{
-	time_t s = unix_ns / 1000000000LL;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&s, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06lldZ", (long long)(unix_ns % 1000000000LL) / 1000);
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct reader *r = ctx;
-	const struct mxs_event *e = data;
-	char src[INET6_ADDRSTRLEN], rule[MXS_PFX_STRLEN], when[40], cc[3] = "";
-	char ifname[IF_NAMESIZE] = "";
-	int64_t ns;
-	bool dropped;
+	struct drop_event e;
+	char line[512];
 
-	if (size < sizeof(*e))
+	if (drop_event_decode(data, size, &e))
 		return 0;	/* not ours: a record of another size */
-	ns = tai_ns_to_unix_ns(e->tai_ns);
-	dropped = e->flags & MXS_EV_DROPPED;
-	source_str(e, src, sizeof(src));
-	rule_str(e, rule);
-	time_str(ns, when, sizeof(when));
-	if (e->country != MXS_COUNTRY_NONE && e->country < MXS_COUNTRY_SLOTS)
-		country_code(e->country, cc);
-	if (!if_indextoname(e->ifindex, ifname))
-		ifname[0] = '\0';	/* in another namespace, or gone */
 	r->n++;
 	if (r->c->json) {
 		jw_start(stdout);
 		jw_obj();
-		jw_kstr("time", when);
-		jw_ki64("time_ns", ns);
-		jw_ku64("ifindex", e->ifindex);
-		jw_kstr("interface", ifname[0] ? ifname : NULL);
-		jw_kstr("source", src[0] ? src : NULL);
+		jw_kstr("time", e.time);
+		jw_ki64("time_ns", e.unix_ns);
+		jw_ku64("ifindex", e.ifindex);
+		jw_kstr("interface", e.iface[0] ? e.iface : NULL);
+		jw_kstr("source", e.source[0] ? e.source : NULL);
 		jw_key("port");
-		if (e->dport)
-			jw_u64(e->dport);
+		if (e.port)
+			jw_u64(e.port);
 		else
 			jw_null();
-		jw_kstr("reason", reason_name(e->reason));
-		jw_kstr("action", action_name(e->action));
-		jw_kbool("dropped", dropped);
-		jw_kstr("list", e->list != MXS_LIST_NONE ? list_name(e->list) : NULL);
-		jw_kstr("rule", rule[0] ? rule : NULL);
-		jw_kstr("country", cc[0] ? cc : NULL);
-		jw_kbool("syn", !!(e->flags & MXS_EV_SYN));
+		jw_kstr("reason", e.reason);
+		jw_kstr("action", e.action);
+		jw_kbool("dropped", e.dropped);
+		jw_kstr("list", e.list);
+		jw_kstr("rule", e.rule[0] ? e.rule : NULL);
+		jw_kstr("country", e.country[0] ? e.country : NULL);
+		jw_kbool("syn", e.syn);
 		jw_end_obj();
 		return 0;
 	}
-	printf("%s %s %s%s from %s", when, ifname[0] ? ifname : "-", action_name(e->action),
-	       dropped ? "" : e->action == MXS_ACT_DROP ? " (monitor: passed)" : " (tagged)",
-	       src[0] ? src : "?");
-	if (e->dport)
-		printf(" port %u", e->dport);
-	printf(" reason %s", reason_name(e->reason));
-	if (rule[0])
-		printf(" rule %s", rule);	/* the list: the reason's, or JSON's "list" */
-	if (cc[0])
-		printf(" country %s", cc);
-	if (e->flags & MXS_EV_SYN)
-		printf(" new-connection");
-	putchar('\n');
+	/* the list: the reason's, or JSON's "list" */
+	drop_event_line(&e, line, sizeof(line));
+	printf("%s %s\n", e.time, line);
 	return 0;
 }
 

@@ -53,11 +53,12 @@ static const struct cli_opt serve_opts[] = {
 static const struct cli_cmd serve_cmds[] = {
 	{ NULL, do_serve, NULL, 0, 0,
 	  "Run the service of the configuration file until stopped: the policy service, "
-	  "expiry sweeps, the country-database watch; SIGHUP reloads it.", serve_opts },
+	  "expiry sweeps, the country-database watch, the metrics endpoint, the drop-event "
+	  "log; SIGHUP reloads it.", serve_opts },
 	{ 0 }
 };
 
 const struct cli_obj obj_serve = {
-	"serve", "the long-running service (policy, sweeps, database watch)", serve_cmds,
+	"serve", "the long-running service (policy, sweeps, database watch, metrics, events)", serve_cmds,
 	.verb = true, .section = SECTION_MTA,
 };

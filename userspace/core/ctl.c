@@ -162,8 +162,15 @@ int ctl_lock_ro(struct ctl *c)
 	if (c->lock_fd < 0)	/* none: no command has changed anything here */
 		return errno == ENOENT ? 0 : ctl_err("%s: %s", p, strerror(errno));
 	/* shared: reads run side by side, and never in the middle of a change */
-	if (flock(c->lock_fd, LOCK_SH))
+	if (flock(c->lock_fd, LOCK_SH | (c->lock_nowait ? LOCK_NB : 0))) {
+		if (errno == EWOULDBLOCK && c->lock_nowait) {
+			close(c->lock_fd);
+			c->lock_fd = -1;
+			c->lock_busy = true;
+			return 1;
+		}
 		return ctl_err("%s: lock: %s", p, strerror(errno));
+	}
 	return 0;
 }
 

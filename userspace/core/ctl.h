@@ -37,6 +37,9 @@ struct ctl {
 				 * with nothing loaded) */
 	int lock_fd;
 	bool readonly;		/* a read: no state, pin or mount changes (ctl_lock_ro) */
+	bool lock_nowait;	/* ctl_lock_ro: fail at once while a change holds the
+				 * lock (a reader in a loop that must not wait) ... */
+	bool lock_busy;		/* ... and this says it did, with no message */
 	bool loaded;
 	bool read_only;		/* open the pinned maps with BPF_F_RDONLY */
 	int fd_config, fd_stats, fd_cstats, fd_tags;

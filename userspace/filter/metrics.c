@@ -113,12 +113,20 @@ struct counter {
 /* Everything one exposition shows. */
 struct snap {
 	bool ok;			/* every part read */
+	bool busy;			/* lock_nowait, and a change held the lock */
 	bool loaded;
 	struct mxs_config cfg;
 	bool have_cfg;
 	/* counters (loaded) */
 	struct counter stat[MXS_STAT_SLOTS];
 	struct counter country[MXS_COUNTRY_SLOTS];
+	/* new connections and drop events (a filter loaded by an older
+	 * mxshield has neither until restore upgrades it) */
+	bool have_conns, have_ev;
+	uint64_t conns[MXS_CONN_SLOTS];
+	uint64_t country_conns[MXS_COUNTRY_SLOTS];
+	struct mxs_ev_config evcfg;
+	uint64_t ev_emitted, ev_sup_rate, ev_sup_source, ev_lost;
 	/* interfaces: recorded in the state, or live links */
 	struct { char name[IF_NAMESIZE]; bool attached; } ifs[MXS_MAX_LINKS];
 	int nifs;
@@ -164,6 +172,60 @@ static int read_counters(int fd, uint32_t n, struct counter *out)
 	}
 	free(per);
 	return rc;
+}
+
+/* Sum a per-CPU __u64 map's slots [0, n) into @out. */
+static int read_u64s(int fd, uint32_t n, uint64_t *out)
+{
+	int cpus = ncpus(), rc = 0;
+	uint64_t *per = calloc(cpus, sizeof(*per));
+
+	if (!per)
+		return ctl_err("out of memory");
+	for (__u32 k = 0; k < n; k++) {
+		if (bpf_map_lookup_elem(fd, &k, per)) {
+			rc = ctl_err("reading the connection counters: %s", bpf_errstr(-errno));
+			break;
+		}
+		for (int i = 0; i < cpus; i++)
+			out[k] += per[i];
+	}
+	free(per);
+	return rc;
+}
+
+/* The new-connection counters and the drop events' (stats has the same). */
+static int gather_conns(struct ctl *c, struct snap *s)
+{
+	int cpus = ncpus();
+	struct mxs_ev_state *per;
+	__u32 zero = 0;
+
+	if (c->fd_conns >= 0 && c->fd_cconns >= 0) {
+		if (read_u64s(c->fd_conns, MXS_CONN_SLOTS, s->conns) ||
+		    read_u64s(c->fd_cconns, MXS_COUNTRY_SLOTS, s->country_conns))
+			return 1;
+		s->have_conns = true;
+	}
+	if (c->fd_evstate < 0 || c->fd_evcfg < 0)
+		return 0;
+	per = calloc(cpus, sizeof(*per));
+	if (!per)
+		return ctl_err("out of memory");
+	if (bpf_map_lookup_elem(c->fd_evcfg, &zero, &s->evcfg) ||
+	    bpf_map_lookup_elem(c->fd_evstate, &zero, per)) {
+		free(per);
+		return ctl_err("reading the drop events' counters: %s", bpf_errstr(-errno));
+	}
+	for (int i = 0; i < cpus; i++) {
+		s->ev_emitted += per[i].emitted;
+		s->ev_sup_rate += per[i].sup_rate;
+		s->ev_sup_source += per[i].sup_source;
+		s->ev_lost += per[i].lost;
+	}
+	free(per);
+	s->have_ev = true;
+	return 0;
 }
 
 static int gather_ifaces(struct ctl *c, struct snap *s)
@@ -314,11 +376,15 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 {
 	struct ctl c = {
 		.state_dir = tmpl->state_dir, .bpffs_dir = tmpl->bpffs_dir,
-		.lock_fd = -1, .read_only = true,
+		.lock_fd = -1, .read_only = true, .lock_nowait = tmpl->lock_nowait,
 	};
 	bool ok = true;
 
 	memset(s, 0, sizeof(*s));
+	if (c.lock_nowait && ctl_lock_ro(&c) && c.lock_busy) {
+		s->busy = true;
+		return;
+	}
 	/* a read: the shared lock (never in the middle of a change), the
 	 * pins if loaded and of this layout */
 	if (ctl_open_ro(&c)) {
@@ -335,7 +401,8 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 
 		s->have_cfg = bpf_map_lookup_elem(c.fd_config, &zero, &s->cfg) == 0;
 		if (read_counters(c.fd_stats, MXS_STAT_SLOTS, s->stat) ||
-		    read_counters(c.fd_cstats, MXS_COUNTRY_SLOTS, s->country))
+		    read_counters(c.fd_cstats, MXS_COUNTRY_SLOTS, s->country) ||
+		    gather_conns(&c, s))
 			ok = false;
 		gather_build(&c, s);
 	} else {
@@ -400,6 +467,53 @@ static void write_counters(FILE *out, const struct snap *s)
 		country_code(cc, code);
 		metrics_sample_u64(out, "mxshield_country_bytes_total", s->country[cc].bytes,
 				   "country", code, NULL);
+	}
+}
+
+static void write_conns(FILE *out, const struct snap *s)
+{
+	if (s->have_conns) {
+		metrics_head(out, "mxshield_connections_total", "counter",
+			     "New connections (a SYN, not its retransmissions) of classified SMTP "
+			     "packets, by reason and verdict.");
+		for (int r = 0; r < MXS_R_MAX; r++)
+			for (int a = 0; a < MXS_ACT_MAX; a++)
+				metrics_sample_u64(out, "mxshield_connections_total",
+						   s->conns[r * MXS_ACT_MAX + a], "reason",
+						   reason_name(r), "verdict", action_name(a), NULL);
+		metrics_head(out, "mxshield_syn_retransmits_total", "counter",
+			     "Retransmitted SYNs (counted as packets, not as connections).");
+		metrics_sample_u64(out, "mxshield_syn_retransmits_total",
+				   s->conns[MXS_CONN_RETRANS], NULL);
+		metrics_head(out, "mxshield_country_connections_total", "counter",
+			     "New connections by the source's country (countries with packets "
+			     "only).");
+		for (uint32_t cc = 0; cc < MXS_COUNTRY_SLOTS; cc++) {
+			char code[3];
+
+			if (!s->country[cc].packets)
+				continue;
+			country_code(cc, code);
+			metrics_sample_u64(out, "mxshield_country_connections_total",
+					   s->country_conns[cc], "country", code, NULL);
+		}
+	}
+	if (s->have_ev) {
+		metrics_head(out, "mxshield_events_emitted_total", "counter",
+			     "Drop events the XDP program wrote to the ring buffer.");
+		metrics_sample_u64(out, "mxshield_events_emitted_total", s->ev_emitted, NULL);
+		metrics_head(out, "mxshield_events_suppressed_total", "counter",
+			     "Drop events not written, by cause: the cap of the second (rate), "
+			     "the per-source limit (source), the ring buffer full (ring_full).");
+		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev_sup_rate,
+				   "cause", "rate", NULL);
+		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev_sup_source,
+				   "cause", "source", NULL);
+		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev_lost,
+				   "cause", "ring_full", NULL);
+		metrics_head(out, "mxshield_events_rate_limit", "gauge",
+			     "The drop events' cap: events a second at most, all CPUs (0: none).");
+		metrics_sample_u64(out, "mxshield_events_rate_limit", s->evcfg.rate, NULL);
 	}
 }
 
@@ -484,8 +598,10 @@ static void write_snap(FILE *out, const struct snap *s)
 			metrics_sample(out, "mxshield_interface_attached", s->ifs[i].attached,
 				       "interface", s->ifs[i].name, NULL);
 	}
-	if (s->loaded)
+	if (s->loaded) {
 		write_counters(out, s);
+		write_conns(out, s);
+	}
 	metrics_head(out, "mxshield_list_entries", "gauge",
 		     "Entries of each list in the state directory (expired ones not counted; "
 		     "country: the networks of the countries with a policy), by family.");
@@ -515,6 +631,8 @@ int metrics_write(const struct ctl *c, FILE *out)
 	static struct snap s;	/* ~22 KiB of counters: not on the stack */
 
 	gather(c, &s);
+	if (s.busy)
+		return METRICS_BUSY;
 	write_snap(out, &s);
 	return s.ok ? 0 : 1;
 }

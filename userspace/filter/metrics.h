@@ -24,7 +24,11 @@ struct ctl;
  * with BPF_F_RDONLY), and closes them before it returns, so a filter
  * loaded, reloaded or unloaded between two calls is seen as it is. 0; 1
  * when a part could not be read (said on stderr, and mxshield_up is 0).
- * One thread at a time: it keeps the list sizes between calls. */
+ * With c->lock_nowait, METRICS_BUSY and nothing written while a change
+ * holds the state directory's lock (a loop that must not wait for a
+ * build: `mxshield serve`). One thread at a time: it keeps the list sizes
+ * between calls. */
+#define METRICS_BUSY 2
 int metrics_write(const struct ctl *c, FILE *out);
 
 /*

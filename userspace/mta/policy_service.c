@@ -50,6 +50,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -173,6 +174,7 @@ struct server {
 	bool activated;			/* the socket came from systemd */
 	int64_t maps_tried;		/* ms: the last try to open the maps */
 	bool maps_force;		/* try again now (a reload) */
+	uint64_t answers[POLICY_ANSWER_KINDS];	/* given, by kind (policy_answers) */
 };
 
 static struct server *srv;	/* for mxs_inner_fd, which has no context */
@@ -491,6 +493,32 @@ static int evict(struct server *s, struct peer *p)
 
 /* Queue the reply; what the socket does not take now goes out on EPOLLOUT,
  * and until then this connection's further requests wait. */
+const char *const policy_answer_names[POLICY_ANSWER_KINDS] = {
+	"dunno", "reject", "defer", "hold", "prepend", "other",
+};
+
+/* The kind of an action by its first word: "550 5.7.1 ..." and REJECT
+ * reject, 4xx and DEFER* defer (Postfix's own words and codes). */
+static int answer_kind(const char *a)
+{
+	if (!strncasecmp(a, "DUNNO", 5))
+		return 0;
+	if (a[0] == '5' || !strncasecmp(a, "REJECT", 6))
+		return 1;
+	if (a[0] == '4' || !strncasecmp(a, "DEFER", 5))
+		return 2;
+	if (!strncasecmp(a, "HOLD", 4))
+		return 3;
+	if (!strncasecmp(a, "PREPEND", 7))
+		return 4;
+	return 5;
+}
+
+void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS])
+{
+	memcpy(n, ((const struct server *)ps)->answers, sizeof(uint64_t) * POLICY_ANSWER_KINDS);
+}
+
 static int send_reply(struct server *s, struct conn *c, const char *action)
 {
 	char reply[640];
@@ -590,6 +618,7 @@ static int handle_request(struct server *s, struct conn *c, const char *req, siz
 		spf_start(s, c);
 		return 1;
 	}
+	s->answers[answer_kind(action)]++;
 	return send_reply(s, c, action) ? -1 : 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ctl;
 
@@ -49,5 +50,11 @@ int policy_reconfigure(struct policy_server *ps, const struct policy_opts *o,
 		       char *restart, size_t len);
 /* Are the filter's maps open (IP verdicts on)? */
 bool policy_has_maps(const struct policy_server *ps);
+/* The answers given since the start, by the kind of action (the first
+ * word: DUNNO, a 5xx code or REJECT, a 4xx code or DEFER*, HOLD, PREPEND,
+ * anything else), at RCPT and DATA alike; names for the metrics. */
+#define POLICY_ANSWER_KINDS 6
+extern const char *const policy_answer_names[POLICY_ANSWER_KINDS];
+void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS]);
 
 #endif

@@ -5,7 +5,11 @@
  * One thread, one epoll set: the policy service's own epoll fd, a
  * signalfd (SIGHUP, SIGTERM, SIGINT, SIGCHLD), a timerfd for the sweeps,
  * an inotify fd on the watched database's directory and a timerfd that
- * lets a burst of its events settle. The policy service is never blocked
+ * lets a burst of its events settle, and the fd of each part (the metrics
+ * endpoint's epoll fd, the drop-event reader's). A part never waits: a
+ * scrape that finds a change holding the state directory's lock answers
+ * with the previous scrape's figures (ctl.lock_nowait), since Postfix's
+ * answers come from this same thread. The policy service is never blocked
  * by upkeep: a sweep or a database load (a full build: seconds on a big
  * database) runs in a child process, one at a time, which takes the state
  * directory's lock (ctl_lock) only for its work and exits; its result is
@@ -29,14 +33,19 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 #include "../core/conf.h"
 #include "../core/ctl.h"
+#include "../core/httpd.h"
 #include "../core/log.h"
 #include "../core/parse.h"
 #include "../filter/build.h"
+#include "../filter/dropevent.h"
 #include "../filter/geodb.h"
 #include "../filter/loader.h"
+#include "../filter/metrics.h"
 #include "policy_service.h"
 #include "service.h"
 
@@ -64,18 +73,47 @@ static const struct key {
 	{ "sweep", "interval", "1h", K_DUR, 1, 0, true },
 	{ "geo", "watch", "no", K_PATH, 0, 0, true },
 	{ "geo", "max_age", "30d", K_DUR, 1, 0, true },
-	/* coming: the metrics endpoint and the drop-event log (issue 13) */
 	{ "metrics", "enabled", "no", K_BOOL, 0, 0, false },
-	{ "metrics", "listen", "127.0.0.1:9469", K_ADDR, 0, 0, false },
+	{ "metrics", "listen", MXS_METRICS_LISTEN, K_ADDR, 0, 0, false },
 	{ "events", "enabled", "no", K_BOOL, 0, 0, false },
-	{ "events", "rate", "100", K_NUM, 1, 1000000, false },
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 
-/* The parts to come: a start of NULL means "not in this build". */
+/*
+ * The parts after the policy service. Each has a section with "enabled";
+ * start() gets the socket systemd passed under the part's name (-1: none)
+ * and gives the fd the loop polls; ready() runs when it is readable or
+ * when the deadline of timeout() (ms, -1: none) has passed; reload() after
+ * the config was reread; metrics() adds the part's families to the
+ * endpoint's document. A start of NULL: not in this build, refused.
+ */
+struct svc;
+struct service_part {
+	const char *section, *what;
+	int (*start)(struct svc *s, int lfd, int *fd);	/* 0, or 1 after ctl_err */
+	void (*ready)(struct svc *s);
+	int (*timeout)(struct svc *s);
+	void (*reload)(struct svc *s);
+	void (*metrics)(struct svc *s, FILE *out);
+	void (*stop)(struct svc *s);
+};
+
+static int metrics_start(struct svc *s, int lfd, int *fd);
+static void metrics_ready(struct svc *s);
+static int metrics_timeout(struct svc *s);
+static void metrics_stop(struct svc *s);
+static int events_start(struct svc *s, int lfd, int *fd);
+static void events_ready(struct svc *s);
+static int events_timeout(struct svc *s);
+static void events_reload(struct svc *s);
+static void events_metrics(struct svc *s, FILE *out);
+static void events_stop(struct svc *s);
+
 static const struct service_part parts[] = {
-	{ "metrics" },
-	{ "events" },
+	{ "metrics", "metrics endpoint", metrics_start, metrics_ready, metrics_timeout, NULL,
+	  NULL, metrics_stop },
+	{ "events", "drop-event log", events_start, events_ready, events_timeout,
+	  events_reload, events_metrics, events_stop },
 };
 #define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
 
@@ -238,8 +276,7 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 		if (!parts[p].start && yes(sc, parts[p].section, "enabled")) {
 			return ctl_err("%s:%d: [%s] enabled = yes: this build has no %s yet "
 				       "(coming; leave it at no)", path, sc->line[i],
-				       parts[p].section, !strcmp(parts[p].section, "metrics") ?
-				       "metrics endpoint" : "drop-event log");
+				       parts[p].section, parts[p].what);
 		}
 	}
 	return 0;
@@ -261,6 +298,24 @@ struct svc {
 	unsigned child_jobs;
 	int policy_timeout;		/* ms, from policy_run() */
 	bool stop;
+	/* the parts: running, their fds, their deadlines (ms, -1: none) */
+	bool on[NPARTS];
+	int part_fd[NPARTS];
+	int64_t due[NPARTS];
+	/* the metrics endpoint */
+	struct httpd *httpd;
+	struct ctl mctl;		/* its directories, lock_nowait */
+	char *mlast;			/* the filter's part of the last full scrape */
+	size_t mlastlen;
+	uint64_t mbusy;			/* scrapes that answered with it */
+	char maddr[80];
+	/* the drop-event log: the pinned ring buffer, while there is one */
+	int evep, evfd;			/* our epoll fd (holds the ring's), the map */
+	struct ring_buffer *rb;
+	__u32 ev_map_id;
+	int64_t ev_check;		/* ms: when to look at the pin again */
+	uint64_t ev_logged;
+	bool ev_missing_said;
 };
 
 static void notify_status(struct svc *s, const char *prefix)
@@ -278,8 +333,15 @@ static void notify_status(struct svc *s, const char *prefix)
 		n += snprintf(st + n, sizeof(st) - n, "sweeps every %s; ",
 			      service_conf_get(sc, "sweep", "interval"));
 	if (strcmp(service_conf_get(sc, "geo", "watch"), "no"))
-		n += snprintf(st + n, sizeof(st) - n, "watching %s",
+		n += snprintf(st + n, sizeof(st) - n, "watching %s; ",
 			      service_conf_get(sc, "geo", "watch"));
+	if (s->httpd)
+		n += snprintf(st + n, sizeof(st) - n, "metrics on %s; ", s->maddr);
+	if (yes(sc, "events", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "drop events %s; ",
+			      s->rb ? "to the log" : "(no ring buffer yet)");
+	if (n >= 2 && !strcmp(st + n - 2, "; "))
+		st[n - 2] = '\0';
 	sd_notifyf(0, "STATUS=%s", st);
 }
 
@@ -535,11 +597,346 @@ static void reload(struct svc *s)
 	sweep_arm(s);
 	geo_arm(s);
 	want(s, JOB_MAX_AGE);
+	for (int p = 0; p < NPARTS; p++)
+		if (s->on[p] && parts[p].reload)
+			parts[p].reload(s);
 	log_print(LOG_NOTICE, "reloaded %s%s%s%s", s->conf.file_read ? s->conf.path :
 		  "the defaults (no config file)", *restart ? "; needs a restart to change: " : "",
 		  restart, *restart ? " (kept as they were)" : "");
 	sd_notify(0, "READY=1");
 	notify_status(s, "");
+}
+
+/* ------------------------------------------------------ the metrics part */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What only the service knows: the policy service's answers, whether it
+ * has IP verdicts, and each part's own families. */
+static void service_families(struct svc *s, FILE *out)
+{
+	if (s->policy) {
+		uint64_t n[POLICY_ANSWER_KINDS];
+
+		policy_answers(s->policy, n);
+		metrics_head(out, "mxshield_policy_decisions_total", "counter",
+			     "Answers of the policy service since the service started, by action "
+			     "(the first word: dunno, reject for 5xx, defer for 4xx, hold, prepend, "
+			     "other); only when served by mxshield serve.");
+		for (int i = 0; i < POLICY_ANSWER_KINDS; i++)
+			metrics_sample_u64(out, "mxshield_policy_decisions_total", n[i], "action",
+					   policy_answer_names[i], NULL);
+		metrics_head(out, "mxshield_policy_ip_verdicts", "gauge",
+			     "1 when the policy service has the filter's maps open (IP verdicts); 0: "
+			     "the envelope lists alone (the filter is not loaded).");
+		metrics_sample(out, "mxshield_policy_ip_verdicts", policy_has_maps(s->policy),
+			       NULL);
+	}
+	metrics_head(out, "mxshield_metrics_busy_scrapes_total", "counter",
+		     "Scrapes answered with the previous scrape's filter figures because a change "
+		     "held the state directory's lock (the service never waits for it).");
+	metrics_sample_u64(out, "mxshield_metrics_busy_scrapes_total", s->mbusy, NULL);
+	for (int p = 0; p < NPARTS; p++)
+		if (s->on[p] && parts[p].metrics)
+			parts[p].metrics(s, out);
+}
+
+/* The endpoint's document (an httpd_body_fn): the filter's part, read
+ * without waiting for the lock, then the service's own. */
+static int metrics_doc(FILE *out, void *arg)
+{
+	struct svc *s = arg;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int rc = m ? metrics_write(&s->mctl, m) : 1;
+
+	if (m)
+		fclose(m);
+	if (rc == METRICS_BUSY || !buf) {
+		s->mbusy++;
+		if (s->mlast) {
+			fwrite(s->mlast, 1, s->mlastlen, out);
+		} else {
+			metrics_head(out, "mxshield_up", "gauge",
+				     "1 when every part of these metrics could be read (else see "
+				     "the log).");
+			metrics_sample(out, "mxshield_up", 0, NULL);
+		}
+		free(buf);
+	} else {
+		fwrite(buf, 1, len, out);
+		free(s->mlast);
+		s->mlast = buf;
+		s->mlastlen = len;
+	}
+	service_families(s, out);
+	return 0;
+}
+
+static int metrics_start(struct svc *s, int lfd, int *fd)
+{
+	const char *listen = service_conf_get(&s->conf, "metrics", "listen");
+	char err[MXS_ERRLEN];
+
+	if (lfd < 0 && (lfd = httpd_listen(listen, err, sizeof(err))) < 0)
+		return ctl_err("[metrics] listen: %s", err);
+	httpd_sockname(lfd, s->maddr, sizeof(s->maddr));
+	s->mctl = (struct ctl){ .state_dir = s->c->state_dir, .bpffs_dir = s->c->bpffs_dir,
+				.lock_fd = -1, .lock_nowait = true };
+	s->httpd = httpd_start(lfd, MXS_METRICS_PATH, MXS_METRICS_CTYPE, metrics_doc, s, err,
+			       sizeof(err));
+	if (!s->httpd)
+		return ctl_err("metrics: %s", err);
+	*fd = httpd_fd(s->httpd);
+	return 0;
+}
+
+static void metrics_ready(struct svc *s)
+{
+	httpd_run(s->httpd);
+}
+
+static int metrics_timeout(struct svc *s)
+{
+	return httpd_timeout_ms(s->httpd);
+}
+
+static void metrics_stop(struct svc *s)
+{
+	httpd_stop(s->httpd);
+	s->httpd = NULL;
+	free(s->mlast);
+	s->mlast = NULL;
+}
+
+/* --------------------------------------------------- the drop-event log */
+
+/* journalctl MESSAGE_ID=55e875f930404e308976ea59a654679e: every drop event */
+#define EVENT_MESSAGE_ID "MESSAGE_ID=55e875f930404e308976ea59a654679e"
+#define EVENT_RECHECK_MS 10000	/* is the pinned ring still the one read? */
+
+/* One event, one log message: the line `mxshield events` prints, and in
+ * the journal each field on its own (journalctl MXSHIELD_REASON=block). */
+static int event_log(void *ctx, void *data, size_t size)
+{
+	struct svc *s = ctx;
+	struct drop_event e;
+	char line[512], f[12][96];
+	const char *fields[13];
+	int n = 0, prio;
+
+	if (drop_event_decode(data, size, &e))
+		return 0;
+	s->ev_logged++;
+	drop_event_line(&e, line, sizeof(line));
+	/* a packet dropped at the NIC is notice; a tag, or a drop verdict
+	 * passed in monitor mode, info */
+	prio = e.dropped ? LOG_NOTICE : LOG_INFO;
+	if (log_current() != LOG_TO_JOURNAL) {
+		log_print(prio, "drop event: %s at %s", line, e.time);
+		return 0;
+	}
+	fields[n++] = EVENT_MESSAGE_ID;
+#define FIELD(...) (snprintf(f[n], sizeof(f[n]), __VA_ARGS__), fields[n] = f[n], n++)
+	FIELD("MXSHIELD_TIME=%s", e.time);
+	if (e.iface[0])
+		FIELD("MXSHIELD_INTERFACE=%s", e.iface);
+	if (e.source[0])
+		FIELD("MXSHIELD_SOURCE=%s", e.source);
+	if (e.port)
+		FIELD("MXSHIELD_PORT=%u", e.port);
+	FIELD("MXSHIELD_REASON=%s", e.reason);
+	FIELD("MXSHIELD_ACTION=%s", e.action);
+	FIELD("MXSHIELD_DROPPED=%d", e.dropped);
+	if (e.list)
+		FIELD("MXSHIELD_LIST=%s", e.list);
+	if (e.rule[0])
+		FIELD("MXSHIELD_RULE=%s", e.rule);
+	if (e.country[0])
+		FIELD("MXSHIELD_COUNTRY=%s", e.country);
+	FIELD("MXSHIELD_SYN=%d", e.syn);
+#undef FIELD
+	{
+		char msg[560];
+
+		snprintf(msg, sizeof(msg), "drop event: %s", line);
+		log_fields(prio, msg, fields, n);
+	}
+	return 0;
+}
+
+static void events_close(struct svc *s)
+{
+	if (!s->rb)
+		return;
+	ring_buffer__consume(s->rb);	/* what is there still gets logged */
+	ring_buffer__free(s->rb);	/* (its epoll fd leaves ours with it) */
+	close(s->evfd);
+	s->rb = NULL;
+	s->evfd = -1;
+	s->ev_map_id = 0;
+}
+
+/* Read the ring buffer pinned now: the one read already, a new one (the
+ * filter was unloaded and loaded again: a new map), or none. An upgrade
+ * in place (restore) keeps the map: nothing changes here then. */
+static void events_open(struct svc *s)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = filter_open_events(s->c);
+
+	s->ev_check = mono_ms() + EVENT_RECHECK_MS;
+	if (fd < 0) {
+		if (s->rb)
+			log_print(LOG_WARNING, "drop events: the ring buffer is gone (the filter "
+				  "was unloaded): none until it is loaded again");
+		else if (!s->ev_missing_said)
+			log_print(LOG_WARNING, "drop events: no ring buffer under %s (the filter "
+				  "is not loaded, or predates drop events: restore upgrades it); "
+				  "looking again every %d s", s->c->bpffs_dir,
+				  EVENT_RECHECK_MS / 1000);
+		s->ev_missing_said = true;
+		events_close(s);
+		return;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.id == s->ev_map_id) {
+		close(fd);
+		return;
+	}
+	events_close(s);
+	s->rb = ring_buffer__new(fd, event_log, s, NULL);
+	if (!s->rb || epoll_ctl(s->evep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->rb),
+				&(struct epoll_event){ .events = EPOLLIN })) {
+		log_print(LOG_ERR, "drop events: reading the ring buffer: %s", strerror(errno));
+		if (s->rb)
+			ring_buffer__free(s->rb);
+		s->rb = NULL;
+		close(fd);
+		return;
+	}
+	s->evfd = fd;
+	s->ev_map_id = info.id;
+	s->ev_missing_said = false;
+	log_print(LOG_INFO, "drop events: reading the ring buffer (map id %u) into the log",
+		  info.id);
+}
+
+static int events_start(struct svc *s, int lfd, int *fd)
+{
+	(void)lfd;
+	s->evfd = -1;
+	s->evep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->evep < 0)
+		return ctl_err("epoll: %s", strerror(errno));
+	*fd = s->evep;
+	events_open(s);
+	return 0;
+}
+
+static void events_ready(struct svc *s)
+{
+	if (s->rb)
+		ring_buffer__consume(s->rb);
+	if (mono_ms() >= s->ev_check)
+		events_open(s);
+}
+
+static int events_timeout(struct svc *s)
+{
+	int64_t left = s->ev_check - mono_ms();
+
+	return left > 0 ? (int)left : 0;
+}
+
+static void events_reload(struct svc *s)
+{
+	events_open(s);		/* a filter loaded since: at once */
+}
+
+static void events_metrics(struct svc *s, FILE *out)
+{
+	metrics_head(out, "mxshield_events_logged_total", "counter",
+		     "Drop events the service read from the ring buffer and wrote to the log.");
+	metrics_sample_u64(out, "mxshield_events_logged_total", s->ev_logged, NULL);
+	metrics_head(out, "mxshield_events_reader", "gauge",
+		     "1 while the service reads the drop events' ring buffer (0: the filter is "
+		     "not loaded, or predates drop events).");
+	metrics_sample(out, "mxshield_events_reader", s->rb != NULL, NULL);
+}
+
+static void events_stop(struct svc *s)
+{
+	events_close(s);
+	close(s->evep);
+}
+
+/* -------------------------------------------------------------- the parts */
+
+/* The sockets systemd passed, by FileDescriptorName=: "policy" and
+ * "metrics"; a single socket of another name (systemd-socket-activate -l,
+ * a .socket unit without the name) is the policy socket, as before the
+ * metrics part came. 0, or 1 after an error. */
+static int take_sockets(int *policy_fd, int *metrics_fd)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names), rc = 0;
+
+	*policy_fd = *metrics_fd = -1;
+	if (n < 0)
+		return ctl_err("LISTEN_FDS: %s", strerror(-n));
+	for (int i = 0; i < n && !rc; i++) {
+		const char *name = names && names[i] ? names[i] : "unknown";
+		int fd = SD_LISTEN_FDS_START + i;
+
+		if (!strcmp(name, "metrics") && *metrics_fd < 0)
+			*metrics_fd = fd;
+		else if ((!strcmp(name, "policy") || n == 1) && *policy_fd < 0)
+			*policy_fd = fd;
+		else
+			rc = ctl_err("systemd passed a socket named '%s': the service takes one "
+				     "named 'policy' and one named 'metrics' (FileDescriptorName= "
+				     "in the .socket units)", name);
+	}
+	for (int i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!rc && *metrics_fd >= 0 && sd_is_socket(*metrics_fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+		rc = ctl_err("the socket named 'metrics' is not a listening stream socket "
+			     "(ListenStream= in its .socket unit)");
+	return rc;
+}
+
+static void parts_due(struct svc *s, int p)
+{
+	int t = parts[p].timeout ? parts[p].timeout(s) : -1;
+
+	s->due[p] = t < 0 ? -1 : mono_ms() + t;
+}
+
+/* The loop's wait: the soonest of the policy service's and the parts'. */
+static int loop_timeout(struct svc *s)
+{
+	int64_t now = mono_ms();
+	int t = s->policy ? s->policy_timeout : -1;
+
+	for (int p = 0; p < NPARTS; p++) {
+		int64_t left;
+
+		if (!s->on[p] || s->due[p] < 0)
+			continue;
+		left = s->due[p] > now ? s->due[p] - now : 0;
+		if (t < 0 || left < t)
+			t = (int)left;
+	}
+	return t;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -575,7 +972,7 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	enum log_target lt;
 	char err[MXS_ERRLEN];
 	sigset_t mask;
-	int nfds, lfd = -1;
+	int lfd = -1, mfd = -1;
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
@@ -590,18 +987,13 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	log_parse_target(service_conf_get(&s.conf, "service", "log"), &lt, err, sizeof(err));
 	log_open(lt, "mxshield");
 
-	/* socket activation: systemd bound the policy socket */
-	nfds = sd_listen_fds(1);
-	if (nfds < 0)
-		return ctl_err("LISTEN_FDS: %s", strerror(-nfds));
-	if (nfds > 1)
-		return ctl_err("systemd passed %d sockets: the service takes one (the policy "
-			       "socket)", nfds);
-	if (nfds == 1) {
-		lfd = SD_LISTEN_FDS_START;
-		if (!yes(&s.conf, "policy", "enabled"))
-			return ctl_err("systemd passed a socket but [policy] enabled = no");
-	}
+	/* socket activation: systemd bound the policy and metrics sockets */
+	if (take_sockets(&lfd, &mfd))
+		return 1;
+	if (lfd >= 0 && !yes(&s.conf, "policy", "enabled"))
+		return ctl_err("systemd passed a socket but [policy] enabled = no");
+	if (mfd >= 0 && !yes(&s.conf, "metrics", "enabled"))
+		return ctl_err("systemd passed a socket named 'metrics' but [metrics] enabled = no");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -629,6 +1021,21 @@ int service_run(struct ctl *c, const struct service_opts *o)
 			return 1;
 		policy_begin(s.policy);
 	}
+	for (int p = 0; p < NPARTS; p++) {
+		s.part_fd[p] = s.due[p] = -1;
+		if (!yes(&s.conf, parts[p].section, "enabled"))
+			continue;
+		if (parts[p].start(&s, !strcmp(parts[p].section, "metrics") ? mfd : -1,
+				   &s.part_fd[p]))
+			return 1;
+		s.on[p] = true;
+		if (s.part_fd[p] >= 0 && add_fd(&s, s.part_fd[p], (void *)&parts[p]))
+			return 1;
+		parts_due(&s, p);
+	}
+	if (s.httpd)
+		log_print(LOG_INFO, "metrics on http://%s%s%s", s.maddr, MXS_METRICS_PATH,
+			  mfd >= 0 ? " (socket from systemd)" : "");
 	/* from here on, errors are the log's */
 	ctl_errors_to_log(true);
 	log_print(LOG_NOTICE, "mxshield %s serving (%s%s; log: %s)", MXS_VERSION,
@@ -643,8 +1050,9 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	s.policy_timeout = -1;
 	while (!s.stop) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(s.ep, evs, 16, s.policy ? s.policy_timeout : -1);
-		bool policy_due = n == 0;
+		int n = epoll_wait(s.ep, evs, 16, loop_timeout(&s));
+		bool policy_due = n == 0, part_ready[NPARTS] = {};
+		int64_t now;
 
 		if (n < 0 && errno != EINTR) {
 			log_print(LOG_ERR, "epoll_wait: %s", strerror(errno));
@@ -656,6 +1064,8 @@ int service_run(struct ctl *c, const struct service_opts *o)
 
 			if (t == &s.policy) {
 				policy_due = true;
+			} else if (t >= (void *)parts && t < (void *)(parts + NPARTS)) {
+				part_ready[(const struct service_part *)t - parts] = true;
 			} else if (t == &s.sweep_tfd) {
 				if (read(s.sweep_tfd, &ticks, sizeof(ticks)) > 0)
 					want(&s, JOB_SWEEP);
@@ -682,11 +1092,21 @@ int service_run(struct ctl *c, const struct service_opts *o)
 			if (s.policy_timeout == -2)
 				return 1;
 		}
+		now = mono_ms();
+		for (int p = 0; p < NPARTS; p++) {
+			if (!s.on[p] || (!part_ready[p] && (s.due[p] < 0 || s.due[p] > now)))
+				continue;
+			parts[p].ready(&s);
+			parts_due(&s, p);
+		}
 	}
 	/* SIGTERM: stop answering, let upkeep finish (a build is never cut
 	 * off by us), and leave the filter as it is */
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_print(LOG_NOTICE, "stopping (the filter stays attached)");
+	for (int p = 0; p < NPARTS; p++)
+		if (s.on[p] && parts[p].stop)
+			parts[p].stop(&s);
 	if (s.child > 0)
 		waitpid(s.child, NULL, 0);
 	return 0;

@@ -3,10 +3,11 @@
  * mta/service.c: `mxshield serve`, the one long-running service. It reads
  * /etc/mxshield/mxshield.conf (docs/service.md) and runs what is enabled
  * there in one event loop: the policy service (mta/policy_service.c),
- * expiry sweeps on an interval, the country-database watch, and the
- * components still coming (the metrics endpoint, the drop-event log),
- * whose keys are reserved. systemd: socket activation of the policy
- * socket, sd_notify readiness, SIGHUP reloads the config and the lists
+ * expiry sweeps on an interval, the country-database watch, the metrics
+ * endpoint (filter/metrics.c over core/httpd.c) and the drop-event log
+ * (the ring buffer to the journal). systemd: socket activation of the
+ * policy and metrics sockets (by FileDescriptorName=), sd_notify
+ * readiness, SIGHUP reloads the config and the lists
  * without dropping a connection, SIGTERM ends it (the filter stays
  * attached: the service never detaches or unloads it).
  */
@@ -38,20 +39,13 @@ struct service_opts {
 int service_run(struct ctl *c, const struct service_opts *o);
 
 /*
- * The components to come plug in here: a section of the config file of
- * their own (its keys in the schema of service.c), started after the
- * policy service with an fd the loop polls, told of each reload, stopped
- * at the end. A section whose part has no start is refused when enabled.
+ * The parts after the policy service (the metrics endpoint, the drop-event
+ * log) plug into the loop as a struct service_part of service.c: a
+ * section of the config file of their own (its keys in the schema), a
+ * start with the socket systemd passed under the part's name, an fd the
+ * loop polls and a deadline, told of each reload, stopped at the end.
  */
 struct service_conf;
-struct service_part {
-	const char *section;	/* "metrics", "events" */
-	/* 0 and *fd (-1: nothing to poll), or 1 after an error */
-	int (*start)(struct ctl *c, const struct service_conf *sc, int *fd);
-	void (*ready)(void);	/* *fd is readable */
-	int (*reload)(const struct service_conf *sc);
-	void (*stop)(void);
-};
 
 /* The value of [section] key in a checked config (the default if the file
  * does not set it). */

@@ -62,6 +62,9 @@ sed 's/^/# /' <<<"$once"
 rate=$(awk '$1 == "block" && $2 == "drop" {print $3}' <<<"$once")
 check "--once: the block/drop row shows a positive rate ($rate/s)" \
 	awk -v r="${rate:-0}" 'BEGIN { exit !(r + 0 > 0) }'
+crate=$(awk '$1 == "block" && $2 == "drop" {print $4}' <<<"$once")
+check "--once: the block/drop row shows new connections a second ($crate/s)" \
+	awk -v r="${crate:-0}" 'BEGIN { exit !(r + 0 > 0) }'
 check "--once: no escape sequences in a pipe" bash -c "! grep -q $'\e' <<<\"\$1\"" _ "$once"
 check "--once: the blocked entry has hits, at a positive rate" \
 	awk -v p="$BLOCKED/32" '$1 == "block" && $2 == p { ok = $3 + 0 > 0 && $4 + 0 > 0 } END { exit !ok }' <<<"$once"
@@ -76,6 +79,8 @@ check "--interval 0 refused" test "$(mx top --interval 0 >/dev/null 2>&1; echo $
 json=$(mx --json top --once --interval 0.5)
 check "--once --json: block drop rate > 0" \
 	jq -e '[.verdicts[] | select(.reason == "block" and .action == "drop")][0].packets_per_s > 0' <<<"$json"
+check "--once --json: block drop connections a second > 0, connections <= packets" \
+	jq -e '[.verdicts[] | select(.reason == "block" and .action == "drop")][0] | .connections_per_s > 0 and .connections <= .packets' <<<"$json"
 check "--once --json: DE among the countries" jq -e 'any(.countries[]; .country == "DE")' <<<"$json"
 n=$(mx top --count 2 --interval 0.3 | grep -c '^mxshield top')
 check_eq "--count 2 off a terminal: two plain frames" 2 "$n"

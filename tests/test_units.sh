@@ -12,6 +12,11 @@
 #   the IP verdicts, in the lab's namespace;
 # - the udev helper attaches a recorded interface that appears later, and
 #   ignores others;
+# - the service `mxshield serve`: Type=notify, reload by SIGHUP, Wants= the
+#   filter, its sockets by name (policy, metrics); run as its unit runs it
+#   (bounding set, no_new_privs) it answers Postfix with IP verdicts,
+#   serves the metrics, logs drop events, sweeps and loads a country
+#   database, and its state files keep the directory's group;
 # - VERSION agrees with debian/changelog; uninstall removes what install put.
 LAB_NAME=${LAB_NAME:-mxunit}
 source "$(dirname "$0")/lib.sh"
@@ -32,11 +37,14 @@ fi
 check_eq "restore runs the installed binary" "ExecStart=/usr/sbin/mxshield restore" \
 	"$(grep ^ExecStart= "$units/mxshield.service")"
 
-# systemd-analyze verify --root needs systemd's own units in the root
-mkdir -p "$root/lib/systemd"
+# systemd-analyze verify --root needs systemd's own units in the root, and
+# the programs the units run (ExecReload=/bin/kill)
+mkdir -p "$root/lib/systemd" "$root/bin"
 cp -an /lib/systemd/system "$root/lib/systemd/"
+cp /bin/kill "$root/bin/kill"
 for u in mxshield.service mxshield-policy.service mxshield-sweep.service \
-	mxshield-sweep.timer mxshield-attach@eth0.service; do
+	mxshield-sweep.timer mxshield-attach@eth0.service mxshield-serve.service \
+	mxshield-policy.socket mxshield-metrics.socket; do
 	out=$(systemd-analyze verify --root="$root" "$u" 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ -z "$out" ]; then ok "verify $u"; else not_ok "verify $u" "rc $rc: $out"; fi
 done
@@ -51,7 +59,7 @@ exposure() {
 		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
 }
 for u in mxshield-policy.service mxshield.service mxshield-sweep.service \
-	mxshield-attach@eth0.service; do
+	mxshield-attach@eth0.service mxshield-serve.service; do
 	e=$(exposure "$u")
 	if [ -n "$e" ] && awk -v e="$e" 'BEGIN { exit !(e <= 3.0) }'; then
 		ok "security $u: $e <= 3.0"
@@ -72,17 +80,32 @@ check_eq "restore: oneshot, RemainAfterExit" "oneshot yes" \
 check_eq "policy: Wants=mxshield.service" "mxshield.service" "$(ukey mxshield-policy.service Wants)"
 check_eq "policy: no Requires=" "" "$(ukey mxshield-policy.service Requires)"
 check "the sweep timer is kept" grep -q '^OnCalendar=hourly' "$units/mxshield-sweep.timer"
+check_eq "serve: Type=notify, ExecReload sends SIGHUP" "notify|/bin/kill -HUP \$MAINPID" \
+	"$(ukey mxshield-serve.service Type)|$(ukey mxshield-serve.service ExecReload)"
+check_eq "serve: Wants=mxshield.service, no Requires=" "mxshield.service|" \
+	"$(ukey mxshield-serve.service Wants)|$(ukey mxshield-serve.service Requires)"
+check_eq "serve: Before= both Postfix units" "postfix.service postfix@-.service" \
+	"$(ukey mxshield-serve.service Before)"
+check_eq "serve: no ExecStop (the filter stays)" "" "$(ukey mxshield-serve.service ExecStop)"
+check_eq "policy socket: named policy, for serve" "policy mxshield-serve.service 127.0.0.1:10040" \
+	"$(ukey mxshield-policy.socket FileDescriptorName) $(ukey mxshield-policy.socket Service) $(ukey mxshield-policy.socket ListenStream)"
+check_eq "metrics socket: named metrics, for serve" "metrics mxshield-serve.service 127.0.0.1:9456" \
+	"$(ukey mxshield-metrics.socket FileDescriptorName) $(ukey mxshield-metrics.socket Service) $(ukey mxshield-metrics.socket ListenStream)"
 
 # as_unit UNIT CMD...: CMD with the unit's capability bounding set and
 # no_new_privs, in the lab's mail namespace (what systemd would do)
-as_unit() {
-	local unit=$1 caps=-all c
-	shift
-	for c in $(ukey "$unit" CapabilityBoundingSet); do
+caps_of() {
+	local caps=-all c
+	for c in $(ukey "$1" CapabilityBoundingSet); do
 		c=${c#CAP_}
 		caps+=",+${c,,}"
 	done
-	ip netns exec "$MAIL" setpriv --no-new-privs --inh-caps=-all --bounding-set="$caps" "$@"
+	echo "$caps"
+}
+as_unit() {
+	local unit=$1
+	shift
+	ip netns exec "$MAIL" setpriv --no-new-privs --inh-caps=-all --bounding-set="$(caps_of "$unit")" "$@"
 }
 
 lab_up 198.51.100.10
@@ -135,6 +158,45 @@ check_eq "policy runs with no capabilities, no_new_privs" "0000000000000000 1" \
 	"$(awk '/^CapEff/ { e = $2 } /^NoNewPrivs/ { n = $2 } END { print e, n }' /proc/$ppid/status 2>/dev/null)"
 kill "$ppid" 2>/dev/null
 
+# the service, started as its unit starts it: its command line with a
+# config of the test's, under its bounding set, with the sockets systemd
+# would pass (by name); every part at work
+read -r -a srv <<<"$(ukey mxshield-serve.service ExecStart)"
+check_eq "serve unit: the binary, serve" "/usr/sbin/mxshield serve" "${srv[*]}"
+mkdir -p "$work/geo"
+echo "192.0.2.0/26 DE" | scripts/make-test-mmdb.pl --schema geoip2 "$work/geo/c.mmdb" 2>/dev/null
+mx block add 198.51.100.77 --expires 1s >/dev/null
+printf '[sweep]\ninterval = 2s\n[geo]\nwatch = %s\n[metrics]\nenabled = yes\n[events]\nenabled = yes\n' \
+	"$work/geo/c.mmdb" >"$work/serve.conf"
+sleep 1
+ip netns exec "$MAIL" systemd-socket-activate -l 127.0.0.1:10040 -l 127.0.0.1:9456 --fdname=policy:metrics \
+	setpriv --no-new-privs --inh-caps=-all --bounding-set="$(caps_of mxshield-serve.service)" \
+	"${MXA[@]}" serve --config "$work/serve.conf" --log stderr >"$work/serve.log" 2>&1 &
+spid=$!
+lab_pids+=($spid)
+for _ in $(seq 50); do [ -n "$(ask 192.0.2.1 x@example.org)" ] && break; sleep 0.1; done
+check_eq "serve (unit's capabilities): IP verdict on the passed policy socket" \
+	"action=550 5.7.1 mxshield: rejected (IP block list 198.51.100.10/32)" "$(ask 198.51.100.10 x@example.org)"
+# (a scrape while the start's upkeep holds the lock has no filter figures
+# yet: the service does not wait for it)
+for _ in $(seq 50); do
+	m=$(ip netns exec "$MAIL" curl -s --max-time 3 http://127.0.0.1:9456/metrics)
+	grep -q '^mxshield_filter_loaded ' <<<"$m" && break
+	sleep 0.2
+done
+check_eq "serve (unit's capabilities): metrics on the passed socket, policy with IP verdicts" "1 1 1" \
+	"$(awk '$1 == "mxshield_filter_loaded" || $1 == "mxshield_policy_ip_verdicts" || $1 == "mxshield_events_reader" { printf "%s ", $2 }' <<<"$m" | sed 's/ $//')"
+for _ in $(seq 100); do grep -q "sweep: 1 expired entry removed" "$work/serve.log" && grep -q "geo watch: loaded" "$work/serve.log" && break; sleep 0.1; done
+check "serve (unit's capabilities): a sweep removed the expired entry" grep -q "sweep: 1 expired entry removed" "$work/serve.log"
+check "serve (unit's capabilities): the watched country database was loaded" grep -q "geo watch: loaded" "$work/serve.log"
+check "serve (unit's capabilities): drop events read" grep -q "drop events: reading the ring buffer" "$work/serve.log"
+check_eq "serve (unit's capabilities): every state file keeps the group, none readable by others" "" \
+	"$(find "$work/state" -type f ! -name .lock \( ! -group nogroup -o -perm /o=r \))"
+check_fails "serve (unit's capabilities): no error logged" grep -qiE "not permitted|error|failed" "$work/serve.log"
+kill -TERM $spid
+wait $spid
+check_eq "serve (unit's capabilities): SIGTERM, exit 0" 0 $?
+
 # udev hook: mx0 goes away and comes back (a new ifindex): the helper
 # re-attaches it in its recorded mode; an interface not recorded is left be
 ifup=$root/usr/libexec/mxshield/mxshield-ifup
@@ -166,6 +228,7 @@ check_eq "udev rule starts mxshield-attach@IFACE for added net devices" 1 \
 check_eq "VERSION agrees with debian/changelog" "$(cat VERSION)" \
 	"$(dpkg-parsechangelog -l debian/changelog -S Version)"
 
+rm -f "$root/bin/kill"
 rm -rf "$root/lib/systemd/system/"[!m]* "$root/lib/systemd/system/"m[!x]*
 check "make uninstall" make -s uninstall DESTDIR="$root" PREFIX=/usr \
 	SYSTEMDUNITDIR=/lib/systemd/system UDEVRULESDIR=/lib/udev/rules.d

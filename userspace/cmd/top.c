@@ -253,15 +253,22 @@ static void draw(struct ctl *c, const struct rates *r, double interval, size_t w
 	for (int re = 0; re < MXS_R_MAX; re++)
 		for (int ac = 0; ac < MXS_ACT_MAX; ac++)
 			active += r->verdict[re][ac].total != 0;
-	line(fr, "%-14s %-11s %9s %9s %16s", "REASON", "VERDICT", "PKT/S", "BYTES/S", "PACKETS");
+	/* CONN/S: new connections (SYNs, not their retransmissions) beside
+	 * the packets, "-" for a filter loaded before they were counted */
+	line(fr, "%-14s %-11s %9s %9s %9s %16s", "REASON", "VERDICT", "PKT/S", "CONN/S", "BYTES/S",
+	     "PACKETS");
 	for (int re = 0; re < MXS_R_MAX; re++) {
 		for (int ac = 0; ac < MXS_ACT_MAX; ac++) {
 			const struct rate *p = &r->verdict[re][ac];
 
 			if (!p->total)
 				continue;
-			line(fr, "%-14s %-11s %9s %9s %16llu", reason_name(re), action_name(ac),
-			     fmt_rate(p->per_s, a), fmt_rate(r->verdict_bytes[re][ac].per_s, b),
+			char cs[16];
+
+			line(fr, "%-14s %-11s %9s %9s %9s %16llu", reason_name(re), action_name(ac),
+			     fmt_rate(p->per_s, a),
+			     r->has_conns ? fmt_rate(r->conns[re][ac].per_s, cs) : "-",
+			     fmt_rate(r->verdict_bytes[re][ac].per_s, b),
 			     (unsigned long long)p->total);
 		}
 	}
@@ -346,6 +353,11 @@ static void draw_json(const struct rates *r)
 			jw_ku64("bytes_per_s",
 				(unsigned long long)(r->verdict_bytes[re][ac].per_s + 0.5));
 			jw_ku64("packets", p->total);
+			if (r->has_conns) {
+				jw_ku64("connections_per_s",
+					(unsigned long long)(r->conns[re][ac].per_s + 0.5));
+				jw_ku64("connections", r->conns[re][ac].total);
+			}
 			jw_end_obj();
 		}
 	}

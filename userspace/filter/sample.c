@@ -51,6 +51,27 @@ static int read_percpu(int fd, uint32_t n, uint64_t *pkts, uint64_t *bytes)
 	return 0;
 }
 
+/* Sum a per-CPU __u64 map's slots [0, n). */
+static int read_percpu_u64(int fd, uint32_t n, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *per;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < n; k++) {
+		if (bpf_map_lookup_elem(fd, &k, per))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			out[k] += per[i];
+	}
+	free(per);
+	return 0;
+}
+
 static int tag_cmp(const void *x, const void *y)
 {
 	const struct sample_tag *a = x, *b = y;
@@ -167,6 +188,10 @@ int sample_take(const struct ctl *c, struct sample *s)
 	err = read_percpu(c->fd_stats, MXS_STAT_SLOTS, s->pkts, s->bytes);
 	if (!err)
 		err = read_percpu(c->fd_cstats, MXS_COUNTRY_SLOTS, s->cpkts, NULL);
+	if (!err && c->fd_conns >= 0) {
+		err = read_percpu_u64(c->fd_conns, MXS_CONN_SLOTS, s->conns);
+		s->has_conns = !err;
+	}
 	if (!err)
 		err = hitmap_load(&c->mv, &s->hits);
 	if (!err)
@@ -316,12 +341,14 @@ int sample_rates(const struct sample *a, const struct sample *b, size_t top,
 
 	memset(r, 0, sizeof(*r));
 	r->secs = secs;
+	r->has_conns = a->has_conns && b->has_conns;
 	for (int re = 0; re < MXS_R_MAX; re++) {
 		for (int ac = 0; ac < MXS_ACT_MAX; ac++) {
 			int k = re * MXS_ACT_MAX + ac;
 
 			r->verdict[re][ac] = rate_of(a->pkts[k], b->pkts[k], secs);
 			r->verdict_bytes[re][ac] = rate_of(a->bytes[k], b->bytes[k], secs);
+			r->conns[re][ac] = rate_of(a->conns[k], b->conns[k], secs);
 		}
 	}
 	for (int x = 0; x < SAMPLE_XDP_ACTIONS; x++)

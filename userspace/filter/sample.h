@@ -32,6 +32,8 @@ struct sample {
 	uint64_t at_ns;		/* CLOCK_MONOTONIC */
 	uint64_t pkts[MXS_STAT_SLOTS], bytes[MXS_STAT_SLOTS];	/* summed over CPUs */
 	uint64_t cpkts[MXS_COUNTRY_SLOTS];
+	uint64_t conns[MXS_CONN_SLOTS];	/* new connections (the map "conns") */
+	bool has_conns;		/* false: a filter loaded before they were counted */
 	struct hitmap hits;	/* the live build's hit counters, by (list, prefix) */
 	struct sample_tag *tags;	/* sorted by address (for the deltas) */
 	size_t ntags;
@@ -70,6 +72,8 @@ struct rates {
 	double secs;		/* between the samples */
 	struct rate verdict[MXS_R_MAX][MXS_ACT_MAX];	/* packets */
 	struct rate verdict_bytes[MXS_R_MAX][MXS_ACT_MAX];
+	struct rate conns[MXS_R_MAX][MXS_ACT_MAX];	/* new connections ... */
+	bool has_conns;					/* ... if counted */
 	struct rate xdp[SAMPLE_XDP_ACTIONS];
 	struct top_list countries, entries, tagged, dropped;
 };

@@ -35,20 +35,20 @@ static void test_rates(void)
 
 	a.at_ns = 1000000000ULL;
 	b.at_ns = 3000000000ULL;	/* two seconds later */
-	a.pkts[bd] = 100;
-	b.pkts[bd] = 300;
-	a.bytes[bd] = 6000;
-	b.bytes[bd] = 18000;
-	a.pkts[tp] = 500;
-	b.pkts[tp] = 40;		/* reset in between */
-	a.pkts[MXS_STAT_XDP + 1] = 10;
-	b.pkts[MXS_STAT_XDP + 1] = 30;
+	a.stat[bd].packets = 100;
+	b.stat[bd].packets = 300;
+	a.stat[bd].bytes = 6000;
+	b.stat[bd].bytes = 18000;
+	a.stat[tp].packets = 500;
+	b.stat[tp].packets = 40;		/* reset in between */
+	a.stat[MXS_STAT_XDP + 1].packets = 10;
+	b.stat[MXS_STAT_XDP + 1].packets = 30;
 	for (int cc = 0; cc < 5; cc++) {
-		a.cpkts[cc] = 10;
-		b.cpkts[cc] = 10 + 2 * cc;	/* country 4 the busiest */
+		a.cstat[cc].packets = 10;
+		b.cstat[cc].packets = 10 + 2 * cc;	/* country 4 the busiest */
 	}
-	b.cpkts[7] = 1000;		/* new, but no packets since... */
-	a.cpkts[7] = 1000;		/* ...the first sample: rate 0 */
+	b.cstat[7].packets = 1000;		/* new, but no packets since... */
+	a.cstat[7].packets = 1000;		/* ...the first sample: rate 0 */
 	a.tags = ta;
 	a.ntags = 2;
 	b.tags = tb;

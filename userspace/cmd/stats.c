@@ -22,6 +22,7 @@
 #include "../mta/envelope.h"
 #include "../state/ipstore.h"
 #include "../state/recfile.h"
+#include "../filter/counters.h"
 #include "objects.h"
 
 static int ncpus(void)
@@ -68,56 +69,43 @@ static void reset_more(struct ctl *c, int n)
  * or a text line); false when the loaded filter has no events. */
 struct ev_totals {
 	struct mxs_ev_config cfg;
-	uint64_t emitted, sup_rate, sup_source, lost;
+	struct ev_counts n;
 };
 
-static bool events_read(struct ctl *c, int n, struct ev_totals *t)
+static bool events_read(struct ctl *c, struct ev_totals *t)
 {
-	struct mxs_ev_state *per;
 	__u32 zero = 0;
 
 	memset(t, 0, sizeof(*t));
 	if (c->fd_evstate < 0 || c->fd_evcfg < 0)
 		return false;
 	bpf_map_lookup_elem(c->fd_evcfg, &zero, &t->cfg);
-	per = calloc(n, sizeof(*per));
-	if (!per || bpf_map_lookup_elem(c->fd_evstate, &zero, per)) {
-		free(per);
-		return false;
-	}
-	for (int i = 0; i < n; i++) {
-		t->emitted += per[i].emitted;
-		t->sup_rate += per[i].sup_rate;
-		t->sup_source += per[i].sup_source;
-		t->lost += per[i].lost;
-	}
-	free(per);
-	return true;
+	return counters_events(c->fd_evstate, &t->n) == 0;
 }
 
 static void events_print(struct ctl *c, const struct ev_totals *t)
 {
-	uint64_t sup = t->sup_rate + t->sup_source + t->lost;
+	uint64_t sup = t->n.sup_rate + t->n.sup_source + t->n.lost;
 
 	if (c->json) {
 		jw_key("events");
 		jw_obj();
 		jw_ku64("rate", t->cfg.rate);
 		jw_kbool("per_source", !!(t->cfg.flags & MXS_EVC_PER_SOURCE));
-		jw_ku64("emitted", t->emitted);
+		jw_ku64("emitted", t->n.emitted);
 		jw_ku64("suppressed", sup);
-		jw_ku64("suppressed_rate", t->sup_rate);
-		jw_ku64("suppressed_source", t->sup_source);
-		jw_ku64("suppressed_ring_full", t->lost);
+		jw_ku64("suppressed_rate", t->n.sup_rate);
+		jw_ku64("suppressed_source", t->n.sup_source);
+		jw_ku64("suppressed_ring_full", t->n.lost);
 		jw_end_obj();
 		return;
 	}
 	printf("drop events: %llu emitted, %llu suppressed (%llu over the cap of %u/s, "
 	       "%llu by the per-source limit%s, %llu with the ring full)\n",
-	       (unsigned long long)t->emitted, (unsigned long long)sup,
-	       (unsigned long long)t->sup_rate, t->cfg.rate,
-	       (unsigned long long)t->sup_source,
-	       t->cfg.flags & MXS_EVC_PER_SOURCE ? "" : " (off)", (unsigned long long)t->lost);
+	       (unsigned long long)t->n.emitted, (unsigned long long)sup,
+	       (unsigned long long)t->n.sup_rate, t->cfg.rate,
+	       (unsigned long long)t->n.sup_source,
+	       t->cfg.flags & MXS_EVC_PER_SOURCE ? "" : " (off)", (unsigned long long)t->n.lost);
 }
 
 static int stats(struct ctl *c, bool reset)
@@ -219,7 +207,7 @@ static int stats(struct ctl *c, bool reset)
 		else if (p || x == 1 || x == 2)
 			printf("  %s %llu", xdp_names[x], (unsigned long long)p);
 	}
-	has_ev = events_read(c, n, &ev);
+	has_ev = events_read(c, &ev);
 	if (c->json) {
 		jw_end_obj();
 		if (has_conns)

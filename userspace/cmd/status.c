@@ -85,22 +85,9 @@ static void gather_build(struct ctl *c, struct status *st)
 	}
 	st->memory = filter_memory(c, st->compiled);
 	/* single adds and dels patch the build in place, into spare room */
-	for (int v6 = 0; st->loaded && v6 < 2; v6++) {
-		struct mxs_cfill f;
-		uint32_t cap[3];
-		double used;
-
-		if (cmaps_fill(&c->mv, v6, &f, cap))
-			continue;
-		used = (double)f.nodes / cap[0];
-		if ((double)f.leaves / cap[1] > used)
-			used = (double)f.leaves / cap[1];
-		if ((double)f.recs / cap[2] > used)
-			used = (double)f.recs / cap[2];
-		st->fill[v6].ok = true;
-		st->fill[v6].patches = f.patches;
-		st->fill[v6].used = used;
-	}
+	for (int v6 = 0; st->loaded && v6 < 2; v6++)
+		st->fill[v6].ok = cmaps_room(&c->mv, v6, &st->fill[v6].patches,
+					     &st->fill[v6].used) == 0;
 }
 
 static void print_json(struct ctl *c, const struct status *st)

@@ -414,17 +414,3 @@ int geo_country_of(const char *path, const struct mxs_prefix *addr, char code[3]
 	MMDB_close(&db);
 	return rc;
 }
-
-int geo_metadata(const char *path, struct geo_meta *meta, char *err, size_t errlen)
-{
-	MMDB_s db;
-
-	memset(meta, 0, sizeof(*meta));
-	if (open_db(path, &db, err, errlen))
-		return -1;
-	snprintf(meta->type, sizeof(meta->type), "%s",
-		 db.metadata.database_type ? db.metadata.database_type : "?");
-	meta->build_epoch = db.metadata.build_epoch;
-	MMDB_close(&db);
-	return 0;
-}

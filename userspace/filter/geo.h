@@ -37,9 +37,6 @@ int geo_collect(const char *path, const uint8_t *want, struct pfx_vec *out,
 /* The same for the networks that meet @under only. */
 int geo_collect_under(const char *path, const uint8_t *want, const struct mxs_prefix *under,
 		      struct pfx_vec *out, char *err, size_t errlen);
-/* The metadata alone (type, build_epoch; the tree is not walked). 0, or
- * -1 with err. */
-int geo_metadata(const char *path, struct geo_meta *meta, char *err, size_t errlen);
 /* Country of one address: 0 and code filled, 1 if not found, -1 on error. */
 int geo_country_of(const char *path, const struct mxs_prefix *addr,
 		   char code[3], char *err, size_t errlen);

@@ -142,7 +142,7 @@ int geodb_info(const struct ctl *c, struct geo_info *gi)
 		struct geo_meta m;
 		char err[MXS_ERRLEN + PATH_MAX];
 
-		if (!geo_metadata(gp, &m, err, sizeof(err))) {
+		if (!geo_meta_read(gp, &m, err, sizeof(err))) {
 			gi->build_epoch = m.build_epoch;
 			snprintf(gi->type, sizeof(gi->type), "%s", m.type);
 		}

@@ -180,6 +180,25 @@ int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
 	return rc;
 }
 
+int cmaps_room(const struct mxs_maps_view *mv, int v6, uint32_t *patches, double *used)
+{
+	struct mxs_cfill f;
+	uint32_t cap[3];
+	int err = cmaps_fill(mv, v6, &f, cap);
+
+	if (err)
+		return err;
+	if (!cap[0] || !cap[1] || !cap[2])
+		return -ENOENT;
+	*used = (double)f.nodes / cap[0];
+	if ((double)f.leaves / cap[1] > *used)
+		*used = (double)f.leaves / cap[1];
+	if ((double)f.recs / cap[2] > *used)
+		*used = (double)f.recs / cap[2];
+	*patches = f.patches;
+	return 0;
+}
+
 int cmaps_live(const struct mxs_maps_view *mv)
 {
 	uint32_t gen;

@@ -48,6 +48,10 @@ int cmaps_live(const struct mxs_maps_view *mv);
  * node, leaf and rec maps (cap[0..2]). 0, or a negative errno. */
 int cmaps_fill(const struct mxs_maps_view *mv, int v6, struct mxs_cfill *fill,
 	       uint32_t cap[3]);
+/* The live build's in-place patches since it was built, and the share
+ * (0..1) of its spare room used: the fullest of its node, leaf and rec
+ * maps. 0, or a negative errno (no build, or maps of no size). */
+int cmaps_room(const struct mxs_maps_view *mv, int v6, uint32_t *patches, double *used);
 /* The outer maps of a build's arrays, in their order: 0 dir, 1 node,
  * 2 leaf, 3 rec. */
 void cmaps_outer(const struct mxs_maps_view *mv, int out[4]);

@@ -29,6 +29,7 @@
 #include "geo.h"
 #include "install.h"
 #include "loader.h"
+#include "counters.h"
 #include "metrics.h"
 #include "stateview.h"
 
@@ -106,9 +107,6 @@ void metrics_sample_u64(FILE *out, const char *name, uint64_t v, ...)
 
 /* ------------------------------------------------------------ gathering */
 
-struct counter {
-	uint64_t packets, bytes;
-};
 
 /* Everything one exposition shows. */
 struct snap {
@@ -118,15 +116,15 @@ struct snap {
 	struct mxs_config cfg;
 	bool have_cfg;
 	/* counters (loaded) */
-	struct counter stat[MXS_STAT_SLOTS];
-	struct counter country[MXS_COUNTRY_SLOTS];
+	struct mxs_counter stat[MXS_STAT_SLOTS];
+	struct mxs_counter country[MXS_COUNTRY_SLOTS];
 	/* new connections and drop events (a filter loaded by an older
 	 * mxshield has neither until restore upgrades it) */
 	bool have_conns, have_ev;
 	uint64_t conns[MXS_CONN_SLOTS];
 	uint64_t country_conns[MXS_COUNTRY_SLOTS];
 	struct mxs_ev_config evcfg;
-	uint64_t ev_emitted, ev_sup_rate, ev_sup_source, ev_lost;
+	struct ev_counts ev;
 	/* interfaces: recorded in the state, or live links */
 	struct { char name[IF_NAMESIZE]; bool attached; } ifs[MXS_MAX_LINKS];
 	int nifs;
@@ -145,85 +143,41 @@ struct snap {
 	struct geo_meta geo;
 };
 
-static int ncpus(void)
+/* A counter map summed over the CPUs, or 1 after an error naming @what. */
+static int read_counters(int fd, uint32_t n, struct mxs_counter *out, const char *what)
 {
-	int n = libbpf_num_possible_cpus();
+	int err = counters_sum(fd, n, out);
 
-	return n > 0 ? n : 1;
+	return err ? ctl_err("reading the %s: %s", what, bpf_errstr(err)) : 0;
 }
 
-/* Sum a per-CPU counter map's slots [0, n) into @out. */
-static int read_counters(int fd, uint32_t n, struct counter *out)
+static int read_u64s(int fd, uint32_t n, uint64_t *out, const char *what)
 {
-	int cpus = ncpus(), rc = 0;
-	struct mxs_counter *per = calloc(cpus, sizeof(*per));
+	int err = counters_sum_u64(fd, n, out);
 
-	if (!per)
-		return ctl_err("out of memory");
-	for (__u32 k = 0; k < n; k++) {
-		if (bpf_map_lookup_elem(fd, &k, per)) {
-			rc = ctl_err("reading the counters: %s", bpf_errstr(-errno));
-			break;
-		}
-		for (int i = 0; i < cpus; i++) {
-			out[k].packets += per[i].packets;
-			out[k].bytes += per[i].bytes;
-		}
-	}
-	free(per);
-	return rc;
-}
-
-/* Sum a per-CPU __u64 map's slots [0, n) into @out. */
-static int read_u64s(int fd, uint32_t n, uint64_t *out)
-{
-	int cpus = ncpus(), rc = 0;
-	uint64_t *per = calloc(cpus, sizeof(*per));
-
-	if (!per)
-		return ctl_err("out of memory");
-	for (__u32 k = 0; k < n; k++) {
-		if (bpf_map_lookup_elem(fd, &k, per)) {
-			rc = ctl_err("reading the connection counters: %s", bpf_errstr(-errno));
-			break;
-		}
-		for (int i = 0; i < cpus; i++)
-			out[k] += per[i];
-	}
-	free(per);
-	return rc;
+	return err ? ctl_err("reading the %s: %s", what, bpf_errstr(err)) : 0;
 }
 
 /* The new-connection counters and the drop events' (stats has the same). */
 static int gather_conns(struct ctl *c, struct snap *s)
 {
-	int cpus = ncpus();
-	struct mxs_ev_state *per;
 	__u32 zero = 0;
+	int err;
 
 	if (c->fd_conns >= 0 && c->fd_cconns >= 0) {
-		if (read_u64s(c->fd_conns, MXS_CONN_SLOTS, s->conns) ||
-		    read_u64s(c->fd_cconns, MXS_COUNTRY_SLOTS, s->country_conns))
+		if (read_u64s(c->fd_conns, MXS_CONN_SLOTS, s->conns, "connection counters") ||
+		    read_u64s(c->fd_cconns, MXS_COUNTRY_SLOTS, s->country_conns,
+			      "connection counters"))
 			return 1;
 		s->have_conns = true;
 	}
 	if (c->fd_evstate < 0 || c->fd_evcfg < 0)
 		return 0;
-	per = calloc(cpus, sizeof(*per));
-	if (!per)
-		return ctl_err("out of memory");
-	if (bpf_map_lookup_elem(c->fd_evcfg, &zero, &s->evcfg) ||
-	    bpf_map_lookup_elem(c->fd_evstate, &zero, per)) {
-		free(per);
-		return ctl_err("reading the drop events' counters: %s", bpf_errstr(-errno));
-	}
-	for (int i = 0; i < cpus; i++) {
-		s->ev_emitted += per[i].emitted;
-		s->ev_sup_rate += per[i].sup_rate;
-		s->ev_sup_source += per[i].sup_source;
-		s->ev_lost += per[i].lost;
-	}
-	free(per);
+	if (bpf_map_lookup_elem(c->fd_evcfg, &zero, &s->evcfg))
+		return ctl_err("reading the drop events' settings: %s", bpf_errstr(-errno));
+	err = counters_events(c->fd_evstate, &s->ev);
+	if (err)
+		return ctl_err("reading the drop events' counters: %s", bpf_errstr(err));
 	s->have_ev = true;
 	return 0;
 }
@@ -332,22 +286,9 @@ static void gather_build(struct ctl *c, struct snap *s)
 	if (bpf_map_lookup_elem(c->mv.c_gen, &zero, &s->build) == 0)
 		s->have_build = true;
 	s->current = ctl_build_current(c);
-	for (int v6 = 0; v6 < 2; v6++) {
-		struct mxs_cfill f;
-		uint32_t cap[3];
-		double used;
-
-		if (cmaps_fill(&c->mv, v6, &f, cap) || !cap[0] || !cap[1] || !cap[2])
-			continue;
-		used = (double)f.nodes / cap[0];
-		if ((double)f.leaves / cap[1] > used)
-			used = (double)f.leaves / cap[1];
-		if ((double)f.recs / cap[2] > used)
-			used = (double)f.recs / cap[2];
-		s->fill[v6].ok = true;
-		s->fill[v6].patches = f.patches;
-		s->fill[v6].used = used;
-	}
+	for (int v6 = 0; v6 < 2; v6++)
+		s->fill[v6].ok = cmaps_room(&c->mv, v6, &s->fill[v6].patches,
+					    &s->fill[v6].used) == 0;
 	/* the record of the last full build, if it is the live one's */
 	s->have_last = s->have_build && ctl_last_build(c, &s->last) == 0 &&
 		       s->last.build == s->build;
@@ -400,8 +341,8 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 		__u32 zero = 0;
 
 		s->have_cfg = bpf_map_lookup_elem(c.fd_config, &zero, &s->cfg) == 0;
-		if (read_counters(c.fd_stats, MXS_STAT_SLOTS, s->stat) ||
-		    read_counters(c.fd_cstats, MXS_COUNTRY_SLOTS, s->country) ||
+		if (read_counters(c.fd_stats, MXS_STAT_SLOTS, s->stat, "counters") ||
+		    read_counters(c.fd_cstats, MXS_COUNTRY_SLOTS, s->country, "counters") ||
 		    gather_conns(&c, s))
 			ok = false;
 		gather_build(&c, s);
@@ -501,15 +442,15 @@ static void write_conns(FILE *out, const struct snap *s)
 	if (s->have_ev) {
 		metrics_head(out, "mxshield_events_emitted_total", "counter",
 			     "Drop events the XDP program wrote to the ring buffer.");
-		metrics_sample_u64(out, "mxshield_events_emitted_total", s->ev_emitted, NULL);
+		metrics_sample_u64(out, "mxshield_events_emitted_total", s->ev.emitted, NULL);
 		metrics_head(out, "mxshield_events_suppressed_total", "counter",
 			     "Drop events not written, by cause: the cap of the second (rate), "
 			     "the per-source limit (source), the ring buffer full (ring_full).");
-		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev_sup_rate,
+		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev.sup_rate,
 				   "cause", "rate", NULL);
-		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev_sup_source,
+		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev.sup_source,
 				   "cause", "source", NULL);
-		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev_lost,
+		metrics_sample_u64(out, "mxshield_events_suppressed_total", s->ev.lost,
 				   "cause", "ring_full", NULL);
 		metrics_head(out, "mxshield_events_rate_limit", "gauge",
 			     "The drop events' cap: events a second at most, all CPUs (0: none).");

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../core/ctl.h"
+#include "counters.h"
 #include "sample.h"
 
 const char *const sample_xdp_names[SAMPLE_XDP_ACTIONS] = {
@@ -25,51 +26,6 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* A per-CPU array of struct mxs_counter, summed over the CPUs. */
-static int read_percpu(int fd, uint32_t n, uint64_t *pkts, uint64_t *bytes)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct mxs_counter *per;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < n; k++) {
-		if (bpf_map_lookup_elem(fd, &k, per))
-			continue;
-		for (int i = 0; i < ncpu; i++) {
-			pkts[k] += per[i].packets;
-			if (bytes)
-				bytes[k] += per[i].bytes;
-		}
-	}
-	free(per);
-	return 0;
-}
-
-/* Sum a per-CPU __u64 map's slots [0, n). */
-static int read_percpu_u64(int fd, uint32_t n, uint64_t *out)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *per;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < n; k++) {
-		if (bpf_map_lookup_elem(fd, &k, per))
-			continue;
-		for (int i = 0; i < ncpu; i++)
-			out[k] += per[i];
-	}
-	free(per);
-	return 0;
 }
 
 static int tag_cmp(const void *x, const void *y)
@@ -185,11 +141,11 @@ int sample_take(const struct ctl *c, struct sample *s)
 	if (!c->loaded)
 		return -ENOENT;
 	s->at_ns = mono_ns();
-	err = read_percpu(c->fd_stats, MXS_STAT_SLOTS, s->pkts, s->bytes);
+	err = counters_sum(c->fd_stats, MXS_STAT_SLOTS, s->stat);
 	if (!err)
-		err = read_percpu(c->fd_cstats, MXS_COUNTRY_SLOTS, s->cpkts, NULL);
+		err = counters_sum(c->fd_cstats, MXS_COUNTRY_SLOTS, s->cstat);
 	if (!err && c->fd_conns >= 0) {
-		err = read_percpu_u64(c->fd_conns, MXS_CONN_SLOTS, s->conns);
+		err = counters_sum_u64(c->fd_conns, MXS_CONN_SLOTS, s->conns);
 		s->has_conns = !err;
 	}
 	if (!err)
@@ -292,9 +248,9 @@ static int top_countries(const struct sample *a, const struct sample *b, double 
 	for (uint32_t cc = 0; cc < MXS_COUNTRY_SLOTS; cc++) {
 		struct top_row row = { .country = cc };
 
-		if (!b->cpkts[cc])
+		if (!b->cstat[cc].packets)
 			continue;
-		row.r = rate_of(a->cpkts[cc], b->cpkts[cc], secs);
+		row.r = rate_of(a->cstat[cc].packets, b->cstat[cc].packets, secs);
 		if (top_add(t, &row, &alloc))
 			return -ENOMEM;
 	}
@@ -346,13 +302,14 @@ int sample_rates(const struct sample *a, const struct sample *b, size_t top,
 		for (int ac = 0; ac < MXS_ACT_MAX; ac++) {
 			int k = re * MXS_ACT_MAX + ac;
 
-			r->verdict[re][ac] = rate_of(a->pkts[k], b->pkts[k], secs);
-			r->verdict_bytes[re][ac] = rate_of(a->bytes[k], b->bytes[k], secs);
+			r->verdict[re][ac] = rate_of(a->stat[k].packets, b->stat[k].packets, secs);
+			r->verdict_bytes[re][ac] = rate_of(a->stat[k].bytes, b->stat[k].bytes, secs);
 			r->conns[re][ac] = rate_of(a->conns[k], b->conns[k], secs);
 		}
 	}
 	for (int x = 0; x < SAMPLE_XDP_ACTIONS; x++)
-		r->xdp[x] = rate_of(a->pkts[MXS_STAT_XDP + x], b->pkts[MXS_STAT_XDP + x], secs);
+		r->xdp[x] = rate_of(a->stat[MXS_STAT_XDP + x].packets, b->stat[MXS_STAT_XDP + x].packets,
+				   secs);
 	r->countries.cap = r->entries.cap = r->tagged.cap = r->dropped.cap = top;
 	err = top_countries(a, b, secs, &r->countries);
 	if (!err)

@@ -30,8 +30,8 @@ struct sample_tag {
 
 struct sample {
 	uint64_t at_ns;		/* CLOCK_MONOTONIC */
-	uint64_t pkts[MXS_STAT_SLOTS], bytes[MXS_STAT_SLOTS];	/* summed over CPUs */
-	uint64_t cpkts[MXS_COUNTRY_SLOTS];
+	struct mxs_counter stat[MXS_STAT_SLOTS];	/* summed over CPUs */
+	struct mxs_counter cstat[MXS_COUNTRY_SLOTS];
 	uint64_t conns[MXS_CONN_SLOTS];	/* new connections (the map "conns") */
 	bool has_conns;		/* false: a filter loaded before they were counted */
 	struct hitmap hits;	/* the live build's hit counters, by (list, prefix) */

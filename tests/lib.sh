@@ -29,6 +29,27 @@ stat_packets() {
 }
 xdp_packets() { mx --json stats | jq -r ".xdp.$1"; }
 
+# journal_listen SOCKET OUT: a journal socket of the test's own, each
+# message one JSON object a line in OUT (tests/journal-listen.py).
+journal_listen() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/journal-listen.py" "$1" "$2" &
+	lab_pids+=($!)
+	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+# with_journal SOCKET CMD...: CMD in the mail namespace and a mount
+# namespace of its own, where SOCKET is /run/systemd/journal/socket. Run in
+# the background (&) it becomes CMD (exec), so $! is CMD's pid.
+with_journal() {
+	local sock=$1 ex=
+	shift
+	[ "$BASHPID" != "$$" ] && ex=exec
+	$ex ip netns exec "$MAIL" unshare -m sh -c \
+		'mount -t tmpfs none /run/systemd && mkdir /run/systemd/journal &&
+		 touch /run/systemd/journal/socket && mount --bind "$0" /run/systemd/journal/socket &&
+		 exec "$@"' "$sock" "$@"
+}
+
 lab_finish() {
 	[ "$failures" -eq 0 ]
 }

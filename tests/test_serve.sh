@@ -253,35 +253,12 @@ mx block add 198.51.100.98 --expires 2s --action drop >/dev/null
 mx unload >/dev/null
 sleep 2
 journal=$work/journal.sock
-python3 - "$journal" "$work/journal.jsonl" <<'EOF' &
-# the journal's native protocol: KEY=value lines, or KEY\n<le64 size>value\n
-import json, socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    while True:
-        d, rec, i = s.recv(1 << 20), {}, 0
-        while i < len(d):
-            nl = d.index(b"\n", i)
-            line = d[i:nl]
-            if b"=" in line:
-                k, v = line.split(b"=", 1)
-                i = nl + 1
-            else:
-                k, n = line, struct.unpack("<Q", d[nl + 1:nl + 9])[0]
-                v, i = d[nl + 9:nl + 9 + n], nl + 10 + n
-            rec[k.decode()] = v.decode(errors="replace")
-        f.write(json.dumps(rec) + "\n")
-EOF
-lab_pids+=($!)
-for _ in $(seq 50); do [ -S "$journal" ] && break; sleep 0.1; done
+journal_listen "$journal" "$work/journal.jsonl"
 printf '[service]\nlog = journal\n[policy]\nlisten = inet:127.0.0.1:%s\n[sweep]\ninterval = 1s\n' $P1 >"$conf"
 : >"$work/notify.log"
 # a private mount namespace: the test's socket is the journal there only
-NOTIFY_SOCKET=$notify ip netns exec "$MAIL" unshare -m sh -c \
-	'mount -t tmpfs none /run/systemd && mkdir /run/systemd/journal &&
-	 touch /run/systemd/journal/socket && mount --bind "$0" /run/systemd/journal/socket &&
-	 exec "$@"' "$journal" "${MXA[@]}" serve --config "$conf" >"$work/nl.log" 2>&1 &
+NOTIFY_SOCKET=$notify with_journal "$journal" "${MXA[@]}" serve --config "$conf" \
+	>"$work/nl.log" 2>&1 &
 svc=$!
 lab_pids+=("$svc")
 check "filter not loaded: serve starts" wait_for "READY=1" "$work/notify.log" 100

@@ -123,34 +123,10 @@ mx block add $DROPPED --action drop >/dev/null
 mx attach mx0 --mode generic >/dev/null
 mx events --rate 100 --per-source on --seconds 0 >/dev/null
 journal=$work/journal.sock
-python3 - "$journal" "$work/journal.jsonl" <<'PY' &
-# the journal's native protocol: KEY=value lines, or KEY\n<le64 size>value\n
-import json, socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    while True:
-        d, rec, i = s.recv(1 << 20), {}, 0
-        while i < len(d):
-            nl = d.index(b"\n", i)
-            line = d[i:nl]
-            if b"=" in line:
-                k, v = line.split(b"=", 1)
-                i = nl + 1
-            else:
-                k, n = line, struct.unpack("<Q", d[nl + 1:nl + 9])[0]
-                v, i = d[nl + 9:nl + 9 + n], nl + 10 + n
-            rec[k.decode()] = v.decode(errors="replace")
-        f.write(json.dumps(rec) + "\n")
-PY
-lab_pids+=($!)
-until_ok 5 test -S "$journal"
+journal_listen "$journal" "$work/journal.jsonl"
 printf '[service]\nlog = journal\n[policy]\nenabled = no\n[sweep]\nenabled = no\n[metrics]\nenabled = yes\nlisten = 127.0.0.1:%s\n[events]\nenabled = yes\n' \
 	$MP >"$work/ev.conf"
-ip netns exec "$MAIL" unshare -m sh -c \
-	'mount -t tmpfs none /run/systemd && mkdir /run/systemd/journal &&
-	 touch /run/systemd/journal/socket && mount --bind "$0" /run/systemd/journal/socket &&
-	 exec "$@"' "$journal" "${MXA[@]}" serve --config "$work/ev.conf" >"$work/ev.log" 2>&1 &
+with_journal "$journal" "${MXA[@]}" serve --config "$work/ev.conf" >"$work/ev.log" 2>&1 &
 svc=$!
 lab_pids+=("$svc")
 jq_n() { jq -s "$1" "$work/journal.jsonl"; }

@@ -106,7 +106,7 @@ $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libmxs.a $(REF_OBJ) $(UHDR) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(REF_OBJ) $(BUILD)/libmxs.a \
 		$(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h tests/rand.h $(BUILD)/libmxs.a \
+$(BUILD)/test_%: tests/prog_tests/test_%.c tests/syn.h tests/rand.h tests/skel.h $(BUILD)/libmxs.a \
 		$(REF_OBJ) $(UHDR) $(HDR) $(SKEL) \
 		$(BUILD)/mxshield_ref.skel.h $(BUILD)/mxshield_trace.skel.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(REF_OBJ) $(BUILD)/libmxs.a \

@@ -32,6 +32,7 @@
 #include "filter/classify.h"
 #include "filter/install.h"
 #include "mxshield.skel.h"
+#include "../skel.h"
 #include "../syn.h"
 #define TEST_RNG_SEED 0x9e3779b97f4a7c15ULL
 #include "../rand.h"
@@ -45,22 +46,9 @@ struct lab {
 
 static int lab_open(struct lab *l)
 {
-	struct bpf_map *m;
-
-	l->skel = mxshield_bpf__open();
+	l->skel = skel_load_unpinned(&l->mv);
 	if (!l->skel)
 		return -1;
-	bpf_object__for_each_map(m, l->skel->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (mxshield_bpf__load(l->skel))
-		return -1;
-	l->mv.country_policy = bpf_map__fd(l->skel->maps.country_policy);
-	l->mv.c_gen = bpf_map__fd(l->skel->maps.c_gen);
-	l->mv.c_dir = bpf_map__fd(l->skel->maps.c_dir);
-	l->mv.c_node = bpf_map__fd(l->skel->maps.c_node);
-	l->mv.c_leaf = bpf_map__fd(l->skel->maps.c_leaf);
-	l->mv.c_rec = bpf_map__fd(l->skel->maps.c_rec);
-	l->mv.hit_batch = bpf_map__fd(l->skel->maps.hit_batch);
 	l->config = bpf_map__fd(l->skel->maps.config);
 	l->tags = bpf_map__fd(l->skel->maps.tags);
 	l->prog = bpf_program__fd(l->skel->progs.mxs_xdp);

@@ -22,6 +22,7 @@
 #include "filter/compile.h"
 #include "filter/install.h"
 #include "mxshield.skel.h"
+#include "../skel.h"
 
 #define CC(a, b) (((a) - 'A') * 26 + ((b) - 'A'))
 
@@ -42,22 +43,9 @@ static int lab_open(void)
 	struct mxs_country_policy pol = { .action = MXS_ACT_DROP };
 	__u32 fr = CC('F', 'R');
 	char err[MXS_ERRLEN];
-	struct bpf_map *m;
-
-	skel = mxshield_bpf__open();
+	skel = skel_load_unpinned(&mv);
 	if (!skel)
 		return -1;
-	bpf_object__for_each_map(m, skel->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (mxshield_bpf__load(skel))
-		return -1;
-	mv.country_policy = bpf_map__fd(skel->maps.country_policy);
-	mv.c_gen = bpf_map__fd(skel->maps.c_gen);
-	mv.c_dir = bpf_map__fd(skel->maps.c_dir);
-	mv.c_node = bpf_map__fd(skel->maps.c_node);
-	mv.c_leaf = bpf_map__fd(skel->maps.c_leaf);
-	mv.c_rec = bpf_map__fd(skel->maps.c_rec);
-	mv.hit_batch = bpf_map__fd(skel->maps.hit_batch);
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		struct mxs_prefix p;
 		struct mxs_rule r = { .list = rules[i].list, .action = rules[i].action,

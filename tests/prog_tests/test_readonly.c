@@ -29,6 +29,7 @@
 #include "state/recfile.h"
 #include "state/ipstore.h"
 #include "mxshield.skel.h"
+#include "../skel.h"
 #define TEST_RNG_SEED 0x2545f4914f6cdd1dULL
 #include "../rand.h"
 
@@ -171,23 +172,8 @@ static int make_others(struct ctl *c, const char *dir)
 
 static int open_maps(struct mxshield_bpf **skel, struct ctl *c)
 {
-	struct bpf_map *m;
-
-	*skel = mxshield_bpf__open();
-	if (!*skel)
-		return -1;
-	bpf_object__for_each_map(m, (*skel)->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (mxshield_bpf__load(*skel))
-		return -1;
-	c->mv.country_policy = bpf_map__fd((*skel)->maps.country_policy);
-	c->mv.c_gen = bpf_map__fd((*skel)->maps.c_gen);
-	c->mv.c_dir = bpf_map__fd((*skel)->maps.c_dir);
-	c->mv.c_node = bpf_map__fd((*skel)->maps.c_node);
-	c->mv.c_leaf = bpf_map__fd((*skel)->maps.c_leaf);
-	c->mv.c_rec = bpf_map__fd((*skel)->maps.c_rec);
-	c->mv.hit_batch = bpf_map__fd((*skel)->maps.hit_batch);
-	return 0;
+	*skel = skel_load_unpinned(&c->mv);
+	return *skel ? 0 : -1;
 }
 
 /* What a load does: compile every list from state, set the policies. */

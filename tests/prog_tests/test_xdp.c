@@ -29,6 +29,7 @@
 #include "filter/classify.h"
 #include "filter/geo.h"
 #include "mxshield.skel.h"
+#include "../skel.h"
 
 /* the tables below name only the fields that matter for each row */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -114,23 +115,11 @@ static int lab_open(void)
 {
 	struct rule_vec fam[2] = {};
 	char err[MXS_ERRLEN];
-	struct bpf_map *m;
 	uint64_t now = now_tai_ns();
 
-	skel = mxshield_bpf__open();
+	skel = skel_load_unpinned(&mv);
 	if (!skel)
 		return -1;
-	bpf_object__for_each_map(m, skel->obj)
-		bpf_map__set_pin_path(m, NULL);	/* nothing pinned, nothing reused */
-	if (mxshield_bpf__load(skel))
-		return -1;
-	mv.country_policy = bpf_map__fd(skel->maps.country_policy);
-	mv.c_gen = bpf_map__fd(skel->maps.c_gen);
-	mv.c_dir = bpf_map__fd(skel->maps.c_dir);
-	mv.c_node = bpf_map__fd(skel->maps.c_node);
-	mv.c_leaf = bpf_map__fd(skel->maps.c_leaf);
-	mv.c_rec = bpf_map__fd(skel->maps.c_rec);
-	mv.hit_batch = bpf_map__fd(skel->maps.hit_batch);
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		struct mxs_prefix p;
 		struct mxs_rule r = { .list = rules[i].list, .action = rules[i].action,

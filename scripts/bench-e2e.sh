@@ -2,25 +2,38 @@
 # End-to-end drop rate: real frames through a veth into three filters in
 # turn, each holding the same N random block prefixes (build/flood --gen)
 # plus 192.0.2.0/24 and 198.51.100.0/24, so that every generated source is
-# blocked:
+# blocked, from two sets of sources in turn:
+#
+#   doc       a host of the two documentation /24s per frame (508 sources:
+#             the packet path, with the classifier's data in cache)
+#   rand      a random one of E2E_SOURCES (default 65,536) distinct hosts
+#             of random prefixes of the list (build/flood --sources): every
+#             frame a blocked hit at a random place in the classifier, with
+#             its cache misses
+#
+# The filters:
 #
 #   bare      tests/bench/bare.bpf.c: XDP drop of all TCP to port 25, no
 #             lookup at all (the floor of any XDP filter)
 #   mxshield  ./mxshield block import --replace, attach mx0 (native XDP)
 #   nft       an interval set in an ingress chain on mx0 (table inet bench);
 #             a pass-everything XDP program (bare.bpf.c, xdp_pass) stays on
-#             mx0 so that the veth takes the generator's XDP_TX frames
+#             mx0 so that the veth takes the generator's XDP_TX frames, and
+#             counts them: the frames nft drops (nft reads its own counter
+#             only with the whole set, some 30 s at 1M: read once, at the
+#             end, to check that it dropped every one)
 #
 #   generator namespace  gen0 ──veth── mx0  filter namespace (203.0.113.1/24)
 #
 # The generator (build/flood, tests/bench/flood.bpf.c) runs an XDP program
-# in live-frame mode on gen0: TCP SYNs to 203.0.113.1:25 from a different
-# host of the two /24s each, sent with XDP_TX. Each filter gets RUNS windows
-# of WINDOW seconds, bare and mxshield in turn (a bare window, then a
-# mxshield one, RUNS times: the VM's speed drifts by a few percent over a
-# minute, and neighbouring windows share it); a rate is the filter's own
-# drop counter over the window, the figure the median of the runs, and
-# "window pairs" the ratio of each mxshield window to the bare one before.
+# in live-frame mode on gen0: TCP SYNs to 203.0.113.1:25, each from a
+# source of the set, sent with XDP_TX. RUNS rounds, each a window of WINDOW
+# seconds for every filter and set in turn (bare, mxshield, nft with doc
+# sources, then the same with random ones: the VM's speed drifts by a few
+# percent over a minute, and neighbouring windows share it); a rate is the
+# filter's own drop counter over the window, the figure the median of the
+# runs, and "rounds" the ratio of mxshield's window to bare's and nft's of
+# the same round and set.
 #
 # CPUs: the generator and mx0's NAPI poll (the filter) share a CPU (the
 # scheduler's choice): every batch of 64 frames the generator sends is
@@ -34,9 +47,6 @@
 # was behind (ring full). On a small VM the two CPUs are often hyperthreads
 # of one core and the frames cross CPUs: slower and noisier.
 #
-# nft counters can only be read with the whole set (some 20 s a read at 1M
-# prefixes): the script takes minutes at the default size.
-#
 # --events: mxshield alone, with drop events on and off in turn (window by
 # window, as above): "off" is the cap at 0 (events disabled), "on" the cap
 # at E2E_EV_RATE events a second (default 1000, per-source limit off, so
@@ -48,8 +58,9 @@
 #   N_PREFIXES  default 1000000
 #   --smoke     N=1000, 0.5 s windows; fails unless every filter dropped
 # Environment: E2E_WINDOW (seconds, default 3), E2E_RUNS (default 5),
-# E2E_SEED (prefix list, default 1), E2E_SKIP_NFT=1 (bare and mxshield
-# only: the nft run takes minutes at 1M, for quick comparisons).
+# E2E_SEED (prefix list and sources, default 1), E2E_SOURCES (random
+# sources, default 65536), E2E_SKIP_NFT=1 (bare and mxshield only: loading
+# the nft set takes some 15 s at 1M, for quick comparisons).
 # Not a test: numbers depend on the machine; compare the ratios. The root
 # network namespace is never touched; everything is removed on exit.
 set -euo pipefail
@@ -57,9 +68,10 @@ cd "$(dirname "$0")/.."
 
 n=1000000 smoke=0 split=0 events=0
 window=${E2E_WINDOW:-3} runs=${E2E_RUNS:-5} seed=${E2E_SEED:-1}
+nsrc=${E2E_SOURCES:-65536}
 for a in "$@"; do
 	case $a in
-	--smoke) smoke=1 n=1000 window=${E2E_WINDOW:-0.5} ;;
+	--smoke) smoke=1 n=1000 window=${E2E_WINDOW:-0.5} nsrc=${E2E_SOURCES:-1000} ;;
 	--split-cpu) split=1 ;;
 	--events) events=1 ;;
 	[0-9]*) n=$a ;;
@@ -136,15 +148,18 @@ pin_napi() {
 
 # ---- the block list, for all three -------------------------------------
 "$FLOOD" --gen "$n" "$seed" >"$work/blocked.txt"
+# the random sources: hosts of random prefixes of the list (not of the
+# documentation /24s), the same for every filter
+"$FLOOD" --sources "$nsrc" "$seed" "$work/blocked.txt" >"$work/sources.txt"
 printf '192.0.2.0/24\n198.51.100.0/24\n' >>"$work/blocked.txt"
 total=$(wc -l <"$work/blocked.txt")
 {
-	printf 'table inet bench {\n\tset blocked {\n\t\ttype ipv4_addr\n'
+	printf 'table inet bench {\n\tcounter drops { }\n\tset blocked {\n\t\ttype ipv4_addr\n'
 	printf '\t\tflags interval\n\t\tauto-merge\n\t\telements = {\n'
 	sed 's/^/\t\t\t/; s/$/,/' "$work/blocked.txt"
 	printf '\t\t}\n\t}\n\tchain ingress {\n'
 	printf '\t\ttype filter hook ingress device "mx0" priority filter; policy accept;\n'
-	printf '\t\tip saddr @blocked tcp dport 25 counter drop\n\t}\n}\n'
+	printf '\t\tip saddr @blocked tcp dport 25 counter name "drops" drop\n\t}\n}\n'
 } >"$work/bench.nft"
 
 # ---- counters ----------------------------------------------------------
@@ -162,24 +177,27 @@ bare_drops() {
 		else [.values[].value | reverse | map(ltrimstr("0x")) | join("") | hex] | add end'
 }
 mxs_drops() { mx --json stats | jq -r '.xdp.drop'; }
-# nft reads the whole set with any listing (some 20 s at 1M prefixes)
+# nft reads the whole set with any listing, even of one counter (some 30 s
+# at 1M prefixes): read once, at the end
 nft_drops() {
-	ip netns exec "$FLT" nft -j list chain inet bench ingress |
-		jq -r '[.nftables[].rule? // empty | .expr[] | .counter? // empty | .packets] | add // 0'
+	ip netns exec "$FLT" nft -j list counter inet bench drops |
+		jq -r '[.nftables[].counter? // empty | .packets] | add // 0'
 }
 
-# window NAME COUNTER RUN: one window of the generator into the filter
+# window NAME COUNTER RUN: one window (flood_opts: the generator's options) of the generator into the filter
 # attached now; its drop rate, generator rate and loss are appended to
 # rates[NAME], gens[NAME], losts[NAME] (space-separated), the drops added to
 # drops[NAME]. finish NAME: the medians into rate[NAME], gen[NAME], lost[NAME].
 declare -A rates gens losts rate gen lost drops
+flood_opts=()
 window() {
 	local name=$1 counter=$2 r=$3 before after out sent secs mpps l d
 	before=$($counter)
 	if [ $split -eq 1 ]; then
-		out=$(taskset -c $gen_cpu ip netns exec "$GEN" "$FLOOD" gen0 "$window" $MX_MAC)
+		out=$(taskset -c $gen_cpu ip netns exec "$GEN" "$FLOOD" "${flood_opts[@]}" \
+			gen0 "$window" $MX_MAC)
 	else
-		out=$(ip netns exec "$GEN" "$FLOOD" gen0 "$window" $MX_MAC)
+		out=$(ip netns exec "$GEN" "$FLOOD" "${flood_opts[@]}" gen0 "$window" $MX_MAC)
 	fi
 	after=$($counter)
 	d=$((after - before))
@@ -253,69 +271,103 @@ if [ $events -eq 1 ]; then
 	exit 0
 fi
 
-# ---- (a) bare and (b) mxshield, window by window in turn ---------------
-# (the VM's speed drifts over a minute by a few percent: pairs of windows
-# next to each other make the ratio hold)
+# ---- rounds: bare, mxshield, nft; documentation and random sources ---------
+# The nft table is loaded throughout: while an XDP program drops the flood
+# its ingress hook sees nothing; with xdp_pass on mx0 it filters.
+# (the VM's speed drifts over a minute by a few percent: windows next to
+# each other, in rounds, make the ratios hold)
 t0=$(now)
 mx block import "$work/blocked.txt" --replace >/dev/null
 mxs_import=$(elapsed "$t0")
 echo "# mxshield: block import --replace of $total prefixes: $mxs_import s"
-pairs=""
-for r in $(seq "$runs"); do
-	ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp
-	pin_napi
-	window bare bare_drops "$r"
-	b=$last_rate
-	ip -n "$FLT" link set dev mx0 xdpdrv off
-	mx attach mx0 --mode native >/dev/null
-	pin_napi
-	window mxshield mxs_drops "$r"
-	mx detach mx0 >/dev/null
-	pairs+=" $(awk -v a="$last_rate" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
-done
-mx unload >/dev/null
-finish bare
-finish mxshield
-
-# ---- (c) nftables ----------------------------------------------------------
 filters="bare mxshield nft"
 if [ "${E2E_SKIP_NFT:-0}" = 1 ]; then
 	filters="bare mxshield" nft_load=-
-	rate[nft]=0 gen[nft]=- lost[nft]=-
 else
 	t0=$(now)
 	ip netns exec "$FLT" nft -f "$work/bench.nft"
 	nft_load=$(elapsed "$t0")
 	echo "# nft: nft -f of the interval set ($total prefixes, auto-merge) and chain: $nft_load s"
-	echo "# nft: XDP_PASS program (bare.bpf.c, section xdp_pass) on mx0 for the veth's XDP path"
-	ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp_pass
+	echo "# nft: XDP_PASS program (bare.bpf.c, section xdp_pass) on mx0 for the veth's XDP" \
+		"path; its count of passed frames is the nft window's drops"
+fi
+# attach_filter NAME / detach_filter NAME
+attach_filter() {
+	case $1 in
+	bare) ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp ;;
+	mxshield) mx attach mx0 --mode native >/dev/null ;;
+	nft) ip -n "$FLT" link set dev mx0 xdpdrv obj build/bare.bpf.o sec xdp_pass ;;
+	esac
 	pin_napi
-	for r in $(seq "$runs"); do
-		window nft nft_drops "$r"
+}
+detach_filter() {
+	case $1 in
+	mxshield) mx detach mx0 >/dev/null ;;
+	*) ip -n "$FLT" link set dev mx0 xdpdrv off ;;
+	esac
+}
+counter_of() { case $1 in mxshield) echo mxs_drops ;; *) echo bare_drops ;; esac; }
+declare -A pairs
+for r in $(seq "$runs"); do
+	for set in doc rand; do
+		sfx="" flood_opts=()
+		if [ $set = rand ]; then
+			sfx=/rand flood_opts=(--src "$work/sources.txt")
+		fi
+		declare -A this=()
+		for f in $filters; do
+			attach_filter $f
+			window "$f$sfx" "$(counter_of $f)" "$r"
+			this[$f]=$last_rate
+			detach_filter $f
+		done
+		pairs[bare$sfx]+=" $(awk -v a="${this[mxshield]}" -v b="${this[bare]}" \
+			'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+		[ -n "${this[nft]:-}" ] && pairs[nft$sfx]+=" $(awk -v a="${this[mxshield]}" \
+			-v b="${this[nft]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 	done
-	finish nft
-	ip -n "$FLT" link set dev mx0 xdpdrv off
+done
+mx unload >/dev/null
+for f in $filters; do
+	finish "$f"
+	finish "$f/rand"
+done
+if [ "${E2E_SKIP_NFT:-0}" = 1 ]; then
+	for f in nft nft/rand; do rate[$f]=0 gen[$f]=- lost[$f]=-; done
+else
+	# one read of nft's own counter, at the end (a read takes the whole set)
+	nft_total=$(nft_drops)
+	nft_passed=$((${drops[nft]} + ${drops[nft/rand]}))
+	echo "# nft: its counter $nft_total drops, xdp_pass passed $nft_passed"
 	ip netns exec "$FLT" nft delete table inet bench
 fi
 
 # ---- results -------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 nspp() { awk -v r="$1" 'BEGIN { printf "%.1f", (r > 0 ? 1e3 / r : 0) }'; }
-printf '\n%-9s %11s %8s %8s %8s %10s %7s\n' FILTER "DROP Mpps" "vs BARE" "ns/pkt" \
+printf '\n%-14s %11s %8s %8s %8s %10s %7s\n' FILTER "DROP Mpps" "vs BARE" "ns/pkt" \
 	"+ns" "GEN Mpps" "LOST %"
-for f in $filters; do
-	printf '%-9s %11s %8s %8s %8s %10s %7s\n' "$f" "${rate[$f]}" \
-		"$(ratio "${rate[$f]}" "${rate[bare]}")" "$(nspp "${rate[$f]}")" \
-		"$(awk -v a="$(nspp "${rate[$f]}")" -v b="$(nspp "${rate[bare]}")" \
-			'BEGIN { printf "%.1f", a - b }')" "${gen[$f]}" "${lost[$f]}"
+for sfx in "" /rand; do
+	for f in $filters; do
+		printf '%-14s %11s %8s %8s %8s %10s %7s\n' "$f$sfx" "${rate[$f$sfx]}" \
+			"$(ratio "${rate[$f$sfx]}" "${rate[bare$sfx]}")" "$(nspp "${rate[$f$sfx]}")" \
+			"$(awk -v a="$(nspp "${rate[$f$sfx]}")" -v b="$(nspp "${rate[bare$sfx]}")" \
+				'BEGIN { printf "%.1f", a - b }')" "${gen[$f$sfx]}" "${lost[$f$sfx]}"
+	done
 done
-echo "mxshield/bare, window pairs:$pairs (median $(printf '%s\n' $pairs | median))"
-echo "mxshield/nft: $(ratio "${rate[mxshield]}" "${rate[nft]}")"
+for sfx in "" /rand; do
+	which="508 documentation sources"
+	[ -n "$sfx" ] && which="$nsrc random sources"
+	echo "$which: mxshield/bare, rounds:${pairs[bare$sfx]}" \
+		"(median $(printf '%s\n' ${pairs[bare$sfx]} | median))"
+	[ -n "${pairs[nft$sfx]:-}" ] && echo "$which: mxshield/nft, rounds:${pairs[nft$sfx]}" \
+		"(median $(printf '%s\n' ${pairs[nft$sfx]} | median))"
+done
 echo "load: mxshield block import $mxs_import s, nft -f $nft_load s ($total prefixes)"
 
 if [ $smoke -eq 1 ]; then
 	bad=0
-	for f in $filters; do
+	for f in $filters $(printf '%s/rand ' $filters); do
 		if [ "${drops[$f]:-0}" -gt 0 ]; then
 			echo "ok - $f dropped the flood (${drops[$f]} packets)"
 		else
@@ -323,5 +375,14 @@ if [ $smoke -eq 1 ]; then
 			bad=1
 		fi
 	done
+	if [ "${E2E_SKIP_NFT:-0}" != 1 ]; then
+		# the frames xdp_pass passed are those nft dropped, all of them
+		if [ "$nft_total" -eq "$nft_passed" ]; then
+			echo "ok - nft dropped every frame xdp_pass passed ($nft_total)"
+		else
+			echo "not ok - nft dropped $nft_total of the $nft_passed frames passed"
+			bad=1
+		fi
+	fi
 	exit $bad
 fi

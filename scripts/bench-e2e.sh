@@ -190,16 +190,45 @@ nft_drops() {
 # drops[NAME]. finish NAME: the medians into rate[NAME], gen[NAME], lost[NAME].
 declare -A rates gens losts rate gen lost drops
 flood_opts=()
+# E2E_PROG_STATS=1: the kernel's BPF statistics on during each window
+# (flood --prog-stats), and the filter program's own time per frame printed
+# (they cost every program run some 20-40 ns: a diagnosis, not the figures)
+prog_stats=${E2E_PROG_STATS:-0}
+prog_runtime() {
+	bpftool prog show id "$(xdp_prog_id)" -j | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
 window() {
-	local name=$1 counter=$2 r=$3 before after out sent secs mpps l d
+	local name=$1 counter=$2 r=$3 before after out sent secs mpps l d ps=() t0 c0 t1 c1
+	local in=""
 	before=$($counter)
+	if [ "$prog_stats" = 1 ]; then
+		ps=(--prog-stats)
+		read -r t0 c0 <<<"$(prog_runtime)"
+	fi
+	if [ "${E2E_PERF:-}" = "$name" ]; then
+		# a profile of the whole machine (software clock: no PMU in a VM)
+		perf record -q -a -g -e cpu-clock -o "$work/perf.$r.data" -- sleep "$window" \
+			>/dev/null 2>&1 &
+	fi
 	if [ $split -eq 1 ]; then
 		out=$(taskset -c $gen_cpu ip netns exec "$GEN" "$FLOOD" "${flood_opts[@]}" \
-			gen0 "$window" $MX_MAC)
+			"${ps[@]}" gen0 "$window" $MX_MAC)
 	else
-		out=$(ip netns exec "$GEN" "$FLOOD" "${flood_opts[@]}" gen0 "$window" $MX_MAC)
+		out=$(ip netns exec "$GEN" "$FLOOD" "${flood_opts[@]}" "${ps[@]}" \
+			gen0 "$window" $MX_MAC)
 	fi
 	after=$($counter)
+	if [ "${E2E_PERF:-}" = "$name" ]; then
+		wait
+		echo "#   $name run $r: where the CPUs' time went (perf, cpu-clock, top symbols):"
+		perf report -q -i "$work/perf.$r.data" --no-children -g none --sort comm,sym 2>/dev/null |
+			grep '%' | head -${E2E_PERF_TOP:-15} | sed 's/^/#     /'
+	fi
+	if [ "$prog_stats" = 1 ]; then
+		read -r t1 c1 <<<"$(prog_runtime)"
+		in=$(awk -v t=$((t1 - t0)) -v c=$((c1 - c0)) 'BEGIN { printf "%.0f", (c > 0 ? t / c : 0) }')
+		in="; in the XDP program $in ns a frame"
+	fi
 	d=$((after - before))
 	drops[$name]=$((${drops[$name]:-0} + d))
 	read -r _ sent _ secs _ mpps _ l <<<"$out"
@@ -207,8 +236,8 @@ window() {
 	rates[$name]+=" $last_rate"
 	gens[$name]+=" $mpps"
 	losts[$name]+=" $(awk -v l="$l" -v s="$sent" 'BEGIN { printf "%.1f", (l == "-" ? -1 : 100 * l / s) }')"
-	printf '#   %-8s run %d: %d drops in %s s = %s Mpps; generator %s Mpps, %s lost\n' \
-		"$name" "$r" $d "$secs" "$last_rate" "$mpps" "$l"
+	printf '#   %-8s run %d: %d drops in %s s = %s Mpps; generator %s Mpps, %s lost%s\n' \
+		"$name" "$r" $d "$secs" "$last_rate" "$mpps" "$l" "$in"
 }
 finish() {
 	local name=$1

@@ -26,6 +26,10 @@
  *		its source from a random non-empty slot of the probe ring
  *		pinned at PIN (a BPF array of FLOOD_PROBE_RING addresses that
  *		the churn driver, build/churn, creates and fills)
+ *   --prog-stats	keep the kernel's BPF run-time statistics on while
+ *		it floods (BPF_ENABLE_STATS: run_time_ns and run_cnt of every
+ *		program, the filter's included; bench-e2e.sh E2E_PROG_STATS=1
+ *		reads them: the time a frame spends in the filter's program)
  *
  *   flood --sources N SEED FILE
  *	print N distinct random IPv4 addresses, each a random host of a
@@ -369,6 +373,7 @@ struct flood_opts {
 	const char *src;	/* --src FILE */
 	const char *probe;	/* --probe PIN */
 	unsigned probe_shift;
+	bool prog_stats;	/* --prog-stats */
 };
 
 /* Before the load: the source table of --src and the probe ring of --probe. */
@@ -479,6 +484,12 @@ static int flood(const char *ifname, double secs, const char *dstmac, uint64_t c
 	}
 	free(srcs);
 	prog = bpf_program__fd(skel->progs.flood_xdp);
+	/* held until we exit: the statistics are on while this fd lives */
+	if (fo->prog_stats && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0) {
+		fprintf(stderr, "flood: BPF_ENABLE_STATS: %s\n", strerror(errno));
+		flood_bpf__destroy(skel);
+		return 1;
+	}
 	lost0 = ethtool_sum(sock, ifname, "xdp_xmit_errors");
 	t0 = t = now_s();
 	while (count ? sent < count : t - t0 < secs) {
@@ -527,7 +538,7 @@ static int flood(const char *ifname, double secs, const char *dstmac, uint64_t c
 static int usage(void)
 {
 	fprintf(stderr, "usage: flood [--src FILE] [--probe PIN [--probe-shift K]] "
-			"IFNAME SECONDS [DSTMAC [COUNT]]\n"
+			"[--prog-stats] IFNAME SECONDS [DSTMAC [COUNT]]\n"
 			"       flood --gen N SEED\n"
 			"       flood --sources N SEED FILE\n");
 	return 2;
@@ -553,6 +564,12 @@ int main(int argc, char **argv)
 		return sources(n, strtoull(argv[3], NULL, 0), argv[4]);
 	}
 	while (argc >= 3 && !strncmp(argv[1], "--", 2)) {
+		if (!strcmp(argv[1], "--prog-stats")) {
+			fo.prog_stats = true;
+			argc--;
+			argv++;
+			continue;
+		}
 		if (!strcmp(argv[1], "--src"))
 			fo.src = argv[2];
 		else if (!strcmp(argv[1], "--probe"))

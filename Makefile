@@ -4,6 +4,8 @@
 #   make test       = scripts/test.sh: install dependencies (Debian, root), build, run all tests
 #   make demo       = scripts/demo.sh: install dependencies, build, run the namespace demo lab
 #   make bench      benchmarks (not tests)
+#   make bench-e2e  end-to-end drop rate, documentation and random sources
+#   make bench-churn  new entries a second and push-to-drop latency under a flood
 #   make bench-policy  the policy service's latency under a connection flood
 
 CLANG    ?= clang
@@ -40,7 +42,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-policy clean
+.PHONY: all deps test demo bench bench-e2e bench-churn bench-policy clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -124,6 +126,16 @@ demo:
 bench: deps
 	scripts/bench.sh
 
+# end to end on a veth, generator and filter on separate CPUs: bare XDP,
+# mxshield, nftables; 508 documentation and 65,536 random sources
+bench-e2e: all
+	scripts/bench-e2e.sh --split-cpu
+
+# new /32 entries pushed through the service's queue during a flood:
+# entries a second, push-to-drop latency, the flood's rate with and without
+bench-churn: all
+	scripts/bench-e2e.sh --split-cpu --churn
+
 # the policy service's latency under an idle and garbage flood (p50/p99)
 bench-policy: all
 	scripts/bench-policy.sh
@@ -134,7 +146,7 @@ clean:
 
 # end-to-end benchmarks (scripts/bench-e2e.sh, scripts/bench-import.sh): the
 # live-frame traffic generator and prefix-list generator, and the bare XDP floor
-BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o
+BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o $(BUILD)/churn
 all: $(BENCH_E2E)
 
 $(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: bpf/bench/%.bpf.c | $(BUILD)
@@ -143,6 +155,10 @@ $(BUILD)/bare.bpf.o: bpf/bench/smtp.h
 
 $(BUILD)/flood: userspace/bench/flood.c $(BUILD)/flood.skel.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
+
+# the churn driver (scripts/bench-churn.sh): the service's push queue
+$(BUILD)/churn: userspace/bench/churn.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDFLAGS) $(LDLIBS)
 
 # in-tree fuzzing (docs/fuzzing.md): libFuzzer targets tests/fuzz/fuzz_*.c,
 # built with clang, AddressSanitizer and UndefinedBehaviorSanitizer against

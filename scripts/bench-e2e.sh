@@ -54,7 +54,22 @@
 # cap every second and every other packet takes the suppressed path),
 # with a reader (`mxshield events --json`) running throughout both.
 #
-# Usage (root): scripts/bench-e2e.sh [--smoke] [--split-cpu] [--events] [N_PREFIXES]
+# --churn: mxshield alone, new /32 entries pushed to the block list's
+# "auto" source one at a time (build/churn: srcq_push for each, srcq_flush
+# on the service's schedule) at E2E_CHURN_RATE a second (default 5000)
+# during every other window (all of it but the last quarter, at most
+# 0.5 s, so that the last pushes go live while the probes still run):
+# "churn" and "quiet" windows in turn. The
+# flood (508 documentation sources) sends one frame in 4 from a just-
+# pushed address (flood --probe: a ring of the last 4,096 pushes), and
+# the drop events (cap 1,000,000 a second, one a source and second) give
+# the moment each pushed address first dropped at the NIC: build/churn
+# reports the latency from each push to that drop, the entries a second
+# pushed and applied, and the flush times. The driver runs on the
+# generator's CPU with --split-cpu (E2E_CHURN_CPU), so that the filter's
+# CPU pays only for what the churn does to the data plane.
+#
+# Usage (root): scripts/bench-e2e.sh [--smoke] [--split-cpu] [--events|--churn] [N_PREFIXES]
 #   N_PREFIXES  default 1000000
 #   --smoke     N=1000, 0.5 s windows; fails unless every filter dropped
 # Environment: E2E_WINDOW (seconds, default 3), E2E_RUNS (default 5),
@@ -66,7 +81,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-n=1000000 smoke=0 split=0 events=0
+n=1000000 smoke=0 split=0 events=0 churn=0
 window=${E2E_WINDOW:-3} runs=${E2E_RUNS:-5} seed=${E2E_SEED:-1}
 nsrc=${E2E_SOURCES:-65536}
 for a in "$@"; do
@@ -74,8 +89,9 @@ for a in "$@"; do
 	--smoke) smoke=1 n=1000 window=${E2E_WINDOW:-0.5} nsrc=${E2E_SOURCES:-1000} ;;
 	--split-cpu) split=1 ;;
 	--events) events=1 ;;
+	--churn) churn=1 ;;
 	[0-9]*) n=$a ;;
-	*) echo "usage: $0 [--smoke] [--split-cpu] [--events] [N_PREFIXES]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--smoke] [--split-cpu] [--events|--churn] [N_PREFIXES]" >&2; exit 2 ;;
 	esac
 done
 [ "$(nproc)" -ge 2 ] || split=0
@@ -106,6 +122,8 @@ cleanup() {
 	fi
 	mountpoint -q "$bpffs" && umount "$bpffs"
 	rmdir "$bpffs" 2>/dev/null
+	mountpoint -q "$bpffs.probe" && umount "$bpffs.probe"
+	rmdir "$bpffs.probe" 2>/dev/null
 	ip netns del "$GEN" 2>/dev/null
 	ip netns del "$FLT" 2>/dev/null
 	rm -rf "$work"
@@ -296,6 +314,80 @@ if [ $events -eq 1 ]; then
 			echo "ok - events on: dropped and reported" && exit 0
 		echo "not ok - events on: nothing dropped or reported"
 		exit 1
+	fi
+	exit 0
+fi
+
+# ---- --churn: mxshield, churn and quiet windows in turn ---------------------
+if [ $churn -eq 1 ]; then
+	crate=${E2E_CHURN_RATE:-5000}
+	ccpu=${E2E_CHURN_CPU:-$gen_cpu}
+	mkdir -p "$bpffs.probe"
+	mount -t bpf bpf "$bpffs.probe"
+	probe=$bpffs.probe/ring
+	mx block import "$work/blocked.txt" --replace >/dev/null
+	mx attach mx0 --mode native >/dev/null
+	pin_napi
+	mx events --rate 1000000 --per-source on --seconds 0 >/dev/null
+	flood_opts=(--probe "$probe" --probe-shift 2)
+	# the driver pushes for all but the window's last quarter (at most
+	# 0.5 s): the last pushes' entries go live while the probes still run
+	cpush=$(awk -v w="$window" 'BEGIN { t = w / 4; if (t > 0.5) t = 0.5; print w - t }')
+	cpin=()
+	[ $split -eq 1 ] && cpin=(taskset -c "$ccpu")
+	echo "# churn: $crate new /32 a second into block/auto (build/churn, the service's" \
+		"push queue), every other window; driver on CPU ${cpin[2]:-any}"
+	pairs=""
+	for r in $(seq "$runs"); do
+		"${cpin[@]}" ip netns exec "$FLT" build/churn --state-dir "$work/state" \
+			--bpffs-dir "$bpffs" --probe "$probe" --exclude "$work/blocked.txt" \
+			--rate "$crate" --seconds "$cpush" --first $((r * 100000000)) \
+			>"$work/churn.$r" &
+		cpid=$!
+		for _ in $(seq 100); do [ -e "$probe" ] && break; sleep 0.05; done
+		window churn mxs_drops "$r"
+		c=$last_rate
+		wait $cpid || { echo "not ok - churn driver failed"; exit 1; }
+		echo "#   churn    run $r: $(cat "$work/churn.$r")"
+		window quiet mxs_drops "$r"
+		pairs+=" $(awk -v a="$c" -v b="$last_rate" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+	done
+	finish churn
+	finish quiet
+	kv() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; }
+	med() { for f in "$work"/churn.*; do kv "$f" "$1"; done | median; }
+	tot() { for f in "$work"/churn.*; do kv "$f" "$1"; done | awk '{ s += $1 } END { print s + 0 }'; }
+	printf '\n%-9s %11s %8s %10s %7s\n' WINDOWS "DROP Mpps" "ns/pkt" "GEN Mpps" "LOST %"
+	for f in churn quiet; do
+		printf '%-9s %11s %8s %10s %7s\n' "$f" "${rate[$f]}" \
+			"$(awk -v r="${rate[$f]}" 'BEGIN { printf "%.1f", (r > 0 ? 1e3 / r : 0) }')" \
+			"${gen[$f]}" "${lost[$f]}"
+	done
+	echo "churn/quiet drop rate, window pairs:$pairs (median $(printf '%s\n' $pairs | median))"
+	echo "entries a second, medians of the runs: pushed $(med push_rate)," \
+		"applied $(med applied_rate)"
+	echo "batches: $(tot flushes) flushes, mean $(med flush_ms_mean) ms, max" \
+		"$(med flush_ms_max) ms (medians of the runs); lock busy $(tot busy) times"
+	echo "push -> first drop at the NIC, medians of the runs: p50 $(med lat_ms_p50) ms," \
+		"p90 $(med lat_ms_p90) ms, p99 $(med lat_ms_p99) ms, max $(med lat_ms_max) ms;" \
+		"within 100 ms $(med within_100ms); unseen $(tot unseen) of $(tot pushed)"
+	if [ $smoke -eq 1 ]; then
+		bad=0
+		seen=$(tot seen) pushed=$(tot pushed) applied=$(tot applied)
+		# every pushed entry applied, and (nearly) every one seen dropping
+		if [ "$pushed" -gt 0 ] && [ "$applied" -eq "$pushed" ]; then
+			echo "ok - churn: $applied of $pushed pushed entries applied"
+		else
+			echo "not ok - churn: $applied of $pushed pushed entries applied"
+			bad=1
+		fi
+		if [ "$seen" -gt 0 ] && [ "$seen" -ge $((pushed * 9 / 10)) ]; then
+			echo "ok - churn: $seen of $pushed pushed addresses seen dropping at the NIC"
+		else
+			echo "not ok - churn: $seen of $pushed pushed addresses seen dropping"
+			bad=1
+		fi
+		exit $bad
 	fi
 	exit 0
 fi

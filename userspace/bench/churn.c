@@ -51,6 +51,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,6 +198,19 @@ static struct pushed *tab;
 static size_t tmask;
 static uint64_t nseen, nlate;
 
+/* The drop events, read by a thread of their own: a flush takes tens of
+ * milliseconds (seconds when a patch finds no room and builds in full),
+ * and a reader that waited for it would let the ring buffer fill (some
+ * 3,600 events) and lose first drops. The thread only records them; they
+ * are matched with the pushes at the end. */
+struct drop_rec {
+	uint32_t addr;		/* host order */
+	int64_t ns;		/* CLOCK_TAI, the kernel's */
+};
+static struct drop_rec *drops;
+static size_t ndrops, capdrops;
+static volatile int stop_reader;
+
 static struct pushed *find(uint32_t a, bool add)
 {
 	size_t i = (a * 0x9e3779b1u) & tmask;
@@ -212,22 +226,51 @@ static struct pushed *find(uint32_t a, bool add)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct mxs_event *e = data;
-	struct pushed *p;
 	uint32_t a;
 
 	(void)ctx;
 	if (size < sizeof(*e) || (e->flags & MXS_EV_V6) || !(e->flags & MXS_EV_SRC) ||
 	    !(e->flags & MXS_EV_DROPPED))
 		return 0;
+	if (ndrops == capdrops) {
+		struct drop_rec *d = realloc(drops, (capdrops = capdrops ? 2 * capdrops : 65536) *
+					     sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		drops = d;
+	}
 	memcpy(&a, &e->src[12], 4);
-	p = find(ntohl(a), false);
-	if (!p || p->drop_ns)
-		return 0;
-	p->drop_ns = (int64_t)e->tai_ns;
-	nseen++;
-	if (p->drop_ns < p->push_ns)
-		nlate++;	/* cannot be: a drop before the push (counted) */
+	drops[ndrops++] = (struct drop_rec){ ntohl(a), (int64_t)e->tai_ns };
 	return 0;
+}
+
+static void *reader(void *arg)
+{
+	struct ring_buffer *rb = arg;
+
+	while (!stop_reader)
+		if (ring_buffer__poll(rb, 5) < 0 && errno != EINTR)
+			break;
+	ring_buffer__consume(rb);
+	return NULL;
+}
+
+/* The first drop of each pushed address, from what the reader recorded. */
+static void match_drops(void)
+{
+	for (size_t i = 0; i < ndrops; i++) {
+		struct pushed *p = find(drops[i].addr, false);
+
+		if (!p || (p->drop_ns && p->drop_ns <= drops[i].ns))
+			continue;
+		if (!p->drop_ns)
+			nseen++;
+		p->drop_ns = drops[i].ns;
+	}
+	for (size_t i = 0; i <= tmask; i++)
+		if (tab[i].addr && tab[i].drop_ns && tab[i].drop_ns < tab[i].push_ns)
+			nlate++;	/* cannot be: a drop before the push */
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -274,6 +317,7 @@ int main(int argc, char **argv)
 	struct ctl c = { .lock_fd = -1 };
 	const struct listdef *d;
 	struct ring_buffer *rb;
+	pthread_t rth;
 	struct srcq *q;
 	struct srcq_stats st;
 	int opt, pfd, efd, rc;
@@ -332,6 +376,11 @@ int main(int argc, char **argv)
 	}
 	/* events written before we started are not ours: drop them */
 	ring_buffer__consume(rb);
+	ndrops = 0;
+	if (pthread_create(&rth, NULL, reader, rb)) {
+		fprintf(stderr, "churn: the events reader: %s\n", strerror(errno));
+		return 1;
+	}
 
 	idx = first;
 	t0 = clk(CLOCK_MONOTONIC);
@@ -355,7 +404,7 @@ int main(int argc, char **argv)
 			memcpy(e.addr, &na, 4);
 			e.added = time(NULL);
 			e.expires = e.added + 3600;
-			p = find(a, true);
+			p = find(a, true);	/* the reader never writes the table */
 			p->push_ns = tai_ns();
 			if (srcq_push(q, d, src, &e, "churn benchmark")) {
 				fprintf(stderr, "churn: srcq_push refused an entry\n");
@@ -392,7 +441,8 @@ int main(int argc, char **argv)
 				due = -1;
 			}
 		}
-		ring_buffer__poll(rb, rate ? 1 : 0);
+		if (rate)
+			usleep(500);
 	}
 	/* the rest, then the events of the last ones */
 	while (srcq_pending(q)) {
@@ -403,8 +453,10 @@ int main(int argc, char **argv)
 			usleep(SRCQ_RETRY_MS * 1000);
 	}
 	now = clk(CLOCK_MONOTONIC);
-	while (clk(CLOCK_MONOTONIC) < now + grace && nseen < npushed)
-		ring_buffer__poll(rb, 10);
+	usleep(grace * 1e6);
+	stop_reader = 1;
+	pthread_join(rth, NULL);
+	match_drops();
 	srcq_stats(q, &st);
 
 	lat = malloc((npushed + 1) * sizeof(*lat));

@@ -355,6 +355,8 @@ if [ $churn -eq 1 ]; then
 	[ $split -eq 1 ] && cpin=(taskset -c "$ccpu")
 	echo "# churn: $crate new /32 a second into block/auto (build/churn, the service's" \
 		"push queue), every other window; driver on CPU ${cpin[2]:-any}"
+	# events lost to a full ring, frames XDP passed (probes not live yet)
+	ring_pass() { mx --json stats | jq -r '"\(.events.suppressed_ring_full // 0) \(.xdp.pass // 0)"'; }
 	pairs=""
 	for r in $(seq "$runs"); do
 		"${cpin[@]}" ip netns exec "$FLT" build/churn --state-dir "$work/state" \
@@ -363,12 +365,12 @@ if [ $churn -eq 1 ]; then
 			>"$work/churn.$r" &
 		cpid=$!
 		for _ in $(seq 100); do [ -e "$probe" ] && break; sleep 0.05; done
-		rf0=$(mx --json stats | jq -r '.events.suppressed_ring_full // 0')
+		read -r rf0 ps0 <<<"$(ring_pass)"
 		window churn mxs_drops "$r"
 		c=$last_rate
 		wait $cpid || { echo "not ok - churn driver failed"; exit 1; }
-		rf1=$(mx --json stats | jq -r '.events.suppressed_ring_full // 0')
-		echo "ring_full=$((rf1 - rf0))" >>"$work/churn.$r"
+		read -r rf1 ps1 <<<"$(ring_pass)"
+		echo "ring_full=$((rf1 - rf0)) passed=$((ps1 - ps0))" >>"$work/churn.$r"
 		echo "#   churn    run $r: $(tr '\n' ' ' <"$work/churn.$r")"
 		window quiet mxs_drops "$r"
 		pairs+=" $(awk -v a="$c" -v b="$last_rate" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
@@ -393,6 +395,9 @@ if [ $churn -eq 1 ]; then
 		"p90 $(med lat_ms_p90) ms, p99 $(med lat_ms_p99) ms, max $(med lat_ms_max) ms;" \
 		"within 100 ms $(med within_100ms); unseen $(tot unseen) of $(tot pushed);" \
 		"events lost to a full ring $(tot ring_full)"
+	echo "frames passed in the churn windows (probes from addresses not live yet):" \
+		"$(tot passed) of $(awk -v d="${drops[churn]}" -v p="$(tot passed)" \
+			'BEGIN { printf "%.0f (%.1f%%)", d + p, 100 * p / (d + p) }')"
 	if [ $smoke -eq 1 ]; then
 		bad=0
 		seen=$(tot seen) pushed=$(tot pushed) applied=$(tot applied)

@@ -17,7 +17,9 @@
  *            that source: the moment the XDP program first dropped a frame
  *            from it, at the NIC
  *
- * and the latency is drop - push. Frames from the address come from the
+ * and the latency is drop - push; beside it, live - push, where live is
+ * CLOCK_TAI when the srcq_flush() that applied the entry returned (the
+ * entry is in the live build then: the userspace view). Frames from the address come from the
  * generator (build/flood --probe PIN): the moment an address is pushed it
  * is written into the probe ring (a BPF array of FLOOD_PROBE_RING
  * addresses this program creates and pins at PIN), and one frame in
@@ -52,6 +54,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -192,6 +195,7 @@ struct pushed {
 	uint32_t addr;		/* host order; 0: free slot */
 	int64_t push_ns;	/* CLOCK_TAI */
 	int64_t drop_ns;	/* first drop event, 0: none yet */
+	int64_t live_ns;	/* CLOCK_TAI when the flush that applied it returned */
 };
 
 static struct pushed *tab;
@@ -248,7 +252,12 @@ static int on_event(void *ctx, void *data, size_t size)
 static void *reader(void *arg)
 {
 	struct ring_buffer *rb = arg;
+	struct sched_param sp = { .sched_priority = 10 };
 
+	/* on a busy CPU a plain thread waits its turn for hundreds of ms,
+	 * longer than the ring holds (some 3,600 events): SCHED_FIFO, as it
+	 * sleeps most of the time (best effort: unprivileged, it stays) */
+	pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	while (!stop_reader)
 		if (ring_buffer__poll(rb, 5) < 0 && errno != EINTR)
 			break;
@@ -323,8 +332,9 @@ int main(int argc, char **argv)
 	int opt, pfd, efd, rc;
 	size_t cap, npushed = 0, maxpend = 0, nflush = 0, nbusy = 0;
 	double t0, now, due = -1, flush_max = 0, flush_sum = 0, t_end;
-	int64_t *lat;
-	size_t nlat = 0;
+	int64_t *lat, *live;
+	size_t nlat = 0, nlive = 0, upto = 0;
+	struct pushed **order;
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
@@ -370,7 +380,8 @@ int main(int argc, char **argv)
 		cap <<= 1;
 	tab = calloc(cap, sizeof(*tab));
 	tmask = cap - 1;
-	if (!rb || !q || !tab) {
+	order = calloc(cap, sizeof(*order));
+	if (!rb || !q || !tab || !order) {
 		fprintf(stderr, "churn: out of memory\n");
 		return 1;
 	}
@@ -406,6 +417,7 @@ int main(int argc, char **argv)
 			e.expires = e.added + 3600;
 			p = find(a, true);	/* the reader never writes the table */
 			p->push_ns = tai_ns();
+			order[npushed] = p;
 			if (srcq_push(q, d, src, &e, "churn benchmark")) {
 				fprintf(stderr, "churn: srcq_push refused an entry\n");
 				return 1;
@@ -434,6 +446,11 @@ int main(int argc, char **argv)
 				nbusy++;
 				due = now + SRCQ_RETRY_MS / 1000.0;
 			} else {
+				int64_t t = tai_ns();
+
+				/* everything pushed so far is live now */
+				while (upto < npushed)
+					order[upto++]->live_ns = t;
 				nflush++;
 				flush_sum += fd;
 				if (fd > flush_max)
@@ -452,6 +469,8 @@ int main(int argc, char **argv)
 		if (rc > 0)
 			usleep(SRCQ_RETRY_MS * 1000);
 	}
+	for (int64_t t = tai_ns(); upto < npushed;)
+		order[upto++]->live_ns = t;
 	now = clk(CLOCK_MONOTONIC);
 	usleep(grace * 1e6);
 	stop_reader = 1;
@@ -460,17 +479,23 @@ int main(int argc, char **argv)
 	srcq_stats(q, &st);
 
 	lat = malloc((npushed + 1) * sizeof(*lat));
-	if (!lat)
+	live = malloc((npushed + 1) * sizeof(*live));
+	if (!lat || !live)
 		return 1;
-	for (size_t i = 0; i <= tmask; i++)
+	for (size_t i = 0; i <= tmask; i++) {
 		if (tab[i].addr && tab[i].drop_ns)
 			lat[nlat++] = tab[i].drop_ns - tab[i].push_ns;
+		if (tab[i].addr && tab[i].live_ns)
+			live[nlive++] = tab[i].live_ns - tab[i].push_ns;
+	}
 	qsort(lat, nlat, sizeof(*lat), cmp_i64);
+	qsort(live, nlive, sizeof(*live), cmp_i64);
 #define PCT(p) (nlat ? lat[(size_t)((nlat - 1) * (p))] / 1e6 : -1.0)
 	printf("pushed=%zu applied=%llu secs=%.3f push_rate=%.0f applied_rate=%.0f flushes=%zu "
 	       "busy=%zu max_pending=%zu flush_ms_mean=%.2f flush_ms_max=%.2f seen=%zu "
 	       "unseen=%zu lat_ms_p50=%.1f lat_ms_p90=%.1f lat_ms_p99=%.1f lat_ms_max=%.1f "
-	       "within_100ms=%.4f\n",
+	       "within_100ms=%.4f live_ms_p50=%.1f live_ms_p90=%.1f live_ms_p99=%.1f "
+	       "live_ms_max=%.1f\n",
 	       npushed, (unsigned long long)st.applied, secs, npushed / secs,
 	       st.applied / (now - t0), nflush, nbusy, maxpend,
 	       nflush ? 1e3 * flush_sum / nflush : 0, 1e3 * flush_max, nlat, npushed - nlat,
@@ -479,7 +504,10 @@ int main(int argc, char **argv)
 		       while (k < nlat && lat[k] <= 100000000)
 			       k++;
 		       npushed ? (double)k / npushed : 0;
-	       }));
+	       }), nlive ? live[(nlive - 1) / 2] / 1e6 : -1.0,
+	       nlive ? live[(size_t)((nlive - 1) * 0.9)] / 1e6 : -1.0,
+	       nlive ? live[(size_t)((nlive - 1) * 0.99)] / 1e6 : -1.0,
+	       nlive ? live[nlive - 1] / 1e6 : -1.0);
 	if (nlate)
 		fprintf(stderr, "churn: %llu drops stamped before their push (clock?)\n",
 			(unsigned long long)nlate);

@@ -69,9 +69,11 @@
 # the drop events (cap 1,000,000 a second, one a source and second) give
 # the moment each pushed address first dropped at the NIC: build/churn
 # reports the latency from each push to that drop, the entries a second
-# pushed and applied, and the flush times. The driver runs on the
-# generator's CPU with --split-cpu (E2E_CHURN_CPU), so that the filter's
-# CPU pays only for what the churn does to the data plane.
+# pushed and applied, and the flush times. With --split-cpu the driver
+# shares the generator's CPU (E2E_CHURN_CPU), and the generator, slowed,
+# sets the flood's pace (see docs/benchmarks.md); without, generator and
+# filter share CPU 0 and the driver has CPU 1: the flood's rate then moves
+# only with what the churn does to the data plane.
 #
 # Usage (root): scripts/bench-e2e.sh [--smoke] [--split-cpu] [--events|--churn] [N_PREFIXES]
 #   N_PREFIXES  default 1000000
@@ -236,7 +238,7 @@ window() {
 		perf record -q -a -g -e cpu-clock -o "$work/perf.$r.data" -- sleep "$window" \
 			>/dev/null 2>&1 &
 	fi
-	if [ $split -eq 1 ]; then
+	if [ $split -eq 1 ] || [ $churn -eq 1 ]; then
 		out=$(taskset -c $gen_cpu ip netns exec "$GEN" "$FLOOD" "${flood_opts[@]}" \
 			"${ps[@]}" gen0 "$window" $MX_MAC)
 	else
@@ -329,7 +331,10 @@ fi
 # ---- --churn: mxshield, churn and quiet windows in turn ---------------------
 if [ $churn -eq 1 ]; then
 	crate=${E2E_CHURN_RATE:-5000}
+	# --split-cpu: on the generator's CPU (the filter's is the filter's);
+	# else generator and filter on CPU 0, the driver on CPU 1
 	ccpu=${E2E_CHURN_CPU:-$gen_cpu}
+	[ $split -eq 1 ] || ccpu=${E2E_CHURN_CPU:-$napi_cpu}
 	mkdir -p "$bpffs.probe"
 	mount -t bpf bpf "$bpffs.probe"
 	probe=$bpffs.probe/ring
@@ -348,11 +353,14 @@ if [ $churn -eq 1 ]; then
 		}
 	EOF
 	flood_opts=(--probe "$probe" --probe-shift 2)
+	# E2E_CHURN_PROBES=0: no probes (no push-to-drop latency, live_ms
+	# only): what the churn costs the flood without the probes' passes
+	# and events
+	[ "${E2E_CHURN_PROBES:-1}" = 0 ] && flood_opts=()
 	# the driver pushes for all but the window's last quarter (at most
 	# 0.5 s): the last pushes' entries go live while the probes still run
 	cpush=$(awk -v w="$window" 'BEGIN { t = w / 4; if (t > 0.5) t = 0.5; print w - t }')
-	cpin=()
-	[ $split -eq 1 ] && cpin=(taskset -c "$ccpu")
+	cpin=(taskset -c "$ccpu")
 	echo "# churn: $crate new /32 a second into block/auto (build/churn, the service's" \
 		"push queue), every other window; driver on CPU ${cpin[2]:-any}"
 	# events lost to a full ring, frames XDP passed (probes not live yet)
@@ -391,6 +399,8 @@ if [ $churn -eq 1 ]; then
 		"applied $(med applied_rate)"
 	echo "batches: $(tot flushes) flushes, mean $(med flush_ms_mean) ms, max" \
 		"$(med flush_ms_max) ms (medians of the runs); lock busy $(tot busy) times"
+	echo "push -> live (its flush returned), medians of the runs: p50 $(med live_ms_p50) ms," \
+		"p90 $(med live_ms_p90) ms, max $(med live_ms_max) ms"
 	echo "push -> first drop at the NIC, medians of the runs: p50 $(med lat_ms_p50) ms," \
 		"p90 $(med lat_ms_p90) ms, p99 $(med lat_ms_p99) ms, max $(med lat_ms_max) ms;" \
 		"within 100 ms $(med within_100ms); unseen $(tot unseen) of $(tot pushed);" \

@@ -386,8 +386,8 @@ static void dnsbl_push(struct server *s, const struct mxs_prefix *addr,
 	}
 	dnsbl_pushed(s->dns, addr, e.expires);
 	s->pushes++;
-	log_print(LOG_NOTICE, "dnsbl: %s %s; blocked at the NIC (%s) until %s",
-		  prefix_str(&p, ps), comment, action_name(e.action),
+	log_print(LOG_NOTICE, "dnsbl: %s listed: %s score %d; to the block list (%s) until %s",
+		  prefix_str(&p, ps), sc->why, sc->score, action_name(e.action),
 		  fmt_time(e.expires, when, sizeof(when)));
 }
 

@@ -178,6 +178,9 @@ check_eq "the action follows the configuration (cached answer; pushed now)" \
 # the one seen with --push-max 0 once pushing was back on
 check_eq "metrics: lookups, cache hits, listed, pushes" "11 3 8 5" \
 	"$(metric mxshield_dnsbl_lookups_total) $(metric mxshield_dnsbl_cache_hits_total) $(metric mxshield_dnsbl_listed_total) $(metric mxshield_dnsbl_pushes_total)"
+in_mail curl -s "http://127.0.0.1:$M/metrics" >"$work/metrics.txt"
+check "promtool check metrics finds nothing to say about the document" \
+	test -z "$(promtool check metrics <"$work/metrics.txt" 2>&1)"
 check "the service is still alive" kill -0 $svc
 
 lab_finish

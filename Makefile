@@ -7,6 +7,7 @@
 #   make bench-e2e  end-to-end drop rate, documentation and random sources
 #   make bench-churn  new entries a second and push-to-drop latency under a flood
 #   make bench-policy  the policy service's latency under a connection flood
+#   make bench-dnsbl   the policy service's DNSBL lookups, uncached and cached
 
 CLANG    ?= clang
 CC       ?= gcc
@@ -22,7 +23,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncatio
 # CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
 # RELRO, BIND_NOW) reach every compile and link of the controller
 CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lpthread
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -42,7 +43,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-e2e bench-churn bench-policy clean
+.PHONY: all deps test demo bench bench-e2e bench-churn bench-policy bench-dnsbl clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -140,6 +141,10 @@ bench-churn: all
 bench-policy: all
 	scripts/bench-policy.sh
 
+# DNSBL lookups in the policy service: requests a second, uncached and cached
+bench-dnsbl: all
+	scripts/bench-dnsbl.sh
+
 
 clean:
 	rm -rf $(BUILD) mxshield
@@ -156,7 +161,7 @@ $(BUILD)/bare.bpf.o: bpf/bench/smtp.h
 $(BUILD)/flood: userspace/bench/flood.c $(BUILD)/flood.skel.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
 
-# the churn driver (scripts/bench-churn.sh): the service's push queue
+# the churn driver (scripts/bench-e2e.sh --churn): the service's push queue
 $(BUILD)/churn: userspace/bench/churn.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDFLAGS) $(LDLIBS)
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <time.h>
 #include "../filter/classify.h"
+#include "content.h"
 #include "policy_decide.h"
 
 static int severity(uint8_t a)
@@ -70,6 +71,9 @@ static bool entry_matches(const struct env_entry *e, const char *sender, const c
 	case ENV_RECIPIENT:
 		return rcpt && *rcpt && !strcasecmp(rcpt, e->value);
 	case ENV_PATTERN:
+		/* subject and content patterns are the milter's */
+		if (e->field != PAT_SENDER)
+			return false;
 		if (e->regex)
 			return regexec(&e->re, sender, 0, NULL, 0) == 0;
 		return strcasestr(sender, e->value) != NULL;

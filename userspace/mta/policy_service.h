@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct ctl;
+struct passwd;
 
 /* The service's options, as given on the command line (NULL: default). */
 struct policy_opts {
@@ -60,5 +61,11 @@ bool policy_has_maps(const struct policy_server *ps);
 #define POLICY_ANSWER_KINDS 6
 extern const char *const policy_answer_names[POLICY_ANSWER_KINDS];
 void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS]);
+
+/* Become @pw for good (the milter too), keeping capability @keep (-1:
+ * none): no_new_privs, the bounding and ambient sets emptied, the user's
+ * groups, uid and gid, and a check that root cannot come back. @pw the
+ * current user: only the capabilities go. 0, or 1 after ctl_err(). */
+int drop_to(const struct passwd *pw, int keep);
 
 #endif

@@ -13,7 +13,7 @@
  *   entries, by policy_decide_content() -> headers, hold, or 550.
  *
  * The rules are compiled once per change of the state files (their
- * mtimes, looked at no more than once a second) into a refcounted set
+ * mtimes, three stat() calls at the start of each message) into a refcounted set
  * every thread shares read-only; a message keeps the set it started with.
  */
 #define _GNU_SOURCE
@@ -59,9 +59,9 @@ static struct {
 	struct ctl *c;
 	struct ruleset *cur;
 	struct timespec stamp[3];
-	time_t checked;
 	pthread_mutex_t classify_mu;	/* ctl reads are not made for threads */
 	bool skip_ok;			/* the MTA takes SMFIS_SKIP */
+	bool leadspc;			/* header values carry their leading space */
 } m = { .mu = PTHREAD_MUTEX_INITIALIZER, .classify_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void rules_put(struct ruleset *r)
@@ -109,12 +109,10 @@ static struct ruleset *rules_get(void)
 	static const char *const files[3] = { ST_ENVELOPE, ST_PARTNERS, ST_SETTINGS };
 	struct timespec now[3] = {};
 	struct ruleset *r;
-	time_t t = time(NULL);
 	bool changed = false;
 
 	pthread_mutex_lock(&m.mu);
-	if (t != m.checked || !m.cur) {
-		m.checked = t;
+	{
 		for (int i = 0; i < 3; i++) {
 			char p[4096];
 			struct stat st;
@@ -204,6 +202,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		     SMFIP_NOUNKNOWN | SMFIP_NODATA);
 	*pf2 = *pf3 = 0;
 	m.skip_ok = f1 & SMFIP_SKIP;
+	m.leadspc = f1 & SMFIP_HDR_LEADSPC;
 	return SMFIS_CONTINUE;
 }
 
@@ -298,7 +297,12 @@ static void client_verdict(const struct mctx *x, struct mxs_verdict *v)
 
 static void add_header(SMFICTX *ctx, const char *name, const char *value)
 {
-	if (smfi_addheader(ctx, (char *)name, (char *)value) != MI_SUCCESS)
+	char v[512];
+
+	/* with SMFIP_HDR_LEADSPC the MTA writes "Name:" and the value as
+	 * given: the space after the colon is ours to give */
+	snprintf(v, sizeof(v), "%s%s", m.leadspc ? " " : "", value);
+	if (smfi_addheader(ctx, (char *)name, v) != MI_SUCCESS)
 		log_print(LOG_WARNING, "milter: the MTA refused header %s", name);
 }
 
@@ -324,6 +328,9 @@ static sfsistat on_eom(SMFICTX *ctx)
 		return SMFIS_ACCEPT;
 	}
 	t.truncated |= x->cut;
+	if (x->cut)
+		log_print(LOG_INFO, "milter: %s: message larger than the capture: its first %u "
+			  "KiB read", qid, MIME_CAPTURE_MAX >> 10);
 	content_run(x->rules->cr, &t, &cv);
 	msg_text_free(&t);
 	if (cv.limit_hits) {
@@ -361,6 +368,16 @@ static sfsistat on_eom(SMFICTX *ctx)
 	switch (o.verdict) {
 	case MXS_ACT_REJECT:
 		snprintf(line, sizeof(line), "mxshield: rejected (%s)", o.reason);
+		/* an SMTP reply is ASCII (without SMTPUTF8 Postfix blanks the
+		 * rest), and libmilter takes '%' as a format character */
+		{
+			unsigned char *r = (unsigned char *)line, *w = r;
+
+			for (; *r; r++)
+				if ((*r & 0xc0) != 0x80)	/* one '?' a character */
+					*w++ = *r >= 0x80 || *r < 0x20 || *r == '%' ? '?' : *r;
+			*w = '\0';
+		}
 		smfi_setreply(ctx, "550", "5.7.1", line);
 		rc = SMFIS_REJECT;
 		break;

@@ -289,4 +289,42 @@ check "... the rule in its first 2 MiB applies (held)" held big
 check "... and the capture bound is logged" grep -q "larger than the capture" "$milter_log"
 check "the milter is still up" kill -0 $milter_pid
 
+# ---- run by mxshield serve ([milter]), in a child it starts again --------------------
+kill $milter_pid
+wait $milter_pid 2>/dev/null
+cat > "$work/serve.conf" <<EOF
+[service]
+log = stderr
+[policy]
+enabled = no
+[sweep]
+enabled = no
+[milter]
+enabled = yes
+listen = unix:$msock
+EOF
+check "serve --check takes [milter]" mx serve --config "$work/serve.conf" --check
+mx serve --config "$work/serve.conf" >"$work/serve.log" 2>&1 &
+serve_pid=$!
+lab_pids+=($serve_pid)
+child() { pgrep -P "$(pgrep -P $serve_pid -x mxshield || echo $serve_pid)" -x mxs-milter; }
+for _ in $(seq 50); do [ -n "$(child)" ] && [ -S "$msock" ] && break; sleep 0.1; done
+check "serve runs the milter in a child process" test -n "$(child)"
+check_eq "... with no capability left" "0000000000000000" \
+	"$(awk '/^CapEff/ { print $2 }' /proc/"$(child)"/status 2>/dev/null)"
+sleep 0.3
+send s1 "$(mkmsg s1 'cheap pills again' 'text/plain' '' 'x')"
+f=$(delivered s1)
+check "... which checks the content" grep -q '^X-Mxshield-Reason: pattern subject "cheap pills"' "${f:-/dev/null}"
+old=$(child)
+kill -9 "$old"
+for _ in $(seq 40); do c=$(child); [ -n "$c" ] && [ "$c" != "$old" ] && break; sleep 0.1; done
+check "a killed milter is started again" test -n "$c" -a "$c" != "$old"
+check "... and the log says so" grep -q "milter: killed by signal 9" "$work/serve.log"
+kill $serve_pid
+wait $serve_pid 2>/dev/null
+# libmilter looks at its stop flag every few seconds
+for _ in $(seq 100); do pgrep -x mxs-milter >/dev/null || break; sleep 0.1; done
+check_fails "serve stops its milter" pgrep -x mxs-milter
+
 lab_finish

@@ -321,7 +321,7 @@ kill -9 "$old"
 for _ in $(seq 40); do c=$(child); [ -n "$c" ] && [ "$c" != "$old" ] && break; sleep 0.1; done
 check "a killed milter is started again" test -n "$c" -a "$c" != "$old"
 check "... and the log says so" grep -q "milter: killed by signal 9" "$work/serve.log"
-kill $serve_pid
+kill "$(pgrep -P $serve_pid -x mxshield || echo $serve_pid)"
 wait $serve_pid 2>/dev/null
 # libmilter looks at its stop flag every few seconds
 for _ in $(seq 100); do pgrep -x mxs-milter >/dev/null || break; sleep 0.1; done

@@ -140,8 +140,11 @@ static void tb_put_charset(struct tbuf *b, const char *charset, const char *s, s
 	    strcasecmp(charset, "us-ascii"))
 		cd = g_mime_iconv_open("UTF-8", charset);
 	if (cd == (iconv_t)-1) {
-		/* UTF-8, US-ASCII, none, or one iconv does not know */
-		if (utf8_bad_at(s, n) == n)
+		bool utf8 = charset && (!strcasecmp(charset, "utf-8") || !strcasecmp(charset, "utf8"));
+
+		/* UTF-8 as declared (a bad byte: U+FFFD); US-ASCII, none, or
+		 * one iconv does not know: UTF-8 if it is, else windows-1252 */
+		if (utf8 || utf8_bad_at(s, n) == n)
 			tb_put_clean(b, s, n);
 		else
 			tb_put_1252(b, s, n);

@@ -5,6 +5,7 @@
 #   make demo       = scripts/demo.sh: install dependencies, build, run the namespace demo lab
 #   make bench      benchmarks (not tests)
 #   make bench-policy  the policy service's latency under a connection flood
+#   make bench-dnsbl   the policy service's DNSBL lookups, uncached and cached
 
 CLANG    ?= clang
 CC       ?= gcc
@@ -24,8 +25,8 @@ CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
 MIME_CFLAGS := $(shell pkg-config --cflags gmime-3.0 libpcre2-8)
 MIME_LIBS   := -lmilter $(shell pkg-config --libs gmime-3.0 libpcre2-8)
 CFLAGS   += $(MIME_CFLAGS)
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd $(MIME_LIBS) \
-	    -lpthread
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares \
+	    $(MIME_LIBS) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -45,7 +46,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-policy clean
+.PHONY: all deps test demo bench bench-policy bench-dnsbl clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -132,6 +133,10 @@ bench: deps
 # the policy service's latency under an idle and garbage flood (p50/p99)
 bench-policy: all
 	scripts/bench-policy.sh
+
+# DNSBL lookups in the policy service: requests a second, uncached and cached
+bench-dnsbl: all
+	scripts/bench-dnsbl.sh
 
 
 clean:

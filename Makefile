@@ -134,6 +134,15 @@ bench: deps
 bench-policy: all
 	scripts/bench-policy.sh
 
+# the content milter: messages per second on one core (docs/benchmarks.md)
+.PHONY: bench-milter
+bench-milter: all
+	scripts/bench-milter.sh
+
+$(BUILD)/milter_bench: userspace/bench/milter_bench.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+all: $(BUILD)/milter_bench
+
 # DNSBL lookups in the policy service: requests a second, uncached and cached
 bench-dnsbl: all
 	scripts/bench-dnsbl.sh

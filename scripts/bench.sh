@@ -6,6 +6,9 @@
 #      (scripts/bench-import.sh)
 #   3. end-to-end drop rate on a veth pair: bare XDP, mxshield, nftables
 #      (scripts/bench-e2e.sh)
+#   4. the content milter: messages per second on one core, 10 KB and 1 MB,
+#      with and without 1,000 subject and content patterns
+#      (scripts/bench-milter.sh)
 # Not a test: numbers depend on the machine; compare the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +22,6 @@ scripts/bench-import.sh
 echo
 echo "## 3. end-to-end drop rate on a veth pair"
 scripts/bench-e2e.sh
+echo
+echo "## 4. the content milter, messages per second on one core"
+scripts/bench-milter.sh

@@ -3,7 +3,8 @@
 # program and the four-trie baseline must agree on every verdict, and every
 # filter of the end-to-end benchmark must drop the generated flood (and, with
 # drop events on, report it); the policy
-# service must answer every request under its connection flood (no timing).
+# service must answer every request under its connection flood, and the
+# content milter every message, marking those that match (no timing).
 cd "$(dirname "$0")/.." || exit 1
 rc=0
 build/bench --smoke || rc=1
@@ -17,4 +18,5 @@ fi
 scripts/bench-e2e.sh --smoke || rc=1
 E2E_RUNS=1 scripts/bench-e2e.sh --smoke --events | grep '^ok - \|^not ok - ' || rc=1
 scripts/bench-policy.sh --smoke | grep '^ok - \|^not ok - ' || rc=1
+scripts/bench-milter.sh --smoke | grep '^ok - \|^not ok - ' || rc=1
 exit $rc

@@ -158,6 +158,8 @@ static struct ruleset *rules_get(void)
 struct mctx {
 	char addr[INET6_ADDRSTRLEN];	/* "" for a local or unknown client */
 	char sender[512];
+	struct mxs_verdict ipv;		/* the client's standing, once asked */
+	bool ipv_known;
 	char *buf;			/* the capture */
 	size_t n;
 	bool cut;
@@ -346,7 +348,12 @@ static sfsistat on_eom(SMFICTX *ctx)
 	if (cv.action == MXS_ACT_NONE)
 		goto out;
 
-	client_verdict(x, &ipv);
+	/* once per connection (a Postfix connection is one SMTP session) */
+	if (!x->ipv_known) {
+		client_verdict(x, &x->ipv);
+		x->ipv_known = true;
+	}
+	ipv = x->ipv;
 	q.client_address = *x->addr ? x->addr : NULL;
 	q.sender = x->sender;
 	policy_decide_content(&q, &x->rules->env, &ipv, x->rules->flags, spf_check_fail, NULL,

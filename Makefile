@@ -23,7 +23,12 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncatio
 # CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
 # RELRO, BIND_NOW) reach every compile and link of the controller
 CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares -lpthread
+# the milter (mta/milter.c, mime.c, content.c): libmilter, GMime, PCRE2
+MIME_CFLAGS := $(shell pkg-config --cflags gmime-3.0 libpcre2-8)
+MIME_LIBS   := -lmilter $(shell pkg-config --libs gmime-3.0 libpcre2-8)
+CFLAGS   += $(MIME_CFLAGS)
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares \
+	    $(MIME_LIBS) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -141,6 +146,15 @@ bench-churn: all
 bench-policy: all
 	scripts/bench-policy.sh
 
+# the content milter: messages per second on one core (docs/benchmarks.md)
+.PHONY: bench-milter
+bench-milter: all
+	scripts/bench-milter.sh
+
+$(BUILD)/milter_bench: userspace/bench/milter_bench.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+all: $(BUILD)/milter_bench
+
 # DNSBL lookups in the policy service: requests a second, uncached and cached
 bench-dnsbl: all
 	scripts/bench-dnsbl.sh
@@ -175,7 +189,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	-I$(BUILD) -I. -Iuserspace
+	-I$(BUILD) -I. -Iuserspace $(MIME_CFLAGS)
 .PHONY: fuzz fuzz-build
 
 $(FUZZ_DIR)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL)

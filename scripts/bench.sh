@@ -9,6 +9,9 @@
 #      filter on separate CPUs (scripts/bench-e2e.sh --split-cpu)
 #   4. churn: new /32 entries through the service's push queue during a
 #      flood (scripts/bench-e2e.sh --split-cpu --churn)
+#   5. the content milter: messages per second on one core, 10 KB and 1 MB,
+#      with and without 1,000 subject and content patterns
+#      (scripts/bench-milter.sh)
 # Not a test: numbers depend on the machine; compare the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +28,6 @@ scripts/bench-e2e.sh --split-cpu
 echo
 echo "## 4. churn: pushed entries under a flood"
 scripts/bench-e2e.sh --split-cpu --churn
+echo
+echo "## 5. the content milter, messages per second on one core"
+scripts/bench-milter.sh

@@ -8,6 +8,8 @@ pkgs=(
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP
 	libmicrohttpd-dev
+	# the content milter: the milter protocol, MIME, regular expressions
+	libmilter-dev libgmime-3.0-dev libpcre2-dev
 	# the policy service's DNSBL lookups, asynchronous in its loop
 	libc-ares-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14

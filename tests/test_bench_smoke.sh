@@ -7,7 +7,8 @@
 # drop events on, report it); the churn driver's pushes through the
 # service's queue must all be applied and (nearly) all be seen dropping at
 # the NIC; the policy service must answer every request under its
-# connection flood (no timing).
+# connection flood, and the content milter every message, marking those
+# that match (no timing).
 cd "$(dirname "$0")/.." || exit 1
 rc=0
 build/bench --smoke || rc=1
@@ -25,4 +26,5 @@ E2E_RUNS=2 E2E_WINDOW=1 E2E_CHURN_RATE=2000 scripts/bench-e2e.sh --smoke --churn
 	grep '^ok - \|^not ok - ' || rc=1
 E2E_RUNS=1 scripts/bench-e2e.sh --smoke --events | grep '^ok - \|^not ok - ' || rc=1
 scripts/bench-policy.sh --smoke | grep '^ok - \|^not ok - ' || rc=1
+scripts/bench-milter.sh --smoke | grep '^ok - \|^not ok - ' || rc=1
 exit $rc

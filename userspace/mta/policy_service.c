@@ -1354,7 +1354,7 @@ static bool caps_are(int keep)
 /* Become @pw for good, keeping capability @keep (-1: none): no_new_privs,
  * the bounding and ambient sets emptied, the user's groups, then uid and
  * gid, and a check that root cannot come back. 0, or 1 after an error. */
-static int drop_to(const struct passwd *pw, int keep)
+int drop_to(const struct passwd *pw, int keep)
 {
 	bool change = getuid() != pw->pw_uid || geteuid() != pw->pw_uid;
 

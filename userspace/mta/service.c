@@ -29,11 +29,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -49,6 +51,7 @@
 #include "../filter/source.h"
 #include "../filter/loader.h"
 #include "../filter/metrics.h"
+#include "milter.h"
 #include "policy_service.h"
 #include "service.h"
 
@@ -79,6 +82,9 @@ static const struct key {
 	{ "metrics", "enabled", "no", K_BOOL, 0, 0, false },
 	{ "metrics", "listen", MXS_METRICS_LISTEN, K_ADDR, 0, 0, false },
 	{ "events", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "milter", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "milter", "listen", MILTER_LISTEN_DEFAULT, K_LISTEN, 0, 0, false },
+	{ "milter", "socket_group", "postfix", K_GROUP, 0, 0, false },
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 
@@ -111,12 +117,19 @@ static int events_timeout(struct svc *s);
 static void events_reload(struct svc *s);
 static void events_metrics(struct svc *s, FILE *out);
 static void events_stop(struct svc *s);
+static int milter_start(struct svc *s, int lfd, int *fd);
+static void milter_ready(struct svc *s);
+static int milter_timeout(struct svc *s);
+static void milter_metrics(struct svc *s, FILE *out);
+static void milter_stop(struct svc *s);
 
 static const struct service_part parts[] = {
 	{ "metrics", "metrics endpoint", metrics_start, metrics_ready, metrics_timeout, NULL,
 	  NULL, metrics_stop },
 	{ "events", "drop-event log", events_start, events_ready, events_timeout,
 	  events_reload, events_metrics, events_stop },
+	{ "milter", "content milter", milter_start, milter_ready, milter_timeout, NULL,
+	  milter_metrics, milter_stop },
 };
 #define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
 
@@ -248,7 +261,7 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 				ctl_err(*known ? "%s:%d: unknown key '%s' in [%s] (known: %s)" :
 					"%s:%d: unknown key '%s' in section [%s]%s", path, it->line,
 					it->key, it->section, *known ? known :
-					" (sections: service, policy, sweep, geo, metrics, events)");
+					" (sections: service, policy, sweep, geo, metrics, events, milter)");
 				conf_free(&cf);
 				return 1;
 			}
@@ -324,6 +337,13 @@ struct svc {
 	struct srcq *srcq;
 	struct ctl qctl;		/* its directories */
 	int64_t push_due;		/* ms: next flush (-1: nothing queued) */
+	/* the content milter: a child process (libmilter has its own
+	 * threads and loop), started again when it ends */
+	pid_t milter_pid;
+	int64_t milter_due;		/* ms: when to start it again (-1: running) */
+	int milter_backoff;		/* ms, doubled per quick end, to 60 s */
+	int64_t milter_started;
+	uint64_t milter_restarts;
 };
 
 static void notify_status(struct svc *s, const char *prefix)
@@ -348,6 +368,9 @@ static void notify_status(struct svc *s, const char *prefix)
 	if (yes(sc, "events", "enabled"))
 		n += snprintf(st + n, sizeof(st) - n, "drop events %s; ",
 			      s->rb ? "to the log" : "(no ring buffer yet)");
+	if (yes(sc, "milter", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "milter on %s; ",
+			      service_conf_get(sc, "milter", "listen"));
 	if (n >= 2 && !strcmp(st + n - 2, "; "))
 		st[n - 2] = '\0';
 	sd_notifyf(0, "STATUS=%s", st);
@@ -461,12 +484,18 @@ static void jobs_start(struct svc *s)
 	s->pending = 0;
 }
 
+static void milter_exited(struct svc *s, int status);
+
 static void jobs_reap(struct svc *s)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == s->milter_pid && pid > 0) {
+			milter_exited(s, status);
+			continue;
+		}
 		if (pid != s->child)
 			continue;
 		if (WIFSIGNALED(status))
@@ -961,6 +990,127 @@ static void events_stop(struct svc *s)
 {
 	events_close(s);
 	close(s->evep);
+}
+
+/* ------------------------------------------------------ the content milter */
+
+/* In the child: no capability kept (the milter reads the state directory
+ * and listens; nothing else), then libmilter's loop until SIGTERM. */
+static void milter_child(struct svc *s)
+{
+	const struct service_conf *sc = &s->conf;
+	const char *listen = service_conf_get(sc, "milter", "listen");
+	struct milter_opts o = {
+		.listen = listen,
+		.socket_group = !strncmp(listen, "unix:", 5) ?
+			service_conf_get(sc, "milter", "socket_group") : NULL,
+	};
+	struct passwd *pw = getpwuid(getuid());
+	struct ctl c = { .state_dir = s->c->state_dir, .bpffs_dir = s->c->bpffs_dir,
+			 .lock_fd = -1, .read_only = true };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);	/* the lists are followed without it */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	prctl(PR_SET_NAME, "mxs-milter", 0, 0, 0);
+	/* bound first (smfi_opensocket), then without capabilities: the
+	 * drop is milter_serve()'s, with the current user as "user" */
+	o.user = pw ? pw->pw_name : NULL;
+	_exit(milter_serve(&c, &o));
+}
+
+static void milter_spawn(struct svc *s)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_print(LOG_ERR, "milter: fork: %s (tried again later)", strerror(errno));
+		s->milter_due = mono_ms() + 5000;
+		return;
+	}
+	if (!pid)
+		milter_child(s);
+	s->milter_pid = pid;
+	s->milter_due = -1;
+	s->milter_started = mono_ms();
+}
+
+static void milter_exited(struct svc *s, int status)
+{
+	int64_t ran = mono_ms() - s->milter_started;
+
+	s->milter_pid = 0;
+	if (s->stop)
+		return;
+	/* a quick end again and again (a socket in use): wait longer each time */
+	s->milter_backoff = ran < 10000 ? (s->milter_backoff ? s->milter_backoff * 2 : 1000) : 1000;
+	if (s->milter_backoff > 60000)
+		s->milter_backoff = 60000;
+	s->milter_due = mono_ms() + s->milter_backoff;
+	s->milter_restarts++;
+	/* the loop's wait: the part's deadline is now */
+	for (int p = 0; p < NPARTS; p++)
+		if (parts[p].start == milter_start)
+			s->due[p] = s->milter_due;
+	if (WIFSIGNALED(status))
+		log_print(LOG_ERR, "milter: killed by signal %d; starting it again in %d s",
+			  WTERMSIG(status), s->milter_backoff / 1000);
+	else
+		log_print(LOG_ERR, "milter: ended (status %d); starting it again in %d s",
+			  WEXITSTATUS(status), s->milter_backoff / 1000);
+}
+
+static int milter_start(struct svc *s, int lfd, int *fd)
+{
+	char err[MXS_ERRLEN];
+
+	(void)lfd;
+	*fd = -1;	/* nothing to poll: SIGCHLD says when it ends */
+	if (milter_listen_check(service_conf_get(&s->conf, "milter", "listen"), err,
+				sizeof(err)))
+		return ctl_err("[milter] listen: %s", err);
+	milter_spawn(s);
+	return 0;
+}
+
+static void milter_ready(struct svc *s)
+{
+	if (!s->milter_pid && s->milter_due >= 0 && s->milter_due <= mono_ms())
+		milter_spawn(s);
+}
+
+static int milter_timeout(struct svc *s)
+{
+	int64_t left;
+
+	if (s->milter_pid || s->milter_due < 0)
+		return -1;
+	left = s->milter_due - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+static void milter_metrics(struct svc *s, FILE *out)
+{
+	metrics_head(out, "mxshield_milter_up", "gauge",
+		     "1 while the content milter's process runs.");
+	metrics_sample(out, "mxshield_milter_up", s->milter_pid > 0, NULL);
+	metrics_head(out, "mxshield_milter_restarts_total", "counter",
+		     "Times the content milter's process ended and was started again.");
+	metrics_sample_u64(out, "mxshield_milter_restarts_total", s->milter_restarts, NULL);
+}
+
+static void milter_stop(struct svc *s)
+{
+	pid_t pid = s->milter_pid;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	s->milter_pid = 0;
 }
 
 /* -------------------------------------------------------------- the parts */

@@ -242,6 +242,8 @@ send delta "$(mkmsg delta 'cheap pills' 'text/plain' '' 'x')" $DELTA
 f=$(delivered delta)
 check "partner with --skip spam: delivered without spam headers" test -n "$f"
 check_fails "... none" grep -q "^X-Spam-Flag" "${f:-/dev/null}"
+send delta2 "$(mkmsg delta2 'x' 'text/plain; charset=utf-8' '' 'привет мир')" $DELTA
+check "partner with --skip spam: a content reject does not apply" delivered delta2
 send beta "$(mkmsg beta 'x' 'text/plain; charset=utf-8' '' 'привет мир')" $BETA
 check "partner with --skip policy: a content reject does not apply" delivered beta
 

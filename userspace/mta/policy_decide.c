@@ -183,9 +183,10 @@ static int decide(const struct policy_req *q, const struct env_set *s,
 				pt = &s->p[i];
 
 	if (cf) {
-		/* content rules are lists of the policy kind: --skip policy
-		 * skips them */
-		if (!(pt && (pt->skip & PARTNER_SKIP_POLICY)))
+		/* a partner with --skip policy or --skip spam bypasses the
+		 * content rules (issue 15: the connector is trusted for its
+		 * content; its envelope and IP checks still ran at RCPT) */
+		if (!(pt && (pt->skip & (PARTNER_SKIP_POLICY | PARTNER_SKIP_SPAM))))
 			escalate(&act, reason, sizeof(reason), cf->action, cf->reason);
 		goto allow;
 	}

@@ -175,6 +175,8 @@ struct server {
 	int64_t maps_tried;		/* ms: the last try to open the maps */
 	bool maps_force;		/* try again now (a reload) */
 	uint64_t answers[POLICY_ANSWER_KINDS];	/* given, by kind (policy_answers) */
+	policy_observer observe;	/* told of each RCPT answer (automatic blocks) */
+	void *observe_arg;
 };
 
 static struct server *srv;	/* for mxs_inner_fd, which has no context */
@@ -337,6 +339,8 @@ static int answer(struct server *s, const struct policy_req *q, struct spf_probe
 	      q->encryption_protocol && *q->encryption_protocol ? q->encryption_protocol : "no",
 	      o.action, o.log);
 	snprintf(out, outlen, "%s", o.action);
+	if (s->observe && q->client_address)
+		s->observe(s->observe_arg, q->client_address, q->recipient ? : "", out);
 	return 0;
 }
 
@@ -512,6 +516,14 @@ static int answer_kind(const char *a)
 	if (!strncasecmp(a, "PREPEND", 7))
 		return 4;
 	return 5;
+}
+
+void policy_observe(struct policy_server *ps, policy_observer fn, void *arg)
+{
+	struct server *s = (struct server *)ps;
+
+	s->observe = fn;
+	s->observe_arg = arg;
 }
 
 void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS])

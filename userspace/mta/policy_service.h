@@ -57,4 +57,11 @@ bool policy_has_maps(const struct policy_server *ps);
 extern const char *const policy_answer_names[POLICY_ANSWER_KINDS];
 void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS]);
 
+/* Be told of every answer to a recipient (RCPT), once it is decided: the
+ * client's address, the recipient, the action sent (automatic blocks count
+ * rejects and spam verdicts from it). NULL: none. */
+typedef void (*policy_observer)(void *arg, const char *client, const char *rcpt,
+				const char *action);
+void policy_observe(struct policy_server *ps, policy_observer fn, void *arg);
+
 #endif

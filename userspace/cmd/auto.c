@@ -10,7 +10,9 @@
 #include "../core/cli.h"
 #include "../core/ctl.h"
 #include "../core/json.h"
+#include "../filter/source.h"
 #include "../mta/auto.h"
+#include "../state/ipstore.h"
 #include "objects.h"
 
 static void rule_print(struct ctl *c, const struct auto_rule *r)
@@ -136,50 +138,111 @@ static int do_rule_del(struct ctl *c, const struct cli_args *a)
 	return 0;
 }
 
+/* The offence record behind an entry of @src: the latest one. */
+static const struct auto_offence *offence_of(const struct auto_offence *v, int n,
+					     const struct mxs_prefix *src)
+{
+	const struct auto_offence *best = NULL;
+
+	for (int i = 0; i < n; i++)
+		if (v[i].src.v6 == src->v6 && !memcmp(v[i].src.addr, src->addr, 16) &&
+		    (!best || v[i].at > best->at))
+			best = &v[i];
+	return best;
+}
+
+struct list_ctx {
+	struct ctl *c;
+	const struct auto_offence *v;
+	int n;
+	int64_t now;
+	int shown;
+	bool *listed;		/* per offence: an entry of the source showed it */
+};
+
+static void list_row(struct list_ctx *x, const char *ip, const struct auto_offence *o,
+		     int64_t expires, const char *comment, bool active)
+{
+	char at[32] = "-", ex[48], num[12] = "-";
+
+	if (x->c->json) {
+		jw_obj();
+		jw_kstr("address", ip);
+		jw_kstr("rule", o ? o->rule : "");
+		jw_ku64("offence", o ? o->offence : 0);
+		jw_ki64("blocked_at", o ? o->at : 0);
+		jw_ki64("expires", expires);
+		jw_kbool("active", active);
+		jw_kstr("comment", comment);
+		jw_end_obj();
+		return;
+	}
+	if (!x->shown++)
+		printf("%-39s %-16s %7s %-20s %-22s %s\n", "ADDRESS", "RULE", "OFFENCE",
+		       "BLOCKED", "EXPIRES", "EVIDENCE");
+	if (o) {
+		fmt_time(o->at, at, sizeof(at));
+		snprintf(num, sizeof(num), "%u", o->offence);
+	}
+	if (active)
+		fmt_time(expires, ex, sizeof(ex));
+	else
+		fmt_remaining(expires, ex, sizeof(ex));
+	printf("%-39s %-16s %7s %-20s %-22s %s\n", ip, o ? o->rule : "-", num, at, ex, comment);
+}
+
+static int list_entry(const struct st_ent *e, const char *comment, void *arg)
+{
+	struct list_ctx *x = arg;
+	struct mxs_prefix p;
+	const struct auto_offence *o;
+	char ip[MXS_PFX_STRLEN];
+
+	if (e->expires && e->expires <= x->now)
+		return 0;	/* expired: the next sweep takes it */
+	st_prefix(e, &p);
+	o = offence_of(x->v, x->n, &p);
+	if (o)
+		x->listed[o - x->v] = true;
+	list_row(x, auto_addr_str(&p, ip), o, e->expires, comment, true);
+	return 0;
+}
+
 static int do_list(struct ctl *c, const struct cli_args *a)
 {
+	struct list_ctx x = { .c = c, .now = time(NULL) };
 	struct auto_offence *v;
-	bool all = cli_flag(a, "all");
-	int64_t now = time(NULL);
-	int n, shown = 0;
+	struct store st;
+	int n;
 
 	if (ctl_lock_ro(c) || auto_offences_read(c, &v, &n))
 		return 1;
+	if (source_open(c, &ip_lists[MXS_IPL_BLOCK], AUTO_SOURCE, &st)) {
+		free(v);
+		return 1;
+	}
+	x.v = v;
+	x.n = n;
+	x.listed = calloc(n ? n : 1, sizeof(bool));
 	if (c->json)
 		jw_arr();
-	for (int i = 0; i < n; i++) {
-		const struct auto_offence *o = &v[i];
-		char ip[MXS_PFX_STRLEN], at[32], ex[32], left[48];
-		bool live = o->expires > now;
+	/* the blocks in force: the source's entries, with their offence */
+	store_all(&st, list_entry, &x);
+	store_close(&st);
+	/* --all: the offences remembered after their block ended */
+	for (int i = 0; cli_flag(a, "all") && i < n; i++) {
+		char ip[MXS_PFX_STRLEN];
 
-		if (!live && !all)
-			continue;
-		auto_addr_str(&o->src, ip);
-		if (c->json) {
-			jw_obj();
-			jw_kstr("address", ip);
-			jw_kstr("rule", o->rule);
-			jw_ku64("offence", o->offence);
-			jw_ki64("blocked_at", o->at);
-			jw_ki64("expires", o->expires);
-			jw_kbool("active", live);
-			jw_kstr("comment", o->comment);
-			jw_end_obj();
-			continue;
-		}
-		if (!shown++)
-			printf("%-39s %-16s %7s %-20s %-20s %s\n", "ADDRESS", "RULE", "OFFENCE",
-			       "BLOCKED", "EXPIRES", "EVIDENCE");
-		fmt_time(o->at, at, sizeof(at));
-		fmt_time(o->expires, ex, sizeof(ex));
-		fmt_remaining(o->expires, left, sizeof(left));
-		printf("%-39s %-16s %7u %-20s %-20s %s\n", ip, o->rule, o->offence, at,
-		       live ? ex : left, o->comment);
+		if (!x.listed[i])
+			list_row(&x, auto_addr_str(&v[i].src, ip), &v[i], v[i].expires,
+				 v[i].comment, false);
 	}
 	if (c->json)
 		jw_end_arr();
-	else if (!shown)
-		printf("no automatic blocks%s\n", all ? " remembered" : " now");
+	else if (!x.shown)
+		printf("no automatic blocks%s\n", cli_flag(a, "all") ? " or offences remembered" :
+		       " now");
+	free(x.listed);
 	free(v);
 	return 0;
 }
@@ -188,20 +251,42 @@ static int do_forget(struct ctl *c, const struct cli_args *a)
 {
 	struct mxs_prefix p;
 	char err[MXS_ERRLEN], ip[MXS_PFX_STRLEN];
-	int removed;
+	struct store st;
+	bool listed;
+	int removed, rc = 0;
 
 	if (parse_addr(a->pos[0], &p, err, sizeof(err)))
 		return ctl_err("%s: %s", a->pos[0], err);
 	if (ctl_lock(c) || auto_offences_forget(c, &p, &removed))
 		return 1;
+	if (source_open(c, &ip_lists[MXS_IPL_BLOCK], AUTO_SOURCE, &st))
+		return 1;
+	listed = store_find(&st, &p) != NULL;
+	store_close(&st);
+	if (listed) {
+		/* the entry out of the source (another source's entry for it
+		 * stays), the live build patched */
+		struct srcq *q = srcq_new();
+		struct st_ent e = { .del = 1 };
+
+		st_set_prefix(&e, &p);
+		rc = !q || srcq_push(q, &ip_lists[MXS_IPL_BLOCK], AUTO_SOURCE, &e, NULL) ||
+			srcq_flush(c, q) ? 1 : 0;
+		srcq_free(q);
+		if (rc)
+			return ctl_err("%s: its offences are forgotten, but its automatic block "
+				       "could not be removed", a->pos[0]);
+	}
 	auto_addr_str(&p, ip);
 	if (c->json) {
 		jw_obj();
 		jw_kstr("forgotten", ip);
+		jw_kbool("unblocked", listed);
 		jw_ku64("offences", removed);
 		jw_end_obj();
 	} else {
-		printf("%s forgotten: %d offence record%s removed\n", ip, removed,
+		printf("%s forgotten: %s, %d offence record%s removed\n", ip,
+		       listed ? "its automatic block removed" : "no automatic block", removed,
 		       removed == 1 ? "" : "s");
 	}
 	return 0;

@@ -608,7 +608,7 @@ void auto_spare(struct auto_engine *e, const struct auto_block *b)
 	}
 }
 
-void auto_forget(struct auto_engine *e, const struct mxs_prefix *src)
+void auto_forget(struct auto_engine *e, const struct mxs_prefix *src, int64_t before)
 {
 	struct src *s = src_get(e, src, false);
 	struct off *o, *next;
@@ -617,7 +617,7 @@ void auto_forget(struct auto_engine *e, const struct mxs_prefix *src)
 		src_drop(e, s);
 	for (o = e->ob[addr_hash(e, src) & (e->nbuckets - 1)]; o; o = next) {
 		next = o->hnext;
-		if (addr_eq(&o->addr, src)) {
+		if (addr_eq(&o->addr, src) && o->at <= before) {
 			off_drop(e, o);
 			e->dirty = true;
 		}
@@ -823,10 +823,11 @@ int auto_sync(struct auto_engine *e, const struct ctl *c, int64_t now, bool wait
 		for (int i = 0; i < f.n; i++) {
 			struct mxs_prefix a;
 			char err[MXS_ERRLEN];
-			const char *ip = rec_get(&f.r[i], "ip");
+			const char *ip = rec_get(&f.r[i], "ip"), *at = rec_get(&f.r[i], "at");
 
+			/* an offence recorded after the request is a new one */
 			if (ip && !parse_addr(ip, &a, err, sizeof(err)))
-				auto_forget(e, &a);
+				auto_forget(e, &a, at ? strtoll(at, NULL, 10) : INT64_MAX);
 		}
 		recfile_free(&f);
 		e->dirty = true;

@@ -125,8 +125,9 @@ void auto_commit(struct auto_engine *e, const struct auto_block *b);
 /* The source is trusted (trust, partner, gateway): no block, its counts
  * start again. */
 void auto_spare(struct auto_engine *e, const struct auto_block *b);
-/* Forget a source: its counts and its offences. */
-void auto_forget(struct auto_engine *e, const struct mxs_prefix *src);
+/* Forget a source: its counts, and its offences recorded at or before
+ * @before (unix seconds; INT64_MAX: all). */
+void auto_forget(struct auto_engine *e, const struct mxs_prefix *src, int64_t before);
 /* Let counts and offences past their time go (every few seconds). */
 void auto_prune(struct auto_engine *e, int64_t now);
 

@@ -297,16 +297,22 @@ void autosvc_reconf(struct autosvc *a, const struct autosvc_conf *conf)
 
 void autosvc_ready(struct autosvc *a)
 {
-	struct epoll_event evs[4];
 	int64_t now_ms = mono_ms();
 	struct ctl c = ctl_of(a);
 
-	while (epoll_wait(a->ep, evs, 4, 0) > 0)
-		;	/* level-triggered: the reads below take what is there */
+	/* the reads below take what made our epoll fd readable (inotify's
+	 * events, sd_journal_process()) */
 	if (now_ms >= a->next_tick) {
 		/* once a second: what inotify does not tell (a rename into
 		 * another directory), the rules, upkeep */
 		rules_check(a);
+		{
+			char fp[PATH_MAX];
+
+			state_path(&c, ST_AUTO_FORGET, fp, sizeof(fp));
+			if (!access(fp, F_OK))
+				a->sync_due = true;	/* auto forget asked */
+		}
 		if (time(NULL) >= a->next_prune) {
 			auto_prune(a->e, time(NULL));
 			a->next_prune = time(NULL) + PRUNE_EVERY_S;

@@ -210,11 +210,14 @@ struct journaltail *journaltail_open(const char *dir, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < sizeof(smtpd_idents) / sizeof(smtpd_idents[0]) && r >= 0; i++)
 		r = sd_journal_add_match(jt->j, smtpd_idents[i], 0);
-	/* from now on: the tail, and one back so that next() is the first new */
+	/* from now on: the tail, and one back so that next() is the first new;
+	 * an empty journal from its head (all of it will be new) */
 	if (r >= 0)
 		r = sd_journal_seek_tail(jt->j);
 	if (r >= 0)
 		r = sd_journal_previous(jt->j);
+	if (r == 0)
+		r = sd_journal_seek_head(jt->j);
 	if (r >= 0)
 		r = jt->fd = sd_journal_get_fd(jt->j);
 	if (r < 0) {

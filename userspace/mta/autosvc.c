@@ -4,11 +4,11 @@
  *
  * Everything runs in the service's one thread and never waits: the log is
  * read as it grows (inotify, sd_journal's fd), the policy service tells
- * its answers as it gives them, and a block goes to the coalescer
- * (srcq_push), which applies the blocks of one round as one batch under
- * the state directory's lock taken without waiting (srcq_flush: busy, it
- * is tried again 50 ms later). The offences are written before the
- * batch, under auto.lock, also without waiting.
+ * its answers as it gives them, and a block goes to the service's push
+ * queue (srcq_push), which the service applies as one batch a few
+ * milliseconds later under the state directory's lock taken without
+ * waiting. The offences are written in the same turn, before the batch,
+ * under auto.lock, also without waiting (busy: tried again 50 ms later).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,7 +30,7 @@
 #include "logtail.h"
 
 #define TICK_MS       1000	/* the log looked at, the rules file, upkeep */
-#define RETRY_MS      50	/* a batch put off: the state directory was locked */
+#define RETRY_MS      50	/* the offences not written: auto.lock was taken */
 #define PRUNE_EVERY_S 10
 
 struct autosvc {
@@ -44,7 +44,7 @@ struct autosvc {
 	bool journal_on;
 	struct stat rules_st;		/* the rules file as last read */
 	bool rules_read;
-	bool flush_due, sync_due;
+	bool sync_due;
 	int64_t next_tick, next_prune;	/* ms, monotonic; s, unix */
 	uint64_t lines[AUTO_ORIGINS];	/* log lines read, by origin */
 	uint64_t push_failed;
@@ -110,7 +110,7 @@ static void evidence(struct autosvc *a, const struct auto_evidence *ev, enum aut
 		return;
 	}
 	auto_commit(a->e, &b);
-	a->flush_due = a->sync_due = true;
+	a->sync_due = true;
 	log_print(LOG_NOTICE, "auto: blocking %s until %s: %s", ip,
 		  fmt_time(b.expires, until, sizeof(until)), b.comment);
 }
@@ -249,7 +249,8 @@ static void sources_open(struct autosvc *a, const struct autosvc_conf *conf)
 	snprintf(a->journal, sizeof(a->journal), "%s", jn);
 }
 
-struct autosvc *autosvc_start(const struct ctl *c, const struct autosvc_conf *conf)
+struct autosvc *autosvc_start(const struct ctl *c, const struct autosvc_conf *conf,
+			      struct srcq *q)
 {
 	struct autosvc *a = calloc(1, sizeof(*a));
 	struct ctl cc;
@@ -261,7 +262,7 @@ struct autosvc *autosvc_start(const struct ctl *c, const struct autosvc_conf *co
 	snprintf(a->state_dir, sizeof(a->state_dir), "%s", c->state_dir);
 	snprintf(a->bpffs_dir, sizeof(a->bpffs_dir), "%s", c->bpffs_dir);
 	a->e = auto_new(conf->max_sources, conf->remember);
-	a->q = srcq_new();
+	a->q = q;
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!a->e || !a->q || a->ep < 0) {
 		ctl_err("auto: %s", a->ep < 0 ? strerror(errno) : "out of memory");
@@ -324,25 +325,17 @@ void autosvc_ready(struct autosvc *a)
 		logtail_read(a->tail, on_line, a);
 	if (a->jt)
 		journaltail_read(a->jt, on_message, a);
-	/* the offences first (a block's history outlives a crash before the
-	 * batch), then the batch */
+	/* the offences now, the batch the service applies after: a block's
+	 * history outlives a crash before the batch */
 	if (a->sync_due && auto_sync(a->e, &c, time(NULL), false) == 0)
 		a->sync_due = false;
-	if (a->flush_due || srcq_pending(a->q)) {
-		int rc = srcq_flush(&c, a->q);
-
-		if (rc < 0)
-			log_print(LOG_ERR, "auto: applying %zu block%s failed: tried again in a "
-				  "second", srcq_pending(a->q), srcq_pending(a->q) == 1 ? "" : "s");
-		a->flush_due = rc == 1;
-	}
 }
 
 int autosvc_timeout(const struct autosvc *a)
 {
 	int64_t left = a->next_tick - mono_ms();
 
-	if (a->flush_due || a->sync_due)
+	if (a->sync_due)
 		return RETRY_MS;
 	return left > 0 ? (int)left : 0;
 }
@@ -391,18 +384,16 @@ void autosvc_stop(struct autosvc *a)
 {
 	if (!a)
 		return;
-	if (a->q && a->e) {
+	if (a->e && a->sync_due) {
 		struct ctl c = ctl_of(a);
 
-		/* what is decided is written: waited for, on the way out */
+		/* what is decided is written: waited for, on the way out (the
+		 * service applies the queue after the parts stop) */
 		auto_sync(a->e, &c, time(NULL), true);
-		for (int i = 0; i < 20 && srcq_pending(a->q) && srcq_flush(&c, a->q) == 1; i++)
-			usleep(50000);
 	}
 	sources_close(a);
 	if (a->ep >= 0)
 		close(a->ep);
-	srcq_free(a->q);
 	auto_free(a->e);
 	free(a);
 }

@@ -23,13 +23,16 @@ struct autosvc_conf {
 };
 
 struct autosvc;
-/* Start: the rules and the offences read, the log opened. NULL after
- * ctl_err. */
-struct autosvc *autosvc_start(const struct ctl *c, const struct autosvc_conf *conf);
+/* Start: the rules and the offences read, the log opened; the blocks go
+ * to @q, the service's push queue, which the service applies in batches.
+ * NULL after ctl_err. */
+struct srcq;
+struct autosvc *autosvc_start(const struct ctl *c, const struct autosvc_conf *conf,
+			      struct srcq *q);
 /* An epoll fd: readable when the log has something new. */
 int autosvc_fd(const struct autosvc *a);
-/* Read what is new, count it, push and apply the blocks, rules changed
- * on disk, upkeep. Then autosvc_timeout() ms until it wants to run again. */
+/* Read what is new, count it, push the blocks, the rules changed on
+ * disk, upkeep. Then autosvc_timeout() ms until it wants to run again. */
 void autosvc_ready(struct autosvc *a);
 int autosvc_timeout(const struct autosvc *a);
 /* A reload: the log's sources and remember (max_sources needs a restart). */

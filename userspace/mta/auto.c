@@ -736,7 +736,10 @@ int auto_offences_read(const struct ctl *c, struct auto_offence **v, int *n)
 static int auto_lock(const struct ctl *c, bool wait, int *fd)
 {
 	char p[PATH_MAX];
+	int err = ctl_mkdir_p(c->state_dir, 0700);	/* a service on a fresh host */
 
+	if (err)
+		return ctl_err("state directory %s: %s", c->state_dir, strerror(-err)), -1;
 	state_path(c, ST_AUTO_LOCK, p, sizeof(p));
 	*fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*fd < 0)

@@ -25,6 +25,9 @@ pkgs=(
 	postfix swaks dnsmasq-base openssl
 	# swaks only recommends what it needs for IPv6 and TLS sessions
 	libio-socket-inet6-perl libnet-ssleay-perl
+	# tests/test_auto.sh: journal files with Postfix's entries, written
+	# without a journald (systemd-journal-remote reads the export format)
+	systemd-journal-remote
 	# tests/test_top.sh: the live view under a terminal
 	tmux
 	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)

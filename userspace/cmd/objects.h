@@ -32,6 +32,7 @@ extern const struct cli_obj obj_dnsbl;						/* dnsbl.c */
 extern const struct cli_obj obj_serve;						/* serve.c */
 extern const struct cli_obj obj_quarantine;					/* quarantine.c */
 extern const struct cli_obj obj_milter, obj_content;				/* milter.c */
+extern const struct cli_obj obj_auto;						/* auto.c */
 extern const struct cli_obj obj_gen;						/* main.c */
 
 /* Fill cli_objects (main() does, first). */

@@ -76,4 +76,11 @@ bool policy_dnsbl_stats(const struct policy_server *ps, struct policy_dnsbl_stat
  * current user: only the capabilities go. 0, or 1 after ctl_err(). */
 int drop_to(const struct passwd *pw, int keep);
 
+/* Be told of every answer to a recipient (RCPT), once it is decided: the
+ * client's address, the recipient, the action sent (automatic blocks count
+ * rejects and spam verdicts from it). NULL: none. */
+typedef void (*policy_observer)(void *arg, const char *client, const char *rcpt,
+				const char *action);
+void policy_observe(struct policy_server *ps, policy_observer fn, void *arg);
+
 #endif

@@ -52,12 +52,13 @@
 #include "../filter/loader.h"
 #include "../filter/metrics.h"
 #include "milter.h"
+#include "autosvc.h"
 #include "policy_service.h"
 #include "service.h"
 
 /* ------------------------------------------------------------ the schema */
 
-enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR };
+enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR, K_JOURNAL };
 
 /* Every key the file may hold: its default, its type, and whether a
  * reload applies it (else it is reported as needing a restart). */
@@ -85,6 +86,11 @@ static const struct key {
 	{ "milter", "enabled", "no", K_BOOL, 0, 0, false },
 	{ "milter", "listen", MILTER_LISTEN_DEFAULT, K_LISTEN, 0, 0, false },
 	{ "milter", "socket_group", "postfix", K_GROUP, 0, 0, false },
+	{ "auto", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "auto", "maillog_file", "no", K_PATH, 0, 0, true },
+	{ "auto", "journal", "no", K_JOURNAL, 0, 0, true },
+	{ "auto", "max_sources", "65536", K_NUM, 1000, 10000000, false },
+	{ "auto", "remember", "7d", K_DUR, 1, 0, false },
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 
@@ -122,6 +128,12 @@ static void milter_ready(struct svc *s);
 static int milter_timeout(struct svc *s);
 static void milter_metrics(struct svc *s, FILE *out);
 static void milter_stop(struct svc *s);
+static int auto_start(struct svc *s, int lfd, int *fd);
+static void auto_ready(struct svc *s);
+static int auto_timeout(struct svc *s);
+static void auto_reload(struct svc *s);
+static void auto_metrics(struct svc *s, FILE *out);
+static void auto_stop(struct svc *s);
 
 static const struct service_part parts[] = {
 	{ "metrics", "metrics endpoint", metrics_start, metrics_ready, metrics_timeout, NULL,
@@ -130,6 +142,8 @@ static const struct service_part parts[] = {
 	  events_reload, events_metrics, events_stop },
 	{ "milter", "content milter", milter_start, milter_ready, milter_timeout, NULL,
 	  milter_metrics, milter_stop },
+	{ "auto", "automatic blocks", auto_start, auto_ready, auto_timeout, auto_reload,
+	  auto_metrics, auto_stop },
 };
 #define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
 
@@ -209,6 +223,11 @@ static int check_value(const struct key *k, const char *v, char *err, size_t err
 		if (strrchr(v, ':') && strrchr(v, ':') != v)
 			return 0;
 		return mxs_fail(err, errlen, "'%s': expected HOST:PORT", v);
+	case K_JOURNAL:
+		if (!strcmp(v, "yes") || !strcmp(v, "no") || v[0] == '/')
+			return 0;
+		return mxs_fail(err, errlen, "'%s': expected yes (the system's journal), no, or "
+				"the absolute path of a journal directory", v);
 	}
 	return 0;
 }
@@ -261,7 +280,7 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 				ctl_err(*known ? "%s:%d: unknown key '%s' in [%s] (known: %s)" :
 					"%s:%d: unknown key '%s' in section [%s]%s", path, it->line,
 					it->key, it->section, *known ? known :
-					" (sections: service, policy, sweep, geo, metrics, events, milter)");
+					" (sections: service, policy, sweep, geo, metrics, events, milter, auto)");
 				conf_free(&cf);
 				return 1;
 			}
@@ -344,6 +363,8 @@ struct svc {
 	int milter_backoff;		/* ms, doubled per quick end, to 60 s */
 	int64_t milter_started;
 	uint64_t milter_restarts;
+	/* automatic blocks */
+	struct autosvc *autos;
 };
 
 static void notify_status(struct svc *s, const char *prefix)
@@ -371,6 +392,8 @@ static void notify_status(struct svc *s, const char *prefix)
 	if (yes(sc, "milter", "enabled"))
 		n += snprintf(st + n, sizeof(st) - n, "milter on %s; ",
 			      service_conf_get(sc, "milter", "listen"));
+	if (s->autos)
+		n += snprintf(st + n, sizeof(st) - n, "automatic blocks; ");
 	if (n >= 2 && !strcmp(st + n - 2, "; "))
 		st[n - 2] = '\0';
 	sd_notifyf(0, "STATUS=%s", st);
@@ -1111,6 +1134,77 @@ static void milter_stop(struct svc *s)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	s->milter_pid = 0;
+}
+
+/* ------------------------------------------------------ automatic blocks */
+
+static void auto_conf_of(const struct service_conf *sc, struct autosvc_conf *ac)
+{
+	const char *ml = service_conf_get(sc, "auto", "maillog_file");
+	const char *jn = service_conf_get(sc, "auto", "journal");
+
+	ac->maillog_file = strcmp(ml, "no") ? ml : NULL;
+	ac->journal = !strcmp(jn, "no") ? NULL : !strcmp(jn, "yes") ? "" : jn;
+	ac->max_sources = strtoul(service_conf_get(sc, "auto", "max_sources"), NULL, 10);
+	ac->remember = secs(sc, "auto", "remember");
+}
+
+/* The policy service's answers (its observer): counted, and the part
+ * runs in this turn of the loop to push what they decided. */
+static void auto_policy(void *arg, const char *client, const char *rcpt, const char *action)
+{
+	struct svc *s = arg;
+
+	autosvc_policy(s->autos, client, rcpt, action);
+	for (int p = 0; p < NPARTS; p++)
+		if (parts[p].start == auto_start)
+			s->due[p] = mono_ms();
+}
+
+static int auto_start(struct svc *s, int lfd, int *fd)
+{
+	struct autosvc_conf ac;
+
+	(void)lfd;
+	auto_conf_of(&s->conf, &ac);
+	s->autos = autosvc_start(s->c, &ac, s->srcq);
+	if (!s->autos)
+		return 1;
+	if (s->policy)
+		policy_observe(s->policy, auto_policy, s);
+	*fd = autosvc_fd(s->autos);
+	return 0;
+}
+
+static void auto_ready(struct svc *s)
+{
+	autosvc_ready(s->autos);
+}
+
+static int auto_timeout(struct svc *s)
+{
+	return autosvc_timeout(s->autos);
+}
+
+static void auto_reload(struct svc *s)
+{
+	struct autosvc_conf ac;
+
+	auto_conf_of(&s->conf, &ac);
+	autosvc_reconf(s->autos, &ac);
+}
+
+static void auto_metrics(struct svc *s, FILE *out)
+{
+	autosvc_metrics(s->autos, out);
+}
+
+static void auto_stop(struct svc *s)
+{
+	if (s->policy)
+		policy_observe(s->policy, NULL, NULL);
+	autosvc_stop(s->autos);
+	s->autos = NULL;
 }
 
 /* -------------------------------------------------------------- the parts */

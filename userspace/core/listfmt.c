@@ -244,7 +244,9 @@ static int parse_drop_json(struct listfmt *lf, char *line, struct listfmt_ent *e
 		goto out;
 	}
 	lf->records++;	/* anything else was meant as a record, damaged or not */
-	if (json_tokener_get_error(tok) == json_tokener_continue)
+	if (*line != '{')	/* (json-c reads "192.0.2.0/24" as a number and more) */
+		rc = mxs_fail(err, errlen, "not a JSON object (one object a line)");
+	else if (json_tokener_get_error(tok) == json_tokener_continue)
 		rc = mxs_fail(err, errlen, "a JSON object cut short");
 	else if (!o)
 		rc = mxs_fail(err, errlen, "not JSON: %s",

@@ -8,6 +8,8 @@ pkgs=(
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP
 	libmicrohttpd-dev
+	# feeds (mxshield feed): downloads over HTTP(S) with verified TLS
+	libcurl4-openssl-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test

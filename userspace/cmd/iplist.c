@@ -18,6 +18,8 @@
 #include "../filter/build.h"
 #include "../filter/install.h"
 #include "../filter/loader.h"
+#include "../filter/source.h"
+#include "../filter/srcset.h"
 #include "../state/ipstore.h"
 #include "iplist.h"
 #include "objects.h"
@@ -109,6 +111,24 @@ out:
 	return rc;
 }
 
+/* The sources other than manual that list exactly @p: true and @buf. */
+static bool listed_by(struct ctl *c, const struct listdef *d, const struct mxs_prefix *p,
+		      char *buf, size_t len)
+{
+	struct srcset set;
+	struct st_ent e;
+	const char *cm;
+	uint64_t srcs = 0;
+
+	if (srcset_open(c, d->name, NULL, &set))
+		return false;
+	if (srcset_find(&set, time(NULL), p, &e, &cm, &srcs))
+		srcs &= ~1ULL;	/* not the manual entry */
+	srcset_names_of(&set, srcs, buf, len);
+	srcset_close(&set);
+	return srcs != 0;
+}
+
 static int do_del(struct ctl *c, const struct cli_args *a)
 {
 	const struct listdef *d = a->obj->data;
@@ -126,7 +146,15 @@ static int do_del(struct ctl *c, const struct cli_args *a)
 	prefix_str(&p, ps);
 	old = store_find(&s, &p);
 	if (!old) {
-		ctl_err("%s is not in the %s list", ps, d->name);
+		char from[256];
+
+		if (listed_by(c, d, &p, from, sizeof(from)))
+			ctl_err("%s is not one of the %s list's own entries: it comes from %s "
+				"(a feed's entries go with 'mxshield feed del', an automatic "
+				"block with 'mxshield auto forget'; DNSBL entries expire)",
+				ps, d->name, from);
+		else
+			ctl_err("%s is not in the %s list", ps, d->name);
 		goto out;
 	}
 	was = *old;
@@ -144,7 +172,12 @@ static int do_del(struct ctl *c, const struct cli_args *a)
 			jw_kstr("deleted", ps);
 			jw_end_obj();
 		} else {
-			printf("%s deleted %s\n", d->name, ps);
+			char from[256];
+
+			printf("%s deleted %s", d->name, ps);
+			if (listed_by(c, d, &p, from, sizeof(from)))
+				printf(" (still listed by %s)", from);
+			printf("\n");
 		}
 	}
 out:
@@ -182,9 +215,12 @@ struct list_ctx {
 	const struct listdef *d;
 	struct hitmap hm;
 	bool export;		/* --format import */
+	bool show_src;		/* the list has sources: a SOURCES column */
+	const struct srcset *set;
+	const char *one_src;	/* --source: that source's own entries */
 };
 
-static int list_one(const struct st_ent *e, const char *comment, void *arg)
+static int list_one_src(const struct st_ent *e, const char *comment, uint64_t srcs, void *arg)
 {
 	struct list_ctx *lc = arg;
 	const struct listdef *d = lc->d;
@@ -209,43 +245,108 @@ static int list_one(const struct st_ent *e, const char *comment, void *arg)
 		jw_ki64("last_hit", mono_ns_to_unix(last));
 		jw_ki64("added", e->added);
 		jw_kstr("comment", comment);
+		jw_key("sources");
+		jw_arr();
+		if (lc->set) {
+			for (int i = 0; i < lc->set->n; i++)
+				if (srcs & 1ULL << i)
+					jw_str(lc->set->name[i]);
+		} else {
+			jw_str(lc->one_src);
+		}
+		jw_end_arr();
 		jw_end_obj();
 	} else {
-		printf("%-43s %-10s %-16s %10llu  %s\n", ps,
+		char names[256] = "";
+
+		if (lc->set)
+			srcset_names_of(lc->set, srcs, names, sizeof(names));
+		else
+			snprintf(names, sizeof(names), "%s", lc->one_src);
+		printf("%-43s %-10s %-16s %10llu  ", ps,
 		       d->has_action ? action_name(e->action) : "",
 		       e->expires ? fmt_remaining(e->expires, exp, sizeof(exp)) : "never",
-		       (unsigned long long)hits, comment);
+		       (unsigned long long)hits);
+		if (lc->show_src)
+			printf("%-20s ", names);
+		printf("%s\n", comment);
 	}
 	return 0;
 }
 
+static int list_one(const struct st_ent *e, const char *comment, void *arg)
+{
+	return list_one_src(e, comment, 1, arg);
+}
+
+static int count_one(const struct st_ent *e, const char *comment, uint64_t srcs, void *arg)
+{
+	(void)e, (void)comment, (void)srcs;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/*
+ * list: the list as the filter has it, every source merged (a SOURCES
+ * column when it has any); --source: one source's own entries; --format
+ * import: the manual entries only (a source's entries come back from it).
+ */
 static int do_list(struct ctl *c, const struct cli_args *a)
 {
 	const struct listdef *d = a->obj->data;
-	const char *fmt = cli_opt(a, "format");
-	struct list_ctx lc = { .c = c, .d = d, .export = fmt && !strcmp(fmt, "import") };
+	const char *fmt = cli_opt(a, "format"), *src = cli_opt(a, "source");
+	struct list_ctx lc = { .c = c, .d = d, .export = fmt && !strcmp(fmt, "import"),
+			       .one_src = SRC_MANUAL };
+	struct srcset set;
 	struct store s;
+	size_t n = 0;
+	int rc;
 
 	if (lc.export && c->json)
 		return cli_usage(a, "--format import is text: leave out --json");
-	if (ctl_open_ro(c) || store_open(c, d->name, &s))
+	if (lc.export && src && strcmp(src, SRC_MANUAL))
+		return cli_usage(a, "--format import exports the manual entries: a source's "
+			       "entries come back from the source itself");
+	if (ctl_open_ro(c))
 		return 1;
+	if (lc.export || src) {
+		if (src && strcmp(src, SRC_MANUAL)) {
+			if (source_open(c, d, src, &s))
+				return 1;
+			lc.one_src = src;
+		} else if (store_open(c, d->name, &s)) {
+			return 1;
+		}
+		n = s.n;
+	} else {
+		if (srcset_open(c, d->name, NULL, &set))
+			return 1;
+		lc.set = &set;
+		lc.show_src = set.n > 1;
+		srcset_merge(&set, 0, NULL, count_one, &n);
+	}
 	if (c->loaded && !lc.export)	/* hit counters live in the loaded build */
 		hitmap_load(&c->mv, &lc.hm);
 	if (lc.export)
 		printf("# mxshield %s list: %zu entries; 'mxshield %s import FILE --replace' "
-		       "reads it back\n", d->name, s.n, d->name);
+		       "reads it back\n", d->name, n, d->name);
 	else if (c->json)
 		jw_arr();
-	else if (s.n)
-		printf("%-43s %-10s %-16s %10s  %s\n", "PREFIX", d->has_action ? "ACTION" : "",
-		       "EXPIRES", "HITS", "COMMENT");
-	store_all(&s, list_one, &lc);
+	else if (n)
+		printf("%-43s %-10s %-16s %10s  %s%s\n", "PREFIX", d->has_action ? "ACTION" : "",
+		       "EXPIRES", "HITS", lc.show_src ? "SOURCES              " : "", "COMMENT");
+	if (lc.set)
+		rc = srcset_merge(&set, 0, NULL, list_one_src, &lc);
+	else
+		rc = store_all(&s, list_one, &lc);
 	if (c->json)
 		jw_end_arr();
 	hitmap_free(&lc.hm);
-	store_close(&s);
-	return 0;
+	if (lc.set)
+		srcset_close(&set);
+	else
+		store_close(&s);
+	return rc < 0 ? ctl_err("out of memory") : 0;
 }
 
 static void progress(bool tty, const char *path, long lines, off_t done, off_t total)
@@ -570,7 +671,11 @@ static const struct cli_opt add_expires[] = { OPT_EXPIRES, OPT_COMMENT, { NULL }
 static const struct cli_opt add_plain[] = { OPT_COMMENT, { NULL } };
 static const struct cli_opt import_action[] = { OPT_ACTION, OPT_REPLACE, { NULL } };
 static const struct cli_opt import_plain[] = { OPT_REPLACE, { NULL } };
-static const struct cli_opt list_opts[] = { OPT_FORMAT, { NULL } };
+static const struct cli_opt list_opts[] = {
+	OPT_FORMAT,
+	{ "source", "SOURCE", "only the entries of one source: manual (the ones added by "
+	  "hand or imported), feed:NAME, dnsbl or auto" },
+	{ NULL } };
 
 #define IPLIST_CMDS(addopts, importopts) {					\
 	{ "add", do_add, "CIDR", 1, 1, "Add an address or prefix, or change its entry.", \

@@ -17,6 +17,7 @@
 #include "../filter/geo.h"
 #include "../filter/install.h"
 #include "../filter/loader.h"
+#include "../filter/srcset.h"
 #include "../filter/stateview.h"
 #include "../mta/envelope.h"
 #include "../state/ipstore.h"
@@ -39,16 +40,35 @@ static int find_entry_rec(struct ctl *c, uint32_t list, const struct mxs_prefix 
 		return recfile_find(f, "id", id);
 	}
 	if (listdef_by_id(list)) {
-		struct store s;
-		const struct st_ent *e;
+		struct srcset set;
+		struct st_ent m;
+		const char *cm;
+		uint64_t srcs;
+		bool found;
 
-		if (store_open(c, listdef_by_id(list)->name, &s))
+		/* record 0: the entry as the filter has it; then one record
+		 * per source listing it (filter/srcset.h) */
+		if (srcset_open(c, listdef_by_id(list)->name, NULL, &set))
 			return -1;
-		e = store_find(&s, entry);
-		if (e)
-			rec_set(recfile_add(f), "comment", store_comment(&s, e));
-		store_close(&s);
-		return e ? 0 : -1;
+		found = srcset_find(&set, time(NULL), entry, &m, &cm, &srcs);
+		if (found)
+			rec_set(recfile_add(f), "comment", cm);
+		for (int i = 0; found && i < set.n; i++) {
+			const struct st_ent *e = store_find(set.st[i], entry);
+			struct rec *r;
+			char v[32];
+
+			if (!e || !(srcs & 1ULL << i))
+				continue;
+			r = recfile_add(f);
+			rec_set(r, "source", set.name[i]);
+			rec_set(r, "comment", store_comment(set.st[i], e));
+			rec_set(r, "action", list == MXS_LIST_BLOCK ? action_name(e->action) : "");
+			snprintf(v, sizeof(v), "%lld", (long long)e->expires);
+			rec_set(r, "expires", v);
+		}
+		srcset_close(&set);
+		return found ? 0 : -1;
 	}
 	return -1;
 }
@@ -88,6 +108,20 @@ static void describe_match(struct ctl *c, uint32_t list, const struct mxs_prefix
 			jw_kstr("partner", rec_get(&f.r[i], "name"));
 		if (i >= 0 && rec_get(&f.r[i], "comment"))
 			jw_kstr("comment", rec_get(&f.r[i], "comment"));
+		if (i >= 0 && listdef_by_id(list)) {
+			jw_key("sources");
+			jw_arr();
+			for (int k = i + 1; k < f.n; k++) {
+				jw_obj();
+				jw_kstr("source", rec_get(&f.r[k], "source"));
+				if (list == MXS_LIST_BLOCK)
+					jw_kstr("action", rec_get(&f.r[k], "action"));
+				jw_ki64("expires", strtoll(rec_get(&f.r[k], "expires"), NULL, 10));
+				jw_kstr("comment", rec_get(&f.r[k], "comment"));
+				jw_end_obj();
+			}
+			jw_end_arr();
+		}
 	} else {
 		printf("%s%s list, entry %s", top ? "  matched: " : "  also:    ", list_name(list), ps);
 		if (list == MXS_LIST_BLOCK)
@@ -104,6 +138,19 @@ static void describe_match(struct ctl *c, uint32_t list, const struct mxs_prefix
 		if (i >= 0 && rec_get(&f.r[i], "comment") && *rec_get(&f.r[i], "comment"))
 			printf(", \"%s\"", rec_get(&f.r[i], "comment"));
 		printf("\n");
+		/* where it comes from, when not only from the admin's hand */
+		for (int k = i + 1; i >= 0 && listdef_by_id(list) && k < f.n &&
+		     (f.n > 2 || strcmp(rec_get(&f.r[k], "source"), SRC_MANUAL)); k++) {
+			int64_t x = strtoll(rec_get(&f.r[k], "expires"), NULL, 10);
+
+			printf("             from %s", rec_get(&f.r[k], "source"));
+			if (list == MXS_LIST_BLOCK)
+				printf(" (%s)", rec_get(&f.r[k], "action"));
+			printf(", expires %s", x ? fmt_remaining(x, buf, sizeof(buf)) : "never");
+			if (*rec_get(&f.r[k], "comment"))
+				printf(", \"%s\"", rec_get(&f.r[k], "comment"));
+			printf("\n");
+		}
 	}
 	if (list != MXS_LIST_COUNTRY)
 		recfile_free(&f);

@@ -47,18 +47,33 @@ static void report(struct ctl *c, const char *name, bool ok, const char *detail)
 	}
 }
 
-static int check_ip(struct ctl *c, const struct listdef *d)
+static int check_store(struct ctl *c, const char *name)
 {
 	char detail[64];
 	struct store s;
-	int rc = store_check(c, d->name, &s);
+	int rc = store_check(c, name, &s);
 
 	if (!rc)
 		snprintf(detail, sizeof(detail), "%zu entries, change %llu", s.n,
 			 (unsigned long long)s.seq);
-	report(c, d->name, !rc, rc ? s.why : detail);
+	report(c, name, !rc, rc ? s.why : detail);
 	store_close(&s);
 	return rc;
+}
+
+/* An IP list: its manual entries, then each of its sources. */
+static int check_ip(struct ctl *c, const struct listdef *d)
+{
+	char names[SRC_MAX][SRC_NAMELEN], sname[128];
+	int bad = check_store(c, d->name), n = src_names(c, d->name, names, SRC_MAX);
+
+	if (n < 0)
+		return bad + 1;
+	for (int i = 0; i < n; i++) {
+		src_store_name(d->name, names[i], sname, sizeof(sname));
+		bad += check_store(c, sname);
+	}
+	return bad;
 }
 
 static int check_text(struct ctl *c, const char *name)
@@ -152,23 +167,23 @@ static int set_aside(const char *path, const char *stamp, char *out, size_t outl
 	return 0;
 }
 
-static int repair_ip(struct ctl *c, const struct listdef *d, const char *stamp)
+static int repair_ip(struct ctl *c, const char *name, const char *stamp)
 {
 	char snap[PATH_MAX], jour[PATH_MAX], n[128], a1[PATH_MAX + 64] = "",
 	     a2[PATH_MAX + 64] = "";
 	struct store s;
 
-	if (!store_check(c, d->name, &s)) {
+	if (!store_check(c, name, &s)) {
 		store_close(&s);
-		printf("%s: sound, nothing to repair\n", d->name);
+		printf("%s: sound, nothing to repair\n", name);
 		return 0;
 	}
 	store_close(&s);
-	if (store_salvage(c, d->name, &s, !c->json))
+	if (store_salvage(c, name, &s, !c->json))
 		return 1;
-	snprintf(n, sizeof(n), "%s.list", d->name);
+	snprintf(n, sizeof(n), "%s.list", name);
 	state_path(c, n, snap, sizeof(snap));
-	snprintf(n, sizeof(n), "%s.journal", d->name);
+	snprintf(n, sizeof(n), "%s.journal", name);
 	state_path(c, n, jour, sizeof(jour));
 	if (set_aside(snap, stamp, a1, sizeof(a1)) || set_aside(jour, stamp, a2, sizeof(a2))) {
 		store_close(&s);
@@ -176,13 +191,13 @@ static int repair_ip(struct ctl *c, const struct listdef *d, const char *stamp)
 	}
 	s.full = true;	/* everything that verified, as a new snapshot */
 	s.version = 0;
-	if (store_sync(c, d->name, &s)) {
+	if (store_sync(c, name, &s)) {
 		store_close(&s);
 		return 1;
 	}
 	if (c->json) {
 		jw_obj();
-		jw_kstr("list", d->name);
+		jw_kstr("list", name);
 		jw_ku64("entries", s.n);
 		jw_kbool("snapshot_unreadable", s.lost_all);
 		jw_ku64("snapshot_entries_lost", s.lost);
@@ -198,7 +213,7 @@ static int repair_ip(struct ctl *c, const struct listdef *d, const char *stamp)
 		jw_kstr("damaged_journal", a2);
 		jw_end_obj();
 	} else {
-		printf("%s: rebuilt with %zu entries\n", d->name, s.n);
+		printf("%s: rebuilt with %zu entries\n", name, s.n);
 		if (s.lost_all)
 			printf("  lost: the whole snapshot (unreadable)\n");
 		else if (s.lost)
@@ -275,15 +290,25 @@ static int state_repair(struct ctl *c, const char *name)
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", gmtime_r(&t, &tm));
 	if (ctl_lock(c))
 		return 1;
-	for (int l = 0; l < MXS_NIP_LISTS; l++)
+	for (int l = 0; l < MXS_NIP_LISTS; l++) {
+		char sname[128], err[128];
+		size_t len = strlen(ip_lists[l].name);
+
 		if (!strcmp(name, ip_lists[l].name))
-			rc = repair_ip(c, &ip_lists[l], stamp);
+			rc = repair_ip(c, name, stamp);
+		/* a source: sources/LIST/SOURCE */
+		if (!strncmp(name, "sources/", 8) && !strncmp(name + 8, ip_lists[l].name, len) &&
+		    name[8 + len] == '/' && !src_valid(name + 9 + len, err, sizeof(err))) {
+			src_store_name(ip_lists[l].name, name + 9 + len, sname, sizeof(sname));
+			rc = repair_ip(c, sname, stamp);
+		}
+	}
 	for (size_t i = 0; i < sizeof(text_files) / sizeof(text_files[0]); i++)
 		if (!strcmp(name, text_files[i]))
 			rc = repair_text(c, name, stamp);
 	if (rc < 0)
 		return ctl_err("state repair: '%s' is not a state file (trust, gateway, block, "
-			       "settings, ifaces, partners, countries, envelope, geoinfo)", name);
+			       "sources/LIST/SOURCE as 'state check' names them, settings, ifaces, partners, countries, envelope, geoinfo)", name);
 	/* a live filter follows the repaired state */
 	if (!rc && !ctl_open_pinned(c))
 		rc = ctl_reconcile(c);

@@ -91,51 +91,37 @@ static int push_ent(const struct st_ent *e, const char *comment, void *arg)
 	return rule_vec_push(&pc->fam[p.v6], &p, &r) ? -1 : 0;
 }
 
-/* The entries of an IP list (all, or those that meet @span). */
-static int collect_ip(struct ctl *c, uint32_t list, const struct store *over,
+static int push_merged(const struct st_ent *e, const char *comment, uint64_t srcs, void *arg)
+{
+	(void)srcs;
+	return push_ent(e, comment, arg);
+}
+
+/* The entries of an IP list (all, or those that meet @span), every source
+ * merged (filter/srcset.h): from @in's open set when it has one. */
+static int collect_ip(struct ctl *c, uint32_t list, const struct build_in *in,
 		      const struct mxs_prefix *span, struct rule_vec fam[2])
 {
 	struct push_ctx pc = { .list = list, .now = time(NULL), .fam = fam };
-	const struct store *s = over;
-	struct store own;
+	const struct listdef *d = listdef_by_id(list);
+	struct srcset *set = in && in->sets ? in->sets[d - ip_lists] : NULL, own;
 	int rc;
 
-	if (!s) {
-		if (store_open(c, listdef_by_id(list)->name, &own))
+	if (!set) {
+		if (srcset_open(c, d->name, in ? in->ov : NULL, &own))
 			return 1;
-		s = &own;
+		set = &own;
 	}
-	if (!span) {
-		rc = store_all(s, push_ent, &pc);
-	} else {
-		struct mxs_prefix last = *span;
-
-		/* the entries that cover the span, then those inside it */
-		rc = 0;
-		for (int l = 0; l < span->plen && !rc; l++) {
-			struct mxs_prefix q = *span;
-			const struct st_ent *e;
-
-			q.plen = l;
-			prefix_mask(&q);
-			e = store_find(s, &q);
-			if (e)
-				rc = push_ent(e, "", &pc);
-		}
-		prefix_last(&last);
-		pc.min_plen = span->plen;
-		if (!rc)
-			rc = store_each(s, span->v6, span->addr, last.addr, push_ent, &pc);
-	}
-	if (!over)
-		store_close(&own);
+	rc = srcset_merge(set, pc.now, span, push_merged, &pc);
+	if (set == &own)
+		srcset_close(&own);
 	return rc ? ctl_err("out of memory") : 0;
 }
 
 /* Collect the entries of one list (all, or those that meet @span) from
- * state; @over stands in for an IP list's state. */
+ * state; @in may stand in for an IP list's stores. */
 static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
-			const struct store *over, const struct mxs_prefix *span,
+			const struct build_in *in, const struct mxs_prefix *span,
 			struct rule_vec fam[2])
 {
 	char err[MXS_ERRLEN];
@@ -204,7 +190,7 @@ static int collect_list(struct ctl *c, uint32_t list, const char *geo_path,
 		recfile_free(&f);
 		return rc;
 	}
-	return collect_ip(c, list, over, span, fam);
+	return collect_ip(c, list, in, span, fam);
 }
 
 static double clock_s(clockid_t id)
@@ -264,9 +250,8 @@ int ctl_last_build(const struct ctl *c, struct last_build *lb)
 	return n == 7 ? 0 : -1;
 }
 
-int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
-		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
-		     void *arg)
+static int compile_in(struct ctl *c, const struct build_in *in, const char *geo_path,
+		      struct cinfo *info, int (*before_switch)(void *), void *arg)
 {
 	struct rule_vec fam[2] = {};
 	char err[MXS_ERRLEN];
@@ -277,8 +262,7 @@ int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
 	if (!info)
 		info = &local;
 	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
-		rc = collect_list(c, l, l == MXS_LIST_COUNTRY ? geo_path : NULL,
-				  (int)l == over_list ? over : NULL, NULL, fam);
+		rc = collect_list(c, l, l == MXS_LIST_COUNTRY ? geo_path : NULL, in, NULL, fam);
 	if (!rc && (e = cmaps_install_hook(&c->mv, fam, info, before_switch, arg, err,
 					   sizeof(err))))
 		rc = e == -2 ? 1 : ctl_err("%s", err);
@@ -289,10 +273,37 @@ int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
 	return rc;
 }
 
+/* @over standing in for list @over_list's manual entries. */
+static void manual_over(int over_list, const struct store *over, struct src_over *ov,
+			struct build_in *in)
+{
+	const struct listdef *d = listdef_by_id(over_list);
+
+	*ov = (struct src_over){ .list = d ? d->name : "", .s = d ? over : NULL };
+	*in = (struct build_in){ .ov = ov };
+}
+
+int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
+		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
+		     void *arg)
+{
+	struct src_over ov;
+	struct build_in in;
+
+	manual_over(over_list, over, &ov, &in);
+	return compile_in(c, &in, geo_path, info, before_switch, arg);
+}
+
 int ctl_compile(struct ctl *c, int over_list, const struct store *over,
 		const char *geo_path, struct cinfo *info)
 {
 	return ctl_compile_hook(c, over_list, over, geo_path, info, NULL, NULL);
+}
+
+int ctl_compile_src(struct ctl *c, const struct build_in *in, int (*before_switch)(void *),
+		    void *arg)
+{
+	return compile_in(c, in, NULL, NULL, before_switch, arg);
 }
 
 /* Rebuild only the part of the live build that a change of @p touches:
@@ -300,8 +311,7 @@ int ctl_compile(struct ctl *c, int over_list, const struct store *over,
  * @list from @s). A change over more than MXS_PATCH_SLOTS slots, or one
  * that finds no room left, installs a full build instead. 0, or 1 after an
  * error. */
-static int patch_live(struct ctl *c, uint32_t list, const struct store *s,
-		      const struct mxs_prefix *p)
+static int patch_in(struct ctl *c, const struct build_in *in, const struct mxs_prefix *p)
 {
 	struct mxs_prefix span;
 	struct rule_vec fam[2] = {};
@@ -310,18 +320,50 @@ static int patch_live(struct ctl *c, uint32_t list, const struct store *s,
 	int rc = 0;
 
 	if (mxs_patch_span(p, &span, &first, &n))
-		return ctl_compile(c, list, s, NULL, NULL);
+		return compile_in(c, in, NULL, NULL, NULL, NULL);
 	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
-		rc = collect_list(c, l, NULL, l == list ? s : NULL, &span, fam);
+		rc = collect_list(c, l, NULL, in, &span, fam);
 	if (!rc) {
 		rc = cmaps_patch(&c->mv, p->v6, &fam[p->v6], first, n, NULL, err, sizeof(err));
 		if (rc < 0)
 			rc = ctl_err("%s", err);
 		else if (rc > 0)	/* no room left: a full build */
-			rc = ctl_compile(c, list, s, NULL, NULL);
+			rc = compile_in(c, in, NULL, NULL, NULL, NULL);
 	}
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
+	return rc;
+}
+
+static int patch_live(struct ctl *c, uint32_t list, const struct store *s,
+		      const struct mxs_prefix *p)
+{
+	struct src_over ov;
+	struct build_in in;
+
+	manual_over(list, s, &ov, &in);
+	return patch_in(c, &in, p);
+}
+
+int ctl_patch_src(struct ctl *c, const struct build_in *in, const struct mxs_prefix *p,
+		  size_t n)
+{
+	struct mxs_prefix last = {};
+	int rc = 0;
+
+	/* one patch per first-stage span: @p is sorted, so equal spans are
+	 * neighbours */
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct mxs_prefix span;
+		size_t first, cnt;
+
+		if (!mxs_patch_span(&p[i], &span, &first, &cnt)) {
+			if (i && !memcmp(&span, &last, sizeof(span)))
+				continue;
+			last = span;
+		}
+		rc = patch_in(c, in, &p[i]);
+	}
 	return rc;
 }
 
@@ -344,27 +386,29 @@ int ctl_list_match(struct ctl *c, uint32_t list, const struct mxs_prefix *addr,
 	bool found = false;
 
 	if (listdef_by_id(list)) {
-		struct store s;
+		struct srcset set;
+		struct st_ent e;
+		const char *cm;
+		uint64_t srcs;
+		int64_t now = tai_ns_to_unix(now_tai);
 
 		/* an IP list: look up each prefix length, longest first */
-		if (store_open(c, listdef_by_id(list)->name, &s))
+		if (srcset_open(c, listdef_by_id(list)->name, NULL, &set))
 			return 0;
 		for (int l = addr->v6 ? 128 : 32; l >= 0 && !found; l--) {
 			struct mxs_prefix q = *addr;
-			const struct st_ent *e;
 
 			q.plen = l;
 			prefix_mask(&q);
-			e = store_find(&s, &q);
-			if (!e)
+			if (!srcset_find(&set, now, &q, &e, &cm, &srcs))
 				continue;
-			ent_rule(e, list, out);
+			ent_rule(&e, list, out);
 			if (out->expires && out->expires <= now_tai)
 				continue;
 			best = q;
 			found = true;
 		}
-		store_close(&s);
+		srcset_close(&set);
 	} else {
 		if (collect_list(c, list, NULL, NULL, NULL, fam))
 			return 0;
@@ -402,9 +446,26 @@ int ctl_state_stamp(const struct ctl *c, uint64_t seq[MXS_NIP_LISTS], uint32_t *
 	char p[PATH_MAX];
 	struct stat st;
 
-	for (int l = 0; l < MXS_NIP_LISTS; l++)
+	for (int l = 0; l < MXS_NIP_LISTS; l++) {
+		char names[SRC_MAX][SRC_NAMELEN], sname[128];
+		int n;
+
 		if (store_seq(c, ip_lists[l].name, &seq[l]))
 			return 1;
+		/* the sources of the list: their names and seqs */
+		n = src_names(c, ip_lists[l].name, names, SRC_MAX);
+		if (n < 0)
+			return 1;
+		for (int i = 0; i < n; i++) {
+			uint64_t sq;
+
+			src_store_name(ip_lists[l].name, names[i], sname, sizeof(sname));
+			if (store_seq(c, sname, &sq))
+				return 1;
+			h = crc32_z(h, (const unsigned char *)sname, strlen(sname) + 1);
+			h = crc32_z(h, (const unsigned char *)&sq, sizeof(sq));
+		}
+	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char buf[65536];
 		ssize_t n;
@@ -533,55 +594,72 @@ static int keep_live(const struct st_ent *e, const char *comment, void *arg)
 	return 0;
 }
 
+/* Remove the expired entries of store @name: how many, or -1 after an
+ * error. */
+static long sweep_store(struct ctl *c, const char *name)
+{
+	struct keep_ctx k = { .now = time(NULL) };
+	struct store s;
+	uint64_t seq;
+	int64_t next;
+
+	/* the header and the journal tell whether anything expired: no need
+	 * to read (and verify) the whole list otherwise */
+	if (store_peek(c, name, &seq, &next))
+		return -1;
+	if (!next || next > k.now)
+		return 0;
+	if (store_open(c, name, &s))
+		return -1;
+	if (!s.next_expiry || s.next_expiry > k.now) {
+		store_close(&s);
+		return 0;	/* nothing has expired */
+	}
+	store_all(&s, keep_live, &k);
+	if (k.oom) {
+		st_vec_free(&k.v);
+		store_close(&s);
+		return ctl_err("out of memory"), -1;
+	}
+	if (k.expired) {
+		/* expired entries no longer match in the data plane already:
+		 * writing the state first is safe */
+		store_adopt(&s, &k.v);
+		if (store_sync(c, name, &s)) {
+			store_close(&s);
+			return -1;
+		}
+	}
+	st_vec_free(&k.v);
+	store_close(&s);
+	return k.expired;
+}
+
 int ctl_sweep(struct ctl *c, int *removed)
 {
-	int changed = 0;
+	long changed = 0;
 
 	*removed = 0;
 	for (int l = 0; l < MXS_NIP_LISTS; l++) {
 		const struct listdef *d = &ip_lists[l];
-		struct keep_ctx k = { .now = time(NULL) };
-		struct store s;
+		char names[SRC_MAX][SRC_NAMELEN], sname[128];
+		long r;
+		int n;
 
-		uint64_t seq;
-		int64_t next;
-
-		if (!d->has_expires)
-			continue;
-		/* the header and the journal tell whether anything expired:
-		 * no need to read (and verify) the whole list otherwise */
-		if (store_peek(c, d->name, &seq, &next))
+		n = src_names(c, d->name, names, SRC_MAX);
+		if (n < 0)
 			return 1;
-		if (!next || next > k.now)
-			continue;
-		if (store_open(c, d->name, &s))
-			return 1;
-		if (!s.next_expiry || s.next_expiry > k.now) {
-			store_close(&s);
-			continue;	/* nothing has expired */
-		}
-		store_all(&s, keep_live, &k);
-		if (k.oom) {
-			st_vec_free(&k.v);
-			store_close(&s);
-			return ctl_err("out of memory");
-		}
-		if (k.expired) {
-			/* expired entries no longer match in the data plane
-			 * already: writing the state first is safe */
-			store_adopt(&s, &k.v);
-			if (store_sync(c, d->name, &s)) {
-				store_close(&s);
+		/* the manual entries (when they can expire), then the sources */
+		for (int i = d->has_expires ? -1 : 0; i < n; i++) {
+			src_store_name(d->name, i < 0 ? NULL : names[i], sname, sizeof(sname));
+			r = sweep_store(c, sname);
+			if (r < 0)
 				return 1;
-			}
+			changed += r;
 		}
-		st_vec_free(&k.v);
-		store_close(&s);
-		*removed += k.expired;
-		changed += k.expired;
 	}
+	*removed = changed;
 	if (changed && c->loaded && ctl_compile(c, -1, NULL, NULL, NULL))
 		return 1;
 	return changed ? ctl_stamp(c) : 0;
 }
-

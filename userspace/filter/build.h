@@ -15,6 +15,7 @@
 #include "../../maps/contract.h"
 #include "../core/parse.h"
 #include "compile.h"
+#include "srcset.h"
 
 struct ctl;
 struct store;
@@ -57,6 +58,17 @@ extern const struct listdef {
 const struct listdef *listdef_by_id(uint32_t list);
 const struct listdef *listdef_by_name(const char *name);
 
+/*
+ * Where a build takes the IP lists from: their stores on disk (every
+ * source, filter/srcset.h), except one store standing in for its files
+ * (@ov: changes not yet written), or sets the caller holds open (@sets,
+ * indexed by enum mxs_ip_list, NULL for those to read from disk).
+ */
+struct build_in {
+	const struct src_over *ov;
+	struct srcset *const *sets;
+};
+
 /* Compile every list from state and install the build. @over_list's
  * entries come from @over instead of its state files (-1: none), countries
  * from @geo_path when given. 0, or 1 after printing an error. */
@@ -67,6 +79,15 @@ int ctl_compile(struct ctl *c, int over_list, const struct store *over,
 int ctl_compile_hook(struct ctl *c, int over_list, const struct store *over,
 		     const char *geo_path, struct cinfo *info, int (*before_switch)(void *),
 		     void *arg);
+/* A full build from @in, @before_switch as in ctl_compile_hook. */
+int ctl_compile_src(struct ctl *c, const struct build_in *in, int (*before_switch)(void *),
+		    void *arg);
+/* Patch the live build in place for changes of the prefixes @p[0..n)
+ * (sorted), one patch per first-stage span they touch; a full build when
+ * one is too wide or the build has no room left. 0, or 1 after an error. */
+int ctl_patch_src(struct ctl *c, const struct build_in *in, const struct mxs_prefix *p,
+		  size_t n);
+
 /*
  * The last full build, for the metrics (ST_LASTBUILD, one line of
  * key=value): when it went live, how long it took from reading the state

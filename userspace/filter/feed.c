@@ -28,58 +28,20 @@
 #include "build.h"
 #include "loader.h"
 #include "feed.h"
-#if __has_include("source.h")
 #include "source.h"
-#else
-/* TEMPORARY until filter/source.h lands on main: the entries go into the
- * list itself (no sources yet). */
-static int source_replace(struct ctl *c, const struct listdef *d, const char *src,
-			  struct st_vec *v)
-{
-	struct store s;
-	int rc;
-
-	if (store_open(c, d->name, &s))
-		return 1;
-	for (size_t i = 0; i < v->n; i++)
-		store_apply(&s, &v->e[i], src);
-	{
-		struct st_vec cur, copy = {};
-
-		if (!v->n || store_view(&s, &cur, &copy)) {
-			store_close(&s);
-			return 0;
-		}
-		store_adopt(&s, &copy);
-	}
-	rc = ctl_commit_whole(c, d, &s);
-	store_close(&s);
-	return rc;
-}
-
-static int source_remove(struct ctl *c, const struct listdef *d, const char *src)
-{
-	return 0;
-}
-#endif
+#include "srcset.h"
 
 const char *const feed_formats[] = { "plain", NULL };
 
 int feed_name_check(const char *name, char *err, size_t errlen)
 {
-	size_t n = strlen(name);
+	char src[80];
 
-	if (!n || n > 63)
-		return mxs_fail(err, errlen, "feed name '%s': 1 to 63 characters", name);
-	for (size_t i = 0; i < n; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || (ch == '.' && i)))
-			return mxs_fail(err, errlen, "feed name '%s': letters, digits, '_', '-' "
-					"and '.' (not first) only", name);
-	}
-	return 0;
+	/* the name is its source's ("feed:NAME"): one rule for both */
+	if (strlen(name) > 32)
+		return mxs_fail(err, errlen, "feed name '%s': at most 32 characters", name);
+	snprintf(src, sizeof(src), "feed:%s", name);
+	return src_valid(src, err, errlen);
 }
 
 bool feed_format_known(const char *fmt)
@@ -298,6 +260,16 @@ int feed_add(const struct ctl *c, const struct feed *f)
 		recfile_free(&conf);
 		return ctl_err("a feed named '%s' exists ('mxshield feed del %s' first to change "
 			       "it)", f->name, f->name);
+	}
+	/* a list has room for SRC_MAX sources: dnsbl and auto keep theirs */
+	for (int i = 0, same = 0; i < conf.n; i++) {
+		const char *l = rec_get(&conf.r[i], "list");
+
+		if (l && !strcmp(l, f->list) && ++same >= SRC_MAX - 2) {
+			recfile_free(&conf);
+			return ctl_err("the %s list has %d feeds already, the most it takes",
+				       f->list, same);
+		}
 	}
 	conf_to_rec(f, recfile_add(&conf));
 	rc = ctl_write(c, ST_FEEDS, &conf);
@@ -595,7 +567,9 @@ int feed_refresh(const struct ctl *c, const char *name, bool force, enum feed_op
 		goto done;
 	}
 	source_name(name, src, sizeof(src));
-	if (source_replace(&a, d, src, &v)) {
+	got = source_replace(&a, d, src, &v);
+	v = (struct st_vec){};	/* taken by source_replace, applied or not */
+	if (got) {
 		failed(&f, r, now, "applying the new copy failed (see the error printed or logged "
 		       "with it): the last good copy stays");
 		apply_close(&a);
@@ -608,7 +582,7 @@ int feed_refresh(const struct ctl *c, const char *name, bool force, enum feed_op
 		snprintf(f.etag, sizeof(f.etag), "%s", res.etag),
 		f.last_modified = res.last_modified;
 	r->outcome = FEED_UPDATED;
-	f.entries = v.n;
+	f.entries = r->entries;
 	f.success = f.changed = now;
 	f.error[0] = '\0';
 	record(c, &f, &a);

@@ -117,6 +117,7 @@ struct xfer {
 	int fd;
 	bool oversize, werr;
 	int werrno;
+	char encoding[64];	/* Content-Encoding of the last response */
 };
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
@@ -154,6 +155,17 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		x->res->etag[0] = '\0';
+		x->encoding[0] = '\0';
+	} else if (len > 17 && !strncasecmp(p, "Content-Encoding:", 17)) {
+		v = p + 17;
+		vl = len - 17;
+		while (vl && (*v == ' ' || *v == '\t')) {
+			v++;
+			vl--;
+		}
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		snprintf(x->encoding, sizeof(x->encoding), "%.*s", (int)vl, v);
 	} else if (len > 5 && !strncasecmp(p, "ETag:", 5)) {
 		v = p + 5;
 		vl = len - 5;
@@ -208,8 +220,15 @@ static int fetch_curl(const struct fetch_req *req, struct fetch_res *res)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, req->cacert);
-	/* every Content-Encoding this libcurl decodes (gzip, deflate, ...) */
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	/*
+	 * gzip Content-Encoding asked for, and NOT decoded here: the body is
+	 * written as it came, and core/input.c reads the file, gzip or not,
+	 * verifying every member's trailer (CRC-32, length). libcurl's own
+	 * decoder takes a gzip stream that stops short, on a connection that
+	 * simply closes, for a whole body.
+	 */
+	hdr = curl_slist_append(hdr, "Accept-Encoding: gzip");
+	curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	if (req->max_size)
 		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "mxshield/" MXS_VERSION " (feed)");
@@ -221,8 +240,8 @@ static int fetch_curl(const struct fetch_req *req, struct fetch_res *res)
 	if (req->etag && *req->etag && http) {
 		snprintf(inm, sizeof(inm), "If-None-Match: %s", req->etag);
 		hdr = curl_slist_append(hdr, inm);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	if (req->last_modified > 0) {
 		curl_easy_setopt(h, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
 		curl_easy_setopt(h, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)req->last_modified);
@@ -254,6 +273,10 @@ static int fetch_curl(const struct fetch_req *req, struct fetch_res *res)
 		rc = FETCH_SAME;
 	else if (http && res->code != 200)
 		rc = fail(res, "%s: HTTP %ld", req->url, res->code);
+	else if (*x.encoding && strcasecmp(x.encoding, "gzip") && strcasecmp(x.encoding, "x-gzip") &&
+		 strcasecmp(x.encoding, "identity"))
+		rc = fail(res, "%s: Content-Encoding %s, not asked for (gzip is)", req->url,
+			  x.encoding);
 	else if (unmet)
 		rc = FETCH_SAME;	/* file://: not modified since */
 	else

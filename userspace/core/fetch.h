@@ -7,11 +7,13 @@
  *    as If-None-Match / If-Modified-Since; a 304 (or, for file://, the
  *    condition unmet) is FETCH_SAME and writes nothing;
  *  - bounded: a connect timeout, a total timeout, and a size limit on the
- *    body as written (after Content-Encoding is undone: a gzip bomb is
- *    cut at the limit too); a body past the limit aborts the transfer;
+ *    body as it comes; a body past the limit aborts the transfer;
  *  - whole or an error: a short body (Content-Length not reached, a
- *    chunked stream cut, a gzip Content-Encoding that does not end) is an
- *    error, never a short file called good;
+ *    chunked stream cut) is an error, never a short file called good;
+ *  - gzip Content-Encoding asked for and written as it came (not decoded
+ *    here): the file is gzip then, and core/input.c verifies it whole
+ *    when it is read (every member's CRC-32 and length), which catches a
+ *    compressed stream cut short on a connection that just closes;
  *  - TLS always verified (peer and host name; there is no switch to turn
  *    it off), against the system's CAs or @cacert for a private CA;
  *  - http, https and file URLs, or a local path (read directly, with the

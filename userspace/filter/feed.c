@@ -375,6 +375,7 @@ static int feed_parse(const struct feed *f, const struct listdef *d, const char 
 	int64_t now = time(NULL);
 	struct input in;
 	char *line, why[MXS_ERRLEN];
+	uint64_t text = 0, cap = f->max_size ? f->max_size * FEED_TEXT_FACTOR : 0;
 	int got, rc = -1;
 
 	if (input_open(&in, path, 4094)) {
@@ -387,6 +388,13 @@ static int feed_parse(const struct feed *f, const struct listdef *d, const char 
 
 		if (got == INPUT_FAIL || got == INPUT_BAD) {
 			as_url(in.err, path, f->url, err, errlen);
+			goto out;
+		}
+		text += strlen(line) + 1;
+		if (cap && text > cap) {
+			mxs_fail(err, errlen, "%s: more than %llu bytes of entries once decompressed "
+				 "(%d times the size limit)", f->url, (unsigned long long)cap,
+				 FEED_TEXT_FACTOR);
 			goto out;
 		}
 		if (parse_line(line, d->has_action ? f->action : 0, now, &e, &comment, why,

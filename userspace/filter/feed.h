@@ -39,6 +39,10 @@ struct recfile;
 #define FEED_MAX_SIZE_DEFAULT (64ULL << 20)	/* bytes */
 #define FEED_MIN_ENTRIES_DEFAULT 1
 #define FEED_MAX_SHRINK_DEFAULT  50		/* percent */
+/* A gzip download is checked against the size limit as it comes; its
+ * entries, decompressed, may take this many times that, no more (a
+ * small file that inflates without end is refused). */
+#define FEED_TEXT_FACTOR 16
 
 /* One feed: its configuration and what its refreshes found. */
 struct feed {

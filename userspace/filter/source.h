@@ -35,6 +35,19 @@ int source_open(const struct ctl *c, const struct listdef *d, const char *src,
 #define SRCQ_MAX 1000000
 #endif
 
+/* The service applies a batch this long after its first push (a burst is
+ * one batch), at once when SRCQ_BATCH are waiting, and tries again this
+ * soon when a change held the lock. */
+#ifndef SRCQ_WINDOW_MS
+#define SRCQ_WINDOW_MS 10
+#endif
+#ifndef SRCQ_BATCH
+#define SRCQ_BATCH 4096
+#endif
+#ifndef SRCQ_RETRY_MS
+#define SRCQ_RETRY_MS 5
+#endif
+
 struct srcq_stats {
 	uint64_t pushed;	/* accepted by srcq_push */
 	uint64_t refused;	/* queue full */

@@ -19,6 +19,9 @@ struct policy_opts {
 	const char *socket_group;	/* group of a unix: socket */
 	const char *request_timeout, *idle_timeout;	/* seconds */
 	const char *max_conn, *max_per_peer;
+	/* where DNSBL pushes and automatic blocks go (filter/source.h): the
+	 * caller applies it; NULL: nothing is pushed */
+	struct srcq *srcq;
 };
 
 /* Serve until killed, alone (`mxshield policy serve`): logs to standard
@@ -37,6 +40,7 @@ int policy_serve(struct ctl *c, const struct policy_opts *o);
  * none), or -2 after an error. One service per process.
  */
 struct policy_server;
+struct srcq;
 struct policy_server *policy_open(struct ctl *c, const struct policy_opts *o, int lfd);
 void policy_begin(struct policy_server *ps);
 int policy_fd(const struct policy_server *ps);

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -45,6 +46,7 @@
 #include "../filter/dropevent.h"
 #include "../filter/feed.h"
 #include "../filter/geodb.h"
+#include "../filter/source.h"
 #include "../filter/loader.h"
 #include "../filter/metrics.h"
 #include "policy_service.h"
@@ -319,6 +321,11 @@ struct svc {
 	int64_t ev_check;		/* ms: when to look at the pin again */
 	uint64_t ev_logged;
 	bool ev_missing_said;
+	/* single pushes to the lists' sources (DNSBL, automatic blocks),
+	 * applied in batches (filter/source.h) */
+	struct srcq *srcq;
+	struct ctl qctl;		/* its directories */
+	int64_t push_due;		/* ms: next flush (-1: nothing queued) */
 };
 
 static void notify_status(struct svc *s, const char *prefix)
@@ -713,6 +720,40 @@ static int64_t mono_ms(void)
 
 /* What only the service knows: the policy service's answers, whether it
  * has IP verdicts, and each part's own families. */
+static void push_metrics(struct svc *s, FILE *out)
+{
+	struct srcq_stats st;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fam[] = {
+		{ "mxshield_push_queued_total", "Single changes queued for the lists' sources "
+		  "(DNSBL pushes, automatic blocks).", offsetof(struct srcq_stats, pushed) },
+		{ "mxshield_push_refused_total", "Changes refused: the queue was full.",
+		  offsetof(struct srcq_stats, refused) },
+		{ "mxshield_push_applied_total", "Changes written and live in the filter.",
+		  offsetof(struct srcq_stats, applied) },
+		{ "mxshield_push_batches_total", "Batches applied.",
+		  offsetof(struct srcq_stats, flushes) },
+		{ "mxshield_push_busy_total", "Batches put off because a change held the state "
+		  "directory's lock.", offsetof(struct srcq_stats, busy) },
+		{ "mxshield_push_failed_total", "Batches that failed (logged; retried).",
+		  offsetof(struct srcq_stats, failed) },
+	};
+
+	srcq_stats(s->srcq, &st);
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		metrics_head(out, fam[i].name, "counter", fam[i].help);
+		metrics_sample_u64(out, fam[i].name, *(uint64_t *)((char *)&st + fam[i].off),
+				   NULL);
+	}
+	metrics_head(out, "mxshield_push_pending", "gauge", "Changes queued, not yet applied.");
+	metrics_sample_u64(out, "mxshield_push_pending", srcq_pending(s->srcq), NULL);
+	metrics_head(out, "mxshield_push_last_batch_seconds", "gauge",
+		     "How long the last batch took, from taking the lock to the stamp.");
+	metrics_sample(out, "mxshield_push_last_batch_seconds", st.last_flush_s, NULL);
+}
+
 static void service_families(struct svc *s, FILE *out)
 {
 	if (s->policy) {
@@ -736,6 +777,7 @@ static void service_families(struct svc *s, FILE *out)
 		     "Scrapes answered with the previous scrape's filter figures because a change "
 		     "held the state directory's lock (the service never waits for it).");
 	metrics_sample_u64(out, "mxshield_metrics_busy_scrapes_total", s->mbusy, NULL);
+	push_metrics(s, out);
 	for (int p = 0; p < NPARTS; p++)
 		if (s->on[p] && parts[p].metrics)
 			parts[p].metrics(s, out);
@@ -1015,12 +1057,47 @@ static void parts_due(struct svc *s, int p)
 	s->due[p] = t < 0 ? -1 : mono_ms() + t;
 }
 
+/* When to apply the queued pushes: SRCQ_WINDOW_MS after the oldest (a
+ * burst becomes one batch), or at once when SRCQ_BATCH are waiting. */
+static void push_arm(struct svc *s)
+{
+	double oldest = srcq_oldest(s->srcq);
+
+	if (!srcq_pending(s->srcq)) {
+		s->push_due = -1;
+		return;
+	}
+	if (s->push_due >= 0)
+		return;		/* a retry is set */
+	s->push_due = srcq_pending(s->srcq) >= SRCQ_BATCH ? 0 :
+		(int64_t)(oldest * 1000) + SRCQ_WINDOW_MS;
+}
+
+static void push_flush(struct svc *s)
+{
+	int rc;
+
+	if (s->push_due < 0 || s->push_due > mono_ms())
+		return;
+	rc = srcq_flush(&s->qctl, s->srcq);
+	/* busy: a change holds the lock, try again soon; an error was
+	 * logged and the batch stays queued: try again later */
+	s->push_due = rc > 0 ? mono_ms() + SRCQ_RETRY_MS : rc < 0 ? mono_ms() + 1000 : -1;
+}
+
 /* The loop's wait: the soonest of the policy service's and the parts'. */
 static int loop_timeout(struct svc *s)
 {
 	int64_t now = mono_ms();
 	int t = s->policy ? s->policy_timeout : -1;
 
+	push_arm(s);
+	if (s->push_due >= 0) {
+		int64_t left = s->push_due > now ? s->push_due - now : 0;
+
+		if (t < 0 || left < t)
+			t = (int)left;
+	}
 	for (int p = 0; p < NPARTS; p++) {
 		int64_t left;
 
@@ -1072,6 +1149,7 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	s.c = c;
 	s.o = o;
 	s.ep = s.sfd = s.sweep_tfd = s.geo_tfd = s.feeds_tfd = s.ifd = s.iwd = -1;
+	s.push_due = -1;
 	if (conf_load(o, &s.conf))
 		return 1;
 	if (o->check) {
@@ -1109,10 +1187,16 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	    add_fd(&s, s.ifd, &s.ifd))
 		return 1;
 
+	s.srcq = srcq_new();
+	if (!s.srcq)
+		return ctl_err("out of memory");
+	s.qctl = (struct ctl){ .state_dir = c->state_dir, .bpffs_dir = c->bpffs_dir,
+			       .lock_fd = -1 };
 	if (yes(&s.conf, "policy", "enabled")) {
 		struct policy_opts po;
 
 		policy_opts_of(&s.conf, &po);
+		po.srcq = s.srcq;
 		s.policy = policy_open(c, &po, lfd);
 		if (!s.policy || add_fd(&s, policy_fd(s.policy), &s.policy))
 			return 1;
@@ -1192,6 +1276,8 @@ int service_run(struct ctl *c, const struct service_opts *o)
 			if (s.policy_timeout == -2)
 				return 1;
 		}
+		push_arm(&s);
+		push_flush(&s);
 		now = mono_ms();
 		for (int p = 0; p < NPARTS; p++) {
 			if (!s.on[p] || (!part_ready[p] && (s.due[p] < 0 || s.due[p] > now)))
@@ -1207,6 +1293,10 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	for (int p = 0; p < NPARTS; p++)
 		if (s.on[p] && parts[p].stop)
 			parts[p].stop(&s);
+	if (srcq_pending(s.srcq)) {	/* what was decided is applied, if it can be */
+		s.push_due = 0;
+		push_flush(&s);
+	}
 	if (s.child > 0)
 		waitpid(s.child, NULL, 0);
 	return 0;

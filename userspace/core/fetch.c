@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include "fetch.h"
@@ -190,7 +191,7 @@ static int fetch_curl(const struct fetch_req *req, struct fetch_res *res)
 	bool https = !strncasecmp(req->url, "https://", 8);
 	bool http = https || !strncasecmp(req->url, "http://", 7);
 	curl_off_t ftime = -1;
-	long unmet = 0, timeout = req->timeout > 0 ? req->timeout : 60;
+	long timeout = req->timeout > 0 ? req->timeout : 60;
 	CURLcode cc;
 	CURL *h;
 	int rc;
@@ -237,20 +238,30 @@ static int fetch_curl(const struct fetch_req *req, struct fetch_res *res)
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
-	if (req->etag && *req->etag && http) {
+	/*
+	 * The validators go out as headers of our own, If-None-Match before
+	 * If-Modified-Since (RFC 9110 13.1.3: a server that knows ETags
+	 * ignores the date then). Not CURLOPT_TIMECONDITION: with it libcurl
+	 * drops a 200's body whose Last-Modified is not newer than the date
+	 * sent, and a copy changed within the same second as the one held
+	 * would pass for unchanged.
+	 */
+	if (http && req->etag && *req->etag) {
 		snprintf(inm, sizeof(inm), "If-None-Match: %s", req->etag);
+		hdr = curl_slist_append(hdr, inm);
+	} else if (http && req->last_modified > 0) {
+		time_t t = (time_t)req->last_modified;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(inm, sizeof(inm), "If-Modified-Since: %a, %d %b %Y %H:%M:%S GMT", &tm);
 		hdr = curl_slist_append(hdr, inm);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	if (req->last_modified > 0) {
-		curl_easy_setopt(h, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
-		curl_easy_setopt(h, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)req->last_modified);
-	}
 
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->code);
 	curl_easy_getinfo(h, CURLINFO_FILETIME_T, &ftime);
-	curl_easy_getinfo(h, CURLINFO_CONDITION_UNMET, &unmet);
 	res->last_modified = ftime > 0 ? (int64_t)ftime : 0;
 
 	if (x.oversize)
@@ -277,8 +288,6 @@ static int fetch_curl(const struct fetch_req *req, struct fetch_res *res)
 		 strcasecmp(x.encoding, "identity"))
 		rc = fail(res, "%s: Content-Encoding %s, not asked for (gzip is)", req->url,
 			  x.encoding);
-	else if (unmet)
-		rc = FETCH_SAME;	/* file://: not modified since */
 	else
 		rc = FETCH_NEW;
 	curl_slist_free_all(hdr);

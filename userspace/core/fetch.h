@@ -3,9 +3,11 @@
  * core/fetch.c: one download of a feed into a file, over libcurl.
  *
  * What a feed needs from a download, and nothing more:
- *  - conditional: the ETag and Last-Modified of the last good copy go out
- *    as If-None-Match / If-Modified-Since; a 304 (or, for file://, the
- *    condition unmet) is FETCH_SAME and writes nothing;
+ *  - conditional (http, https): the ETag of the last good copy goes out
+ *    as If-None-Match, or without one its Last-Modified as
+ *    If-Modified-Since; a 304 is FETCH_SAME and writes nothing (a local
+ *    path compares its size, inode and mtime; a file:// URL is read
+ *    whole each time);
  *  - bounded: a connect timeout, a total timeout, and a size limit on the
  *    body as it comes; a body past the limit aborts the transfer;
  *  - whole or an error: a short body (Content-Length not reached, a

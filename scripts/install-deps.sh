@@ -10,6 +10,8 @@ pkgs=(
 	libmicrohttpd-dev
 	# the content milter: the milter protocol, MIME, regular expressions
 	libmilter-dev libgmime-3.0-dev libpcre2-dev
+	# feeds (mxshield feed): downloads over HTTP(S) with verified TLS
+	libcurl4-openssl-dev
 	# the policy service's DNSBL lookups, asynchronous in its loop
 	libc-ares-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14

@@ -36,7 +36,7 @@ static const struct cli_obj *const before_lists[] = {
 	&obj_attach, &obj_detach, &obj_restore, &obj_unload, &obj_mode, &obj_gateway_only,
 };
 static const struct cli_obj *const after_lists[] = {
-	&obj_partner, &obj_country, &obj_geo,
+	&obj_feed, &obj_partner, &obj_country, &obj_geo,
 	&obj_status, &obj_lookup, &obj_stats, &obj_top, &obj_events, &obj_tags, &obj_metrics,
 	&obj_state, &obj_sweep,
 	&obj_serve, &obj_policy, &obj_envelope[0], &obj_envelope[1], &obj_envelope[2], &obj_envelope[3],

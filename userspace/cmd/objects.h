@@ -19,6 +19,7 @@ extern const struct cli_obj obj_attach, obj_detach, obj_restore, obj_unload;	/* 
 extern const struct cli_obj obj_status, obj_mode, obj_gateway_only;		/* status.c */
 extern const struct cli_obj obj_iplist[MXS_NIP_LISTS];				/* iplist.c */
 extern const struct cli_obj obj_partner;					/* partner.c */
+extern const struct cli_obj obj_feed;						/* feed.c */
 extern const struct cli_obj obj_country, obj_geo;				/* country.c */
 extern const struct cli_obj obj_lookup;						/* lookup.c */
 extern const struct cli_obj obj_stats, obj_tags;				/* stats.c */

@@ -47,6 +47,7 @@
 #include "../core/parse.h"
 #include "../filter/build.h"
 #include "../filter/dropevent.h"
+#include "../filter/feed.h"
 #include "../filter/geodb.h"
 #include "../filter/source.h"
 #include "../filter/loader.h"
@@ -78,6 +79,8 @@ static const struct key {
 	{ "policy", "max_per_peer", "256", K_NUM, 1, 1000000, true },
 	{ "sweep", "enabled", "yes", K_BOOL, 0, 0, true },
 	{ "sweep", "interval", "1h", K_DUR, 1, 0, true },
+	{ "feeds", "enabled", "yes", K_BOOL, 0, 0, true },
+	{ "feeds", "check", "1m", K_DUR, 1, 0, true },
 	{ "geo", "watch", "no", K_PATH, 0, 0, true },
 	{ "geo", "max_age", "30d", K_DUR, 1, 0, true },
 	{ "metrics", "enabled", "no", K_BOOL, 0, 0, false },
@@ -280,7 +283,7 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 				ctl_err(*known ? "%s:%d: unknown key '%s' in [%s] (known: %s)" :
 					"%s:%d: unknown key '%s' in section [%s]%s", path, it->line,
 					it->key, it->section, *known ? known :
-					" (sections: service, policy, sweep, geo, metrics, events, milter, auto)");
+					" (sections: service, policy, sweep, feeds, geo, metrics, events, milter, auto)");
 				conf_free(&cf);
 				return 1;
 			}
@@ -319,14 +322,14 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 
 /* ---------------------------------------------------------------- state */
 
-enum job { JOB_SWEEP = 1, JOB_GEO = 2, JOB_MAX_AGE = 4 };
+enum job { JOB_SWEEP = 1, JOB_GEO = 2, JOB_MAX_AGE = 4, JOB_FEEDS = 8 };
 
 struct svc {
 	struct ctl *c;
 	const struct service_opts *o;
 	struct service_conf conf;
 	struct policy_server *policy;
-	int ep, sfd, sweep_tfd, geo_tfd, ifd, iwd;
+	int ep, sfd, sweep_tfd, geo_tfd, feeds_tfd, ifd, iwd;
 	char geo_dir[PATH_MAX], geo_name[NAME_MAX + 1];
 	unsigned pending;		/* enum job bits waiting for a child */
 	pid_t child;
@@ -381,6 +384,9 @@ static void notify_status(struct svc *s, const char *prefix)
 	if (yes(sc, "sweep", "enabled"))
 		n += snprintf(st + n, sizeof(st) - n, "sweeps every %s; ",
 			      service_conf_get(sc, "sweep", "interval"));
+	if (yes(sc, "feeds", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "feeds checked every %s; ",
+			      service_conf_get(sc, "feeds", "check"));
 	if (strcmp(service_conf_get(sc, "geo", "watch"), "no"))
 		n += snprintf(st + n, sizeof(st) - n, "watching %s; ",
 			      service_conf_get(sc, "geo", "watch"));
@@ -424,6 +430,67 @@ static bool same_file(const char *a, const char *b)
 	return same;
 }
 
+/* Is a feed due? (The parent asks on each check: two small state files
+ * read, no lock: they are replaced whole, never written in place.) */
+static bool feeds_due(struct svc *s)
+{
+	int64_t now = time(NULL);
+	struct feed *v;
+	bool due = false;
+	int n;
+
+	if (feed_read_all(s->c, &v, &n))
+		return false;
+	for (int i = 0; i < n && !due; i++)
+		due = feed_next_due(&v[i]) <= now;
+	free(v);
+	return due;
+}
+
+/* In the child: refresh every feed that is due, each applied on its own
+ * (the lock only for its apply), each outcome logged. */
+static int feeds_job(struct ctl *c)
+{
+	int64_t now = time(NULL);
+	struct feed *v;
+	int n, rc = 0;
+
+	if (feed_read_all(c, &v, &n))
+		return 1;
+	for (int i = 0; i < n; i++) {
+		struct feed_result r;
+
+		if (feed_next_due(&v[i]) > now)
+			continue;
+		if (feed_refresh(c, v[i].name, false, FEED_IF_LOADED, &r)) {
+			rc = 1;
+			continue;
+		}
+		switch (r.outcome) {
+		case FEED_UPDATED:
+			log_print(LOG_NOTICE, "feed %s: updated, %llu entries (had %llu)",
+				  v[i].name, (unsigned long long)r.entries,
+				  (unsigned long long)r.before);
+			break;
+		case FEED_UNCHANGED:
+			log_print(LOG_INFO, "feed %s: unchanged (%llu entries)", v[i].name,
+				  (unsigned long long)r.entries);
+			break;
+		case FEED_BUSY:
+			log_print(LOG_INFO, "feed %s: skipped: %s", v[i].name, r.error);
+			break;
+		case FEED_FAILED:
+			log_print(LOG_WARNING, "feed %s: refresh failed: %s; the last good copy "
+				  "stays (%llu entries)", v[i].name, r.error,
+				  (unsigned long long)r.before);
+			rc = 1;
+			break;
+		}
+	}
+	free(v);
+	return rc;
+}
+
 /* In the child: one fresh context per job, the lock held only for it. */
 static int job_run(struct svc *s, enum job j)
 {
@@ -463,6 +530,9 @@ static int job_run(struct svc *s, enum job j)
 			  (long long)((time(NULL) - (int64_t)meta.build_epoch) / 86400),
 			  c.loaded ? "" : "; the filter is not loaded: restore compiles it");
 		break;
+	case JOB_FEEDS:
+		rc = feeds_job(&c);
+		break;
 	case JOB_MAX_AGE:
 		if (geodb_info(&c, &gi))
 			return 1;
@@ -500,6 +570,8 @@ static void jobs_start(struct svc *s)
 			rc |= job_run(s, JOB_GEO);
 		if (s->pending & JOB_SWEEP)
 			rc |= job_run(s, JOB_SWEEP);
+		if (s->pending & JOB_FEEDS)
+			rc |= job_run(s, JOB_FEEDS);
 		_exit(rc);
 	}
 	s->child = pid;
@@ -522,10 +594,11 @@ static void jobs_reap(struct svc *s)
 		if (pid != s->child)
 			continue;
 		if (WIFSIGNALED(status))
-			log_print(LOG_ERR, "upkeep (%s%s%s) killed by signal %d",
+			log_print(LOG_ERR, "upkeep (%s%s%s%s) killed by signal %d",
 				  s->child_jobs & JOB_SWEEP ? "sweep " : "",
 				  s->child_jobs & JOB_GEO ? "geo " : "",
-				  s->child_jobs & JOB_MAX_AGE ? "max-age" : "", WTERMSIG(status));
+				  s->child_jobs & JOB_MAX_AGE ? "max-age " : "",
+				  s->child_jobs & JOB_FEEDS ? "feeds" : "", WTERMSIG(status));
 		s->child = 0;
 	}
 	if (!s->stop)
@@ -558,6 +631,26 @@ static void sweep_arm(struct svc *s)
 		timer_set(s->sweep_tfd, every * 1000, every);
 	else
 		timer_set(s->sweep_tfd, 0, 0);
+}
+
+/* Check for due feeds every [feeds] check, the first time at once. */
+static void feeds_arm(struct svc *s)
+{
+	int64_t every = secs(&s->conf, "feeds", "check");
+
+	if (yes(&s->conf, "feeds", "enabled"))
+		timer_set(s->feeds_tfd, 1, every);
+	else
+		timer_set(s->feeds_tfd, 0, 0);
+}
+
+static void feeds_tick(struct svc *s)
+{
+	uint64_t ticks;
+
+	if (read(s->feeds_tfd, &ticks, sizeof(ticks)) > 0 && !(s->child_jobs & JOB_FEEDS &&
+	    s->child > 0) && feeds_due(s))
+		want(s, JOB_FEEDS);
 }
 
 /* Watch the directory (geoipupdate and the fetch script rename a new file
@@ -655,6 +748,7 @@ static void reload(struct svc *s)
 		policy_reconfigure(s->policy, &po, prestart, sizeof(prestart));
 	}
 	sweep_arm(s);
+	feeds_arm(s);
 	geo_arm(s);
 	want(s, JOB_MAX_AGE);
 	for (int p = 0; p < NPARTS; p++)
@@ -1341,7 +1435,7 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	memset(&s, 0, sizeof(s));
 	s.c = c;
 	s.o = o;
-	s.ep = s.sfd = s.sweep_tfd = s.geo_tfd = s.ifd = s.iwd = -1;
+	s.ep = s.sfd = s.sweep_tfd = s.geo_tfd = s.feeds_tfd = s.ifd = s.iwd = -1;
 	s.push_due = -1;
 	if (conf_load(o, &s.conf))
 		return 1;
@@ -1370,11 +1464,14 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.sweep_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s.geo_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s.feeds_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s.ep < 0 || s.sfd < 0 || s.sweep_tfd < 0 || s.geo_tfd < 0 || s.ifd < 0)
+	if (s.ep < 0 || s.sfd < 0 || s.sweep_tfd < 0 || s.geo_tfd < 0 || s.feeds_tfd < 0 ||
+	    s.ifd < 0)
 		return ctl_err("setting up the loop: %s", strerror(errno));
 	if (add_fd(&s, s.sfd, &s.sfd) || add_fd(&s, s.sweep_tfd, &s.sweep_tfd) ||
-	    add_fd(&s, s.geo_tfd, &s.geo_tfd) || add_fd(&s, s.ifd, &s.ifd))
+	    add_fd(&s, s.geo_tfd, &s.geo_tfd) || add_fd(&s, s.feeds_tfd, &s.feeds_tfd) ||
+	    add_fd(&s, s.ifd, &s.ifd))
 		return 1;
 
 	s.srcq = srcq_new();
@@ -1413,6 +1510,7 @@ int service_run(struct ctl *c, const struct service_opts *o)
 		  s.conf.file_read ? "config " : "no config file, the defaults",
 		  s.conf.file_read ? s.conf.path : "", log_target_name(lt));
 	sweep_arm(&s);
+	feeds_arm(&s);
 	geo_arm(&s);
 	want(&s, JOB_MAX_AGE | (yes(&s.conf, "sweep", "enabled") ? JOB_SWEEP : 0));
 	sd_notify(0, "READY=1");
@@ -1440,6 +1538,8 @@ int service_run(struct ctl *c, const struct service_opts *o)
 			} else if (t == &s.sweep_tfd) {
 				if (read(s.sweep_tfd, &ticks, sizeof(ticks)) > 0)
 					want(&s, JOB_SWEEP);
+			} else if (t == &s.feeds_tfd) {
+				feeds_tick(&s);
 			} else if (t == &s.geo_tfd) {
 				if (read(s.geo_tfd, &ticks, sizeof(ticks)) > 0)
 					want(&s, JOB_GEO);

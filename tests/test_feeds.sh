@@ -187,6 +187,20 @@ SNAP=$(sources)
 seq 1 300 | sed 's|.*|198.51.100.&/32|' | head -250 | gzip -c | head -c 300 | put g.gz
 failure "a gzip file cut short" g 'gzip|cut|end'
 
+# a published format, detected (core/listfmt.h): Spamhaus DROP JSON lines
+printf '%s\n' '{"cidr":"203.0.113.224/28","sblid":"SBL9","rir":"arin"}' \
+	'{"cidr":"2001:db8:ff::/48","sblid":"SBL10","rir":"ripencc"}' \
+	'{"type":"metadata","timestamp":1767945600,"size":2,"records":2}' | put j.json
+check "feed add j (format auto)" mx feed add j $HTTP/j.json
+check "j: a good copy (DROP JSON, detected)" mx feed update j
+check_eq "j: 2 entries" 2 "$(fj j .entries)"
+check_eq "j: the SBL id is the entry's comment" "SBL9 arin" \
+	"$(mx --json lookup 203.0.113.230 | jq -r '[.matches[] | select(.decides)][0].sources[0].comment')"
+SNAP=$(sources)
+printf '%s\n' '{"cidr":"203.0.113.224/28","sblid":"SBL9","rir":"arin"}' | put j.json
+failure "a DROP JSON copy without its metadata line (cut)" j 'metadata'
+check "feed del j" mx feed del j
+
 # del a feed: a prefix another still lists stays; the manual entry stays
 check "feed del a" mx feed del a
 check_eq "192.0.2.40: still dropped, by feed b alone" "drop feed:b" "$(verdict 192.0.2.40)"

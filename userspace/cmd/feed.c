@@ -14,6 +14,7 @@
 #include "../core/ctl.h"
 #include "../core/fetch.h"
 #include "../core/json.h"
+#include "../core/listfmt.h"
 #include "../core/parse.h"
 #include "../filter/build.h"
 #include "../filter/feed.h"
@@ -130,7 +131,7 @@ static int do_add(struct ctl *c, const struct cli_args *a)
 		return cli_usage(a, "--action: %s entries have no action", d->name);
 	if (act && parse_action(act, &f.action, err, sizeof(err)))
 		return ctl_err("--action: %s", err);
-	snprintf(f.format, sizeof(f.format), "%s", fmt ? fmt : "plain");
+	snprintf(f.format, sizeof(f.format), "%s", fmt ? fmt : "auto");
 	if (!feed_format_known(f.format))
 		return cli_usage(a, "--format: '%s' is not a feed format", f.format);
 	if (take_source(a->pos[1], f.url, sizeof(f.url)))
@@ -393,8 +394,8 @@ static const struct cli_opt add_opts[] = {
 	{ "list", "LIST", "the list it fills: block (default), trust or gateway", list_names },
 	{ "action", "ACTION", "block list: drop (at the NIC, default), reject, quarantine or "
 			      "spam", cli_actions },
-	{ "format", "FORMAT", "plain: one address or CIDR a line, '#' comments, text after "
-			      "';' or '#' kept as the comment", feed_formats },
+	{ "format", "FORMAT", "how the list is published, as for 'block import --format' "
+			      "(default auto: detected from the first lines)", listfmt_names },
 	{ "every", "DURATION", "refresh interval (default 1h, at least 10s)" },
 	{ "min-entries", "N", "a copy with fewer entries is refused (default 1)" },
 	{ "max-shrink", "PCT", "a copy shrinking by more than PCT %% of the last good one is "

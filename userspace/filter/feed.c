@@ -27,11 +27,13 @@
 #include "../state/recfile.h"
 #include "build.h"
 #include "loader.h"
+#include "../core/listfmt.h"
 #include "feed.h"
 #include "source.h"
 #include "srcset.h"
 
-const char *const feed_formats[] = { "plain", NULL };
+/* A feed is read as `import --format` reads a file (core/listfmt.h). */
+const char *const *const feed_formats = listfmt_names;
 
 int feed_name_check(const char *name, char *err, size_t errlen)
 {
@@ -327,34 +329,6 @@ int feed_del(struct ctl *c, const char *name)
  * SBL123") is the entry's comment. Every line must parse: a feed with a
  * bad line is a bad feed, not one to apply in part.
  */
-static int parse_line(char *line, uint8_t action, int64_t now, struct st_ent *e,
-		      const char **comment, char *err, size_t errlen)
-{
-	char *p = line, *rest;
-	struct mxs_prefix pfx;
-
-	rest = p + strcspn(p, " \t;#");
-	*comment = NULL;
-	if (*rest) {
-		char *c = rest;
-
-		*rest = '\0';
-		c++;
-		c += strspn(c, " \t;#");
-		if (*c)
-			*comment = c;
-	}
-	if (parse_prefix(p, &pfx, err, errlen))
-		return -1;
-	if (*comment && strlen(*comment) > 200)
-		(*(char **)comment)[200] = '\0';
-	memset(e, 0, sizeof(*e));
-	st_set_prefix(e, &pfx);
-	e->action = action;
-	e->added = now;
-	return 0;
-}
-
 /* The reader's message about the downloaded file, naming the feed's URL
  * instead (the temporary file means nothing to an admin). */
 static void as_url(const char *msg, const char *path, const char *url, char *err, size_t errlen)
@@ -369,22 +343,58 @@ static void as_url(const char *msg, const char *path, const char *url, char *err
 
 /* Read @path whole into @v (sorted, duplicates folded). 0, or -1 with
  * err: "URL:LINE: why" for a line, "URL: why" for the file. */
-static int feed_parse(const struct feed *f, const struct listdef *d, const char *path,
-		      struct st_vec *v, char *err, size_t errlen)
+/* The format of the file at @path from its first lines: 0, or -1 with
+ * @err. */
+static int feed_detect(const struct feed *f, const char *path, enum listfmt_kind *kind,
+		       char *err, size_t errlen)
 {
-	int64_t now = time(NULL);
+	char *lines[16], *line, why[MXS_ERRLEN];
 	struct input in;
-	char *line, why[MXS_ERRLEN];
-	uint64_t text = 0, cap = f->max_size ? f->max_size * FEED_TEXT_FACTOR : 0;
+	size_t n = 0;
 	int got, rc = -1;
 
 	if (input_open(&in, path, 4094)) {
 		as_url(in.err, path, f->url, err, errlen);
 		return -1;
 	}
+	while (n < 16 && (got = input_line(&in, &line)) == INPUT_LINE)
+		if (!(lines[n++] = strdup(line)))
+			break;
+	if (!listfmt_detect((const char *const *)lines, n, kind, why, sizeof(why)))
+		rc = 0;
+	else
+		mxs_fail(err, errlen, "%s: %s (give the feed's --format)", f->url, why);
+	while (n)
+		free(lines[--n]);
+	input_close(&in);
+	return rc;
+}
+
+/* Read @path whole into @v (sorted, duplicates folded). 0, or -1 with
+ * @err ("URL:LINE: why"). */
+static int feed_parse(const struct feed *f, const struct listdef *d, const char *path,
+		      struct st_vec *v, char *err, size_t errlen)
+{
+	int64_t now = time(NULL);
+	int kind = listfmt_kind(f->format);
+	struct listfmt lf;
+	struct input in;
+	char *line, why[MXS_ERRLEN];
+	uint64_t text = 0, cap = f->max_size ? f->max_size * FEED_TEXT_FACTOR : 0;
+	int got, rc = -1;
+
+	if (kind < 0)
+		return mxs_fail(err, errlen, "%s: unknown format '%s'", f->url, f->format);
+	if (kind == LISTFMT_AUTO && feed_detect(f, path, (enum listfmt_kind *)&kind, err, errlen))
+		return -1;
+	listfmt_init(&lf, kind, d->name, d->has_action, d->has_expires, now);
+	if (input_open(&in, path, 4094)) {
+		as_url(in.err, path, f->url, err, errlen);
+		return -1;
+	}
 	while ((got = input_line(&in, &line)) != INPUT_END) {
-		struct st_ent e;
-		const char *comment;
+		struct listfmt_ent le;
+		struct st_ent e = { .added = now };
 
 		if (got == INPUT_FAIL || got == INPUT_BAD) {
 			as_url(in.err, path, f->url, err, errlen);
@@ -397,15 +407,27 @@ static int feed_parse(const struct feed *f, const struct listdef *d, const char 
 				 FEED_TEXT_FACTOR);
 			goto out;
 		}
-		if (parse_line(line, d->has_action ? f->action : 0, now, &e, &comment, why,
-			       sizeof(why))) {
+		got = listfmt_line(&lf, line, &le, why, sizeof(why));
+		if (got == LISTFMT_ERR) {
 			mxs_fail(err, errlen, "%s:%ld: %s", f->url, in.lineno, why);
 			goto out;
 		}
-		if (st_vec_push(v, &e, comment)) {
+		if (got == LISTFMT_SKIP)
+			continue;
+		st_set_prefix(&e, &le.pfx);
+		/* the feed's --action, unless the line names one (a Postfix
+		 * table's REJECT, HOLD ...) */
+		if (d->has_action)
+			e.action = le.action ? le.action : f->action;
+		e.expires = d->has_expires ? le.expires : 0;
+		if (st_vec_push(v, &e, le.comment)) {
 			mxs_fail(err, errlen, "out of memory");
 			goto out;
 		}
+	}
+	if (listfmt_end(&lf, why, sizeof(why))) {
+		mxs_fail(err, errlen, "%s: %s", f->url, why);
+		goto out;
 	}
 	if (in.ctl_lines) {
 		mxs_fail(err, errlen, "%s: %ld line%s with NUL or control bytes: a damaged or "

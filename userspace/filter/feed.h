@@ -74,7 +74,7 @@ struct feed {
 int feed_name_check(const char *name, char *err, size_t errlen);
 /* Is @fmt a format a feed may name? */
 bool feed_format_known(const char *fmt);
-extern const char *const feed_formats[];
+extern const char *const *const feed_formats;
 
 /* Every feed, configuration and status, sorted by name: 0 and *v (free
  * it), or 1 after an error. */

@@ -8,6 +8,8 @@ pkgs=(
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP
 	libmicrohttpd-dev
+	# HTTP client: the fleet's etcd gateway (mxshield sync), feeds
+	libcurl4-openssl-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test
@@ -25,6 +27,8 @@ pkgs=(
 	tmux
 	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)
 	debhelper devscripts lintian dpkg-dev fakeroot
+	# tests/test_fleet.sh: a real etcd cluster (in namespaces only)
+	etcd-server etcd-client
 	# tests/test_metrics.sh: promtool checks the exposition, a real
 	# Prometheus server (started in a namespace only) scrapes it
 	prometheus

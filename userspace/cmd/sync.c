@@ -70,7 +70,7 @@ static void print_status(const struct sync_status *st, double now)
 	       st->connected ? "connected" : "not connected");
 	if (st->endpoint[0])
 		printf(" (%s)", st->endpoint);
-	printf(", lag %.1f s, digest %016llx\n", st->lag + (st->connected ? 0 : now - st->time),
+	printf(", lag %.1f s, digest %016llx\n", st->lag,
 	       (unsigned long long)st->digest);
 	printf("changes applied from the fleet %llu, sent %llu, full reads %llu\n",
 	       (unsigned long long)st->changes_in, (unsigned long long)st->changes_out,

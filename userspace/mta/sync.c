@@ -37,6 +37,10 @@
 /* The edge key's lease, and how often it is refreshed. */
 #define SYNC_LEASE_TTL 10
 #define SYNC_EDGE_EVERY 2.0
+/* One request to etcd at most (ms; each endpoint in turn). */
+#define SYNC_TIMEOUT_MS 2000
+/* A status file older than this (s) is of a sync that is stuck or gone. */
+#define SYNC_STALE 3.5
 /* Local changes are looked for this often (ms). */
 #define SYNC_POLL_MS 20
 
@@ -343,6 +347,15 @@ static void unlock_state(struct syncd *sd)
 	ctl_unlock(sd->c);
 }
 
+/* "m_block_auto": the state file's key of a unit's generation */
+static void unit_key(const struct unit *u, char *k, size_t len)
+{
+	snprintf(k, len, "m_%s", u->name);
+	for (char *p = k; *p; p++)
+		if (*p == '.')
+			*p = '_';
+}
+
 static int state_save(struct syncd *sd)
 {
 	struct recfile f = {};
@@ -363,6 +376,16 @@ static int state_save(struct syncd *sd)
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)sd->cluster);
 	rec_set(r, "cluster", buf);
 	rec_set(r, "prefix", sd->cf->prefix);
+	/* each list's generation: the next change is checked against it */
+	for (int i = 0; i < sd->nu; i++) {
+		char k[64], v[96];
+
+		if (!sd->u[i].m_rev)
+			continue;
+		unit_key(&sd->u[i], k, sizeof(k));
+		snprintf(v, sizeof(v), "%lld/%s", (long long)sd->u[i].m_rev, sd->u[i].gen);
+		rec_set(r, k, v);
+	}
 	rc = ctl_write(sd->c, ST_SYNC_STATE, &f);
 	recfile_free(&f);
 	if (!had_lock)
@@ -386,6 +409,18 @@ static int state_load(struct syncd *sd)
 			v = rec_get(&f.r[0], "cluster");
 			sd->cluster = v ? strtoull(v, NULL, 10) : 0;
 			sd->joined = sd->rev > 0;
+			for (int i = 0; i < sd->nu; i++) {
+				char k[64];
+				long long mr;
+				char gen[40];
+
+				unit_key(&sd->u[i], k, sizeof(k));
+				v = rec_get(&f.r[0], k);
+				if (v && sscanf(v, "%lld/%39s", &mr, gen) == 2) {
+					sd->u[i].m_rev = mr;
+					snprintf(sd->u[i].gen, sizeof(sd->u[i].gen), "%s", gen);
+				}
+			}
 		}
 	}
 	recfile_free(&f);
@@ -1120,6 +1155,7 @@ static char *status_json(const struct sync_status *st)
 	json_object_object_add(o, "digest", json_object_new_string(d));
 	json_object_object_add(o, "time", json_object_new_double(st->time));
 	json_object_object_add(o, "lag", json_object_new_double(st->lag));
+	json_object_object_add(o, "caught_up", json_object_new_double(st->caught_up));
 	json_object_object_add(o, "connected", json_object_new_boolean(st->connected));
 	json_object_object_add(o, "endpoint", json_object_new_string(st->endpoint));
 	json_object_object_add(o, "error", json_object_new_string(st->error));
@@ -1150,6 +1186,8 @@ static int status_parse(const char *s, size_t n, struct sync_status *st)
 		st->time = json_object_get_double(v);
 	if (G("lag"))
 		st->lag = json_object_get_double(v);
+	if (G("caught_up"))
+		st->caught_up = json_object_get_double(v);
 	if (G("connected"))
 		st->connected = json_object_get_boolean(v);
 	if (G("endpoint"))
@@ -1174,6 +1212,7 @@ static void status_write(struct syncd *sd, double now)
 
 	sd->st.rev = sd->rev;
 	sd->st.time = now;
+	sd->st.caught_up = sd->caught_up;
 	sd->st.lag = sd->st.connected ? 0 : now - sd->caught_up;
 	if (sd->st.lag < 0)
 		sd->st.lag = 0;
@@ -1200,6 +1239,7 @@ int sync_status_read(const struct ctl *c, struct sync_status *st)
 	char path[4096], buf[4096];
 	FILE *f;
 	size_t n;
+	double now;
 
 	state_path(c, ST_SYNC_STATUS, path, sizeof(path));
 	f = fopen(path, "r");
@@ -1208,7 +1248,18 @@ int sync_status_read(const struct ctl *c, struct sync_status *st)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	return status_parse(buf, n, st) ? -1 : 0;
+	if (status_parse(buf, n, st))
+		return -1;
+	/* written every second: an older file means the loop is stuck in a
+	 * request, or the sync is not running: not connected, and the lag
+	 * runs from the last moment it was current */
+	now = now_s();
+	if (now - st->time > SYNC_STALE)
+		st->connected = false;
+	st->lag = st->connected ? 0 : now - st->caught_up;
+	if (st->lag < 0)
+		st->lag = 0;
+	return 0;
 }
 
 static void edge_publish(struct syncd *sd)
@@ -1342,7 +1393,7 @@ static void health(struct syncd *sd, double now)
 	char key[512];
 
 	snprintf(key, sizeof(key), "%shealth", sd->kvp);
-	etcd_set_timeout(sd->e, 1500);
+	etcd_set_timeout(sd->e, 1000);
 	if (etcd_range(sd->e, key, NULL, 0, 1, true, &k)) {
 		sync_error(sd, "%s", etcd_error(sd->e));
 		drop_watch(sd, now);
@@ -1356,7 +1407,7 @@ static void health(struct syncd *sd, double now)
 			sd->caught_up = now;
 		}
 	}
-	etcd_set_timeout(sd->e, 5000);
+	etcd_set_timeout(sd->e, SYNC_TIMEOUT_MS);
 }
 
 int sync_run(struct ctl *c, const struct sync_conf *cf, volatile int *stop)
@@ -1384,7 +1435,7 @@ int sync_run(struct ctl *c, const struct sync_conf *cf, volatile int *stop)
 		ctl_err("%s", err);
 		goto out;
 	}
-	etcd_set_timeout(sd->e, 5000);
+	etcd_set_timeout(sd->e, SYNC_TIMEOUT_MS);
 	state_path(c, "sync/view", dir, sizeof(dir));
 	if (ctl_mkdir_p(dir, 0700)) {
 		ctl_err("%s: %s", dir, strerror(errno));

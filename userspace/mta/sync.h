@@ -48,6 +48,7 @@ int sync_run(struct ctl *c, const struct sync_conf *cf, volatile int *stop);
 struct sync_status {
 	int64_t rev;		/* applied revision */
 	double lag;		/* seconds since it was last known current */
+	double caught_up;	/* that moment (unix seconds) */
 	double time;		/* when written (unix seconds) */
 	bool connected;
 	uint64_t digest;	/* of the shared lists' live entries */

@@ -97,10 +97,26 @@ start_member() {
 		>>"$work/etcd$k.log" 2>&1 &
 	member[$k]=$!
 }
+# edges 1 and 2 run `sync serve`; edge 3 the service with a [sync] section
 start_sync() {
 	local i=$1
-	ip netns exec $pre-e$i "$MXS" --state-dir "$work/s$i" --bpffs-dir "/run/$pre-b$i" \
-		sync serve --endpoints "$EPS" --name edge$i >>"$work/sync$i.log" 2>&1 &
+	if [ "$i" = 3 ]; then
+		cat >"$work/serve3.conf" <<-EOF
+		[sync]
+		enabled = yes
+		endpoints = $EPS
+		name = edge3
+		[metrics]
+		enabled = yes
+		listen = 127.0.0.1:9911
+		EOF
+		ip netns exec $pre-e$i "$MXS" --state-dir "$work/s$i" --bpffs-dir "/run/$pre-b$i" \
+			serve --config "$work/serve3.conf" --no-policy --log stderr \
+			>>"$work/sync$i.log" 2>&1 &
+	else
+		ip netns exec $pre-e$i "$MXS" --state-dir "$work/s$i" --bpffs-dir "/run/$pre-b$i" \
+			sync serve --endpoints "$EPS" --name edge$i >>"$work/sync$i.log" 2>&1 &
+	fi
 	syncpid[$i]=$!
 }
 stop_sync() {
@@ -247,6 +263,12 @@ check "healed: edge 3 catches up (edge 1's change drops there)" wait_for 20 cann
 check "... and its own queued change reaches edge 1" wait_for 10 cannot 1 203.0.113.110
 lag0() { [ "$(sstat 3 'lag < 1 and .connected')" = true ]; }
 check "... and reports a lag of 0 again" wait_for 10 lag0
+metric() { ip netns exec $pre-e3 curl -s http://127.0.0.1:9911/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+rev3=$(metric mxshield_sync_applied_revision)
+if [ -n "$rev3" ] && [ "${rev3%.*}" -gt 0 ] && [ "$(metric mxshield_sync_connected)" = 1 ]; then
+	ok "edge 3's service exports its revision ($rev3) and connection in the metrics"; else
+	not_ok "the service's metrics show the sync" "revision '$rev3'"; fi
+check "status names the fleet sync" sh -c "ip netns exec $pre-e3 $MXS --state-dir $work/s3 --bpffs-dir /run/$pre-b3 status | grep -q 'fleet sync: edge edge3, revision [0-9]*, connected'"
 
 # ---------------------------------------- an edge restarts from its revision
 stop_sync 2

@@ -15,6 +15,7 @@
 #include "../filter/install.h"
 #include "../filter/loader.h"
 #include "../state/recfile.h"
+#include "../mta/sync.h"
 #include "objects.h"
 
 /* Everything status shows, gathered once and printed as text or JSON. */
@@ -90,6 +91,34 @@ static void gather_build(struct ctl *c, struct status *st)
 					     &st->fill[v6].used) == 0;
 }
 
+/* The fleet sync (docs/fleet.md), when this host is a member. */
+static void json_sync(struct ctl *c)
+{
+	struct sync_status ss;
+
+	if (sync_status_read(c, &ss))
+		return;
+	jw_key("sync");
+	jw_obj();
+	jw_kstr("name", ss.name);
+	jw_ki64("applied_revision", ss.rev);
+	jw_kbool("connected", ss.connected);
+	jw_kdouble("lag_seconds", ss.lag);
+	jw_kstr("last_error", ss.error);
+	jw_end_obj();
+}
+
+static void print_sync(struct ctl *c)
+{
+	struct sync_status ss;
+
+	if (sync_status_read(c, &ss))
+		return;
+	printf("fleet sync: edge %s, revision %lld, %s, lag %.1f s%s%s\n", ss.name,
+	       (long long)ss.rev, ss.connected ? "connected" : "NOT connected", ss.lag,
+	       ss.error[0] ? ", last error: " : "", ss.error);
+}
+
 static void print_json(struct ctl *c, const struct status *st)
 {
 	jw_obj();
@@ -153,6 +182,7 @@ static void print_json(struct ctl *c, const struct status *st)
 	jw_ki64("max_age_seconds", st->geo.max_age);
 	jw_kbool("stale", st->geo.stale);
 	jw_end_obj();
+	json_sync(c);
 	jw_end_obj();
 }
 
@@ -194,6 +224,7 @@ static void print_text(struct ctl *c, const struct status *st)
 		       f->attached ? "attached" : "interface gone (detach to clean up)");
 	}
 	print_geo(&st->geo);
+	print_sync(c);
 	printf("lists:%s\n", st->loaded ? "" : " (in the state directory)");
 	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
 		if (st->have_entries[l])

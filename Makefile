@@ -40,7 +40,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-policy clean
+.PHONY: all deps test demo bench bench-policy bench-fleet clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -123,6 +123,10 @@ demo:
 
 bench: deps
 	scripts/bench.sh
+
+# the fleet (etcd): change-to-NIC latency, a new edge's bootstrap, storage
+bench-fleet: all
+	scripts/bench-fleet.sh
 
 # the policy service's latency under an idle and garbage flood (p50/p99)
 bench-policy: all

@@ -6,6 +6,7 @@
 #      (scripts/bench-import.sh)
 #   3. end-to-end drop rate on a veth pair: bare XDP, mxshield, nftables
 #      (scripts/bench-e2e.sh)
+#   5. the fleet through etcd (scripts/bench-fleet.sh)
 # Not a test: numbers depend on the machine; compare the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +20,6 @@ scripts/bench-import.sh
 echo
 echo "## 3. end-to-end drop rate on a veth pair"
 scripts/bench-e2e.sh
+echo
+echo "## 5. the fleet: change-to-NIC latency, a new edge's bootstrap, etcd storage"
+scripts/bench-fleet.sh

@@ -1005,6 +1005,28 @@ static int publish_delta(struct syncd *sd, struct unit *u, const struct chgs *D,
 	return 0;
 }
 
+/* A change was refused: the list's manifest is not the one this edge
+ * knows. Newer than the applied revision: the watch brings it, and the
+ * change goes again after it. Not newer: this edge's note of it is stale
+ * (a state file from before it was kept): take it. */
+static void recheck_generation(struct syncd *sd, struct unit *u)
+{
+	struct etcd_kvs k;
+	char mkey[512];
+	struct manifest m;
+
+	snprintf(mkey, sizeof(mkey), "%s%s/m", sd->kvp, u->name);
+	if (etcd_range(sd->e, mkey, NULL, 0, 0, false, &k))
+		return;
+	if (k.n == 1 && k.kv[0].mod_rev <= sd->rev && !parse_manifest(k.kv[0].val, &m)) {
+		log_print(LOG_NOTICE, "sync: %s: generation %lld, not %lld as noted",
+			  u->name, (long long)k.kv[0].mod_rev, (long long)u->m_rev);
+		u->m_rev = k.kv[0].mod_rev;
+		snprintf(u->gen, sizeof(u->gen), "%s", m.gen);
+	}
+	etcd_kvs_free(&k);
+}
+
 /* Local changes of @u not in the fleet's view yet: write them to etcd. */
 static int publish_once(struct syncd *sd, struct unit *u, double now)
 {
@@ -1043,6 +1065,8 @@ static int publish_once(struct syncd *sd, struct unit *u, double now)
 		rc = publish_snapshot(sd, u, &L, &ok);
 	else
 		rc = publish_delta(sd, u, &D, &ok);
+	if (!rc && !ok)
+		recheck_generation(sd, u);
 	if (rc || !ok) {
 		/* kept: the difference is still there at the next try */
 		u->retry_at = now + (rc ? 1.0 : 0.05);

@@ -10,6 +10,8 @@ pkgs=(
 	libmicrohttpd-dev
 	# HTTP client: the fleet's etcd gateway (mxshield sync), feeds
 	libcurl4-openssl-dev
+	# the policy service's DNSBL lookups, asynchronous in its loop
+	libc-ares-dev
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test

@@ -451,10 +451,25 @@ static int cmp_pfx(const void *a, const void *b)
 	return st_cmp(&ex, &ey);
 }
 
+/* After applying the fleet's changes: the list's new seq is "seen" only
+ * when nothing local was waiting before (@clean: the seq at open was the
+ * one last compared). Else a local change made just before would pass
+ * for compared and never be sent. */
+static void seen_after(struct syncd *sd, struct unit *u, bool clean)
+{
+	uint64_t seq;
+
+	if (clean && store_seq(sd->c, u->store, &seq) == 0)
+		u->seen = seq;
+	else
+		u->seen_ok = false;
+}
+
 /* Single changes from the fleet: into the view, and into the local list
  * where the edge has no change of its own pending for the prefix. */
 static int apply_changes(struct syncd *sd, struct unit *u, const struct chgs *ch)
 {
+	bool clean = false;
 	struct store V, L;
 	struct mxs_prefix *p;
 	size_t np = 0;
@@ -476,6 +491,7 @@ static int apply_changes(struct syncd *sd, struct unit *u, const struct chgs *ch
 		store_close(&V);
 		goto out_unlock;
 	}
+	clean = u->seen_ok && L.seq == u->seen;
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct st_ent *e = &ch->v[i].e;
 		struct mxs_prefix q;
@@ -513,8 +529,7 @@ static int apply_changes(struct syncd *sd, struct unit *u, const struct chgs *ch
 			goto out;
 		sd->st.changes_in += np;
 	}
-	if (store_seq(sd->c, u->store, &u->seen) == 0)
-		u->seen_ok = true;
+	seen_after(sd, u, clean);
 	rc = 0;
 out:
 	store_close(&V);
@@ -535,6 +550,7 @@ static int cmp_ent(const void *a, const void *b)
  * joining takes the fleet's lists as they are). Under the lock. */
 static int apply_whole(struct syncd *sd, struct unit *u, struct st_vec *W, bool adopt)
 {
+	bool clean = false;
 	struct store V, L;
 	struct st_vec NL = {}, Vc = {}, lv, lc;
 	struct chgs D = {}, X = {};
@@ -553,6 +569,7 @@ static int apply_whole(struct syncd *sd, struct unit *u, struct st_vec *W, bool 
 		store_close(&V);
 		goto out_unlock;
 	}
+	clean = u->seen_ok && L.seq == u->seen;
 	if (!adopt && store_diff(&L, &V, now, &D))
 		goto oom;
 	/* NL = W, then the pending changes over it */
@@ -603,8 +620,7 @@ static int apply_whole(struct syncd *sd, struct unit *u, struct st_vec *W, bool 
 		}
 		sd->st.changes_in += X.n;
 	}
-	if (store_seq(sd->c, u->store, &u->seen) == 0)
-		u->seen_ok = true;
+	seen_after(sd, u, clean);
 	rc = 0;
 	goto out;
 oom:
@@ -1065,14 +1081,19 @@ static int publish_once(struct syncd *sd, struct unit *u, double now)
 		rc = publish_snapshot(sd, u, &L, &ok);
 	else
 		rc = publish_delta(sd, u, &D, &ok);
-	if (!rc && !ok)
+	if (!rc && !ok) {
+		log_print(LOG_INFO, "sync: %s: the list's generation moved (this edge has %lld): "
+			  "sent again after it", u->name, (long long)u->m_rev);
 		recheck_generation(sd, u);
+	}
 	if (rc || !ok) {
 		/* kept: the difference is still there at the next try */
 		u->retry_at = now + (rc ? 1.0 : 0.05);
 		goto out;
 	}
 	sd->st.changes_out += D.n;
+	log_print(LOG_INFO, "sync: %s: sent %zu change%s of this edge", u->name, D.n,
+		  D.n == 1 ? "" : "s");
 	/* the watch brings it back; until then the view differs, so the next
 	 * look compares again only once something else changed */
 	u->seen = seq;

@@ -78,7 +78,6 @@ with open(sys.argv[2], 'w') as f:
 t0=$(date +%s.%N)
 mx 1 block import "$work/big.txt" --replace >/dev/null || { echo "import failed" >&2; exit 1; }
 t1=$(date +%s.%N)
-wait_for 120 ectl get /mxshield/kv/block/m
 want=$(mx 1 --json status | jq '.lists[] | select(.list == "block") | .ipv4 + .ipv6')
 for i in 2 3; do
 	wait_for 120 sh -c "[ \"\$(ip netns exec $pre-e$i $MXS --state-dir $work/s$i --bpffs-dir /run/$pre-b$i --json status | jq '.lists[] | select(.list == \"block\") | .ipv4 + .ipv6')\" = $want ]"

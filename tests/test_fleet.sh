@@ -28,7 +28,8 @@ ok "lab: a 3-member etcd cluster, three edges with XDP attached"
 mx 1 block add 203.0.113.51 --comment "edge 1's before the fleet" >/dev/null
 mx 2 block add 203.0.113.61 --comment "edge 2's own, dropped on joining" >/dev/null
 start_sync 1
-wait_for 10 ectl get /mxshield/kv/block/m
+seeded() { ectl get /mxshield/kv/block/m --print-value-only | grep -q '^gen='; }
+wait_for 10 seeded || not_ok "edge 1 seeds etcd"
 start_sync 2
 start_sync 3
 check "joining edges take the fleet's lists (edge 1's seed reaches 2 and 3)" \

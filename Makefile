@@ -48,7 +48,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-e2e bench-churn bench-policy bench-dnsbl clean
+.PHONY: all deps test demo bench bench-e2e bench-churn bench-policy bench-dnsbl bench-fleet clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -141,6 +141,10 @@ bench-e2e: all
 # entries a second, push-to-drop latency, the flood's rate with and without
 bench-churn: all
 	scripts/bench-e2e.sh --split-cpu --churn
+
+# the fleet (etcd): change-to-NIC latency, a new edge's bootstrap, storage
+bench-fleet: all
+	scripts/bench-fleet.sh
 
 # the policy service's latency under an idle and garbage flood (p50/p99)
 bench-policy: all

@@ -12,6 +12,7 @@
 #   5. the content milter: messages per second on one core, 10 KB and 1 MB,
 #      with and without 1,000 subject and content patterns
 #      (scripts/bench-milter.sh)
+#   6. the fleet through etcd (scripts/bench-fleet.sh)
 # Not a test: numbers depend on the machine; compare the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,6 @@ scripts/bench-e2e.sh --split-cpu --churn
 echo
 echo "## 5. the content milter, messages per second on one core"
 scripts/bench-milter.sh
+echo
+echo "## 6. the fleet: change-to-NIC latency, a new edge's bootstrap, etcd storage"
+scripts/bench-fleet.sh

@@ -10,7 +10,7 @@ pkgs=(
 	libmicrohttpd-dev
 	# the content milter: the milter protocol, MIME, regular expressions
 	libmilter-dev libgmime-3.0-dev libpcre2-dev
-	# feeds (mxshield feed): downloads over HTTP(S) with verified TLS
+	# HTTP client: feeds (mxshield feed), the fleet's etcd gateway (mxshield sync)
 	libcurl4-openssl-dev
 	# the policy service's DNSBL lookups, asynchronous in its loop
 	libc-ares-dev
@@ -34,6 +34,8 @@ pkgs=(
 	tmux
 	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)
 	debhelper devscripts lintian dpkg-dev fakeroot
+	# tests/test_fleet.sh: a real etcd cluster (in namespaces only)
+	etcd-server etcd-client
 	# tests/test_metrics.sh: promtool checks the exposition, a real
 	# Prometheus server (started in a namespace only) scrapes it
 	prometheus

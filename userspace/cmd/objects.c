@@ -38,7 +38,7 @@ static const struct cli_obj *const before_lists[] = {
 static const struct cli_obj *const after_lists[] = {
 	&obj_feed, &obj_partner, &obj_country, &obj_geo,
 	&obj_status, &obj_lookup, &obj_stats, &obj_top, &obj_events, &obj_tags, &obj_metrics,
-	&obj_state, &obj_sweep,
+	&obj_state, &obj_sweep, &obj_sync, &obj_fleet,
 	&obj_serve, &obj_policy, &obj_envelope[0], &obj_envelope[1], &obj_envelope[2], &obj_envelope[3],
 	&obj_envelope[4], &obj_org, &obj_dnsbl, &obj_milter, &obj_content, &obj_auto, &obj_quarantine,
 	&obj_gen,

@@ -18,6 +18,7 @@
 #include "../filter/install.h"
 #include "../filter/loader.h"
 #include "../state/recfile.h"
+#include "../mta/sync.h"
 #include "objects.h"
 
 /* Everything status shows, gathered once and printed as text or JSON. */
@@ -93,6 +94,34 @@ static void gather_build(struct ctl *c, struct status *st)
 	for (int v6 = 0; st->loaded && v6 < 2; v6++)
 		st->fill[v6].ok = cmaps_room(&c->mv, v6, &st->fill[v6].patches,
 					     &st->fill[v6].used) == 0;
+}
+
+/* The fleet sync (docs/fleet.md), when this host is a member. */
+static void json_sync(struct ctl *c)
+{
+	struct sync_status ss;
+
+	if (sync_status_read(c, &ss))
+		return;
+	jw_key("sync");
+	jw_obj();
+	jw_kstr("name", ss.name);
+	jw_ki64("applied_revision", ss.rev);
+	jw_kbool("connected", ss.connected);
+	jw_kdouble("lag_seconds", ss.lag);
+	jw_kstr("last_error", ss.error);
+	jw_end_obj();
+}
+
+static void print_sync(struct ctl *c)
+{
+	struct sync_status ss;
+
+	if (sync_status_read(c, &ss))
+		return;
+	printf("fleet sync: edge %s, revision %lld, %s, lag %.1f s%s%s\n", ss.name,
+	       (long long)ss.rev, ss.connected ? "connected" : "NOT connected", ss.lag,
+	       ss.error[0] ? ", last error: " : "", ss.error);
 }
 
 static void print_json(struct ctl *c, const struct status *st)
@@ -177,6 +206,7 @@ static void print_json(struct ctl *c, const struct status *st)
 		jw_end_obj();
 	}
 	jw_end_arr();
+	json_sync(c);
 	jw_end_obj();
 }
 
@@ -242,6 +272,7 @@ static void print_text(struct ctl *c, const struct status *st)
 	}
 	print_geo(&st->geo);
 	print_feeds(st);
+	print_sync(c);
 	printf("lists:%s\n", st->loaded ? "" : " (in the state directory)");
 	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
 		if (st->have_entries[l])

@@ -157,6 +157,12 @@ void jw_i64(long long v)
 	fprintf(jw_out, "%lld", v);
 }
 
+void jw_double(double v)
+{
+	sep();
+	fprintf(jw_out, "%.3f", v);
+}
+
 void jw_bool(int v)
 {
 	sep();

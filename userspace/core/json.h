@@ -19,6 +19,8 @@ void jw_key(const char *k);
 void jw_str(const char *s);
 void jw_u64(unsigned long long v);
 void jw_i64(long long v);
+/* a number with three decimals (seconds) */
+void jw_double(double v);
 void jw_bool(int v);
 void jw_null(void);
 
@@ -26,5 +28,6 @@ void jw_null(void);
 #define jw_kstr(k, v)  do { jw_key(k); jw_str(v); } while (0)
 #define jw_ku64(k, v)  do { jw_key(k); jw_u64(v); } while (0)
 #define jw_ki64(k, v)  do { jw_key(k); jw_i64(v); } while (0)
+#define jw_kdouble(k, v) do { jw_key(k); jw_double(v); } while (0)
 #define jw_kbool(k, v) do { jw_key(k); jw_bool(v); } while (0)
 #endif

@@ -56,10 +56,12 @@
 #include "autosvc.h"
 #include "policy_service.h"
 #include "service.h"
+#include "sync.h"
 
 /* ------------------------------------------------------------ the schema */
 
-enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR, K_JOURNAL };
+enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR, K_JOURNAL, K_URLS,
+	    K_TEXT };
 
 /* Every key the file may hold: its default, its type, and whether a
  * reload applies it (else it is reported as needing a restart). */
@@ -94,6 +96,14 @@ static const struct key {
 	{ "auto", "journal", "no", K_JOURNAL, 0, 0, true },
 	{ "auto", "max_sources", "65536", K_NUM, 1000, 10000000, false },
 	{ "auto", "remember", "7d", K_DUR, 1, 0, false },
+	{ "sync", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "sync", "endpoints", "", K_URLS, 0, 0, false },
+	{ "sync", "prefix", "/mxshield/", K_PATH, 0, 0, false },
+	{ "sync", "name", "", K_TEXT, 0, 0, false },
+	{ "sync", "cert", "no", K_PATH, 0, 0, false },
+	{ "sync", "key", "no", K_PATH, 0, 0, false },
+	{ "sync", "cacert", "no", K_PATH, 0, 0, false },
+	{ "sync", "share", "block,trust,gateway,block.auto,block.dnsbl", K_TEXT, 0, 0, false },
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 
@@ -137,6 +147,11 @@ static int auto_timeout(struct svc *s);
 static void auto_reload(struct svc *s);
 static void auto_metrics(struct svc *s, FILE *out);
 static void auto_stop(struct svc *s);
+static int sync_start(struct svc *s, int lfd, int *fd);
+static void sync_ready(struct svc *s);
+static int sync_timeout(struct svc *s);
+static void sync_metrics(struct svc *s, FILE *out);
+static void sync_stop(struct svc *s);
 
 static const struct service_part parts[] = {
 	{ "metrics", "metrics endpoint", metrics_start, metrics_ready, metrics_timeout, NULL,
@@ -147,6 +162,8 @@ static const struct service_part parts[] = {
 	  milter_metrics, milter_stop },
 	{ "auto", "automatic blocks", auto_start, auto_ready, auto_timeout, auto_reload,
 	  auto_metrics, auto_stop },
+	{ "sync", "fleet sync (etcd)", sync_start, sync_ready, sync_timeout, NULL, sync_metrics,
+	  sync_stop },
 };
 #define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
 
@@ -231,6 +248,14 @@ static int check_value(const struct key *k, const char *v, char *err, size_t err
 			return 0;
 		return mxs_fail(err, errlen, "'%s': expected yes (the system's journal), no, or "
 				"the absolute path of a journal directory", v);
+	case K_URLS:
+		for (const char *p = v; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+			if (strncmp(p, "http://", 7) && strncmp(p, "https://", 8))
+				return mxs_fail(err, errlen, "'%s': expected http:// or https:// "
+						"URLs, comma-separated", v);
+		return 0;
+	case K_TEXT:
+		return 0;
 	}
 	return 0;
 }
@@ -283,7 +308,7 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 				ctl_err(*known ? "%s:%d: unknown key '%s' in [%s] (known: %s)" :
 					"%s:%d: unknown key '%s' in section [%s]%s", path, it->line,
 					it->key, it->section, *known ? known :
-					" (sections: service, policy, sweep, feeds, geo, metrics, events, milter, auto)");
+					" (sections: service, policy, sweep, feeds, geo, metrics, events, milter, auto, sync)");
 				conf_free(&cf);
 				return 1;
 			}
@@ -368,7 +393,12 @@ struct svc {
 	uint64_t milter_restarts;
 	/* automatic blocks */
 	struct autosvc *autos;
+	/* the fleet sync (mta/sync.c), in a child of its own */
+	pid_t sync_pid;
+	int64_t sync_restart;		/* ms: start it again (after it died) */
 };
+
+static int64_t mono_ms(void);
 
 static void notify_status(struct svc *s, const char *prefix)
 {
@@ -589,6 +619,14 @@ static void jobs_reap(struct svc *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == s->milter_pid && pid > 0) {
 			milter_exited(s, status);
+			continue;
+		}
+		if (pid == s->sync_pid && pid > 0) {
+			log_print(LOG_ERR, "sync: exited (%s %d): started again in 5 s",
+				  WIFSIGNALED(status) ? "signal" : "status",
+				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			s->sync_pid = 0;
+			s->sync_restart = mono_ms() + 5000;
 			continue;
 		}
 		if (pid != s->child)
@@ -1299,6 +1337,134 @@ static void auto_stop(struct svc *s)
 		policy_observe(s->policy, NULL, NULL);
 	autosvc_stop(s->autos);
 	s->autos = NULL;
+}
+
+/* ---------------------------------------------------------- the fleet sync */
+
+static volatile int sync_stopping;
+
+static void sync_on_term(int sig)
+{
+	sync_stopping = 1;
+}
+
+/* The sync's loop blocks on etcd requests: a child of its own, so neither
+ * the policy service nor the metrics ever wait for it. */
+static int sync_spawn(struct svc *s)
+{
+	const struct service_conf *sc = &s->conf;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return ctl_err("fork for the sync: %s", strerror(errno));
+	if (!pid) {
+		struct ctl c = { .state_dir = s->c->state_dir, .bpffs_dir = s->c->bpffs_dir,
+				 .lock_fd = -1 };
+		struct sigaction sa = { .sa_handler = sync_on_term };
+		static char host[256];
+		const char *v;
+		struct sync_conf cf = {
+			.endpoints = service_conf_get(sc, "sync", "endpoints"),
+			.prefix = service_conf_get(sc, "sync", "prefix"),
+			.share = service_conf_get(sc, "sync", "share"),
+		};
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		v = service_conf_get(sc, "sync", "name");
+		if (!v[0]) {
+			if (gethostname(host, sizeof(host)))
+				snprintf(host, sizeof(host), "edge");
+			v = host;
+		}
+		cf.name = v;
+#define PATHOPT(k) (strcmp(service_conf_get(sc, "sync", k), "no") ? \
+		    service_conf_get(sc, "sync", k) : NULL)
+		cf.cert = PATHOPT("cert");
+		cf.key = PATHOPT("key");
+		cf.cacert = PATHOPT("cacert");
+#undef PATHOPT
+		_exit(sync_run(&c, &cf, &sync_stopping));
+	}
+	s->sync_pid = pid;
+	return 0;
+}
+
+static int sync_start(struct svc *s, int lfd, int *fd)
+{
+	(void)lfd;
+	*fd = -1;
+	if (!service_conf_get(&s->conf, "sync", "endpoints")[0])
+		return ctl_err("[sync] enabled = yes needs endpoints = URL[,URL..] (etcd's "
+			       "client URLs)");
+	return sync_spawn(s);
+}
+
+static int sync_timeout(struct svc *s)
+{
+	int64_t left;
+
+	if (s->sync_pid || s->stop)
+		return -1;
+	left = s->sync_restart - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+static void sync_ready(struct svc *s)
+{
+	if (!s->sync_pid && !s->stop && mono_ms() >= s->sync_restart && sync_spawn(s))
+		s->sync_restart = mono_ms() + 5000;
+}
+
+static void sync_metrics(struct svc *s, FILE *out)
+{
+	struct sync_status st;
+
+	if (sync_status_read(s->c, &st))
+		memset(&st, 0, sizeof(st));
+	metrics_head(out, "mxshield_sync_connected", "gauge",
+		     "1 while the fleet sync is connected to etcd and current.");
+	metrics_sample(out, "mxshield_sync_connected", st.connected, NULL);
+	metrics_head(out, "mxshield_sync_applied_revision", "gauge",
+		     "The etcd revision of the shared lists this edge has applied.");
+	metrics_sample(out, "mxshield_sync_applied_revision", (double)st.rev, NULL);
+	metrics_head(out, "mxshield_sync_lag_seconds", "gauge",
+		     "Seconds since this edge was last known current with the fleet (0 while "
+		     "connected).");
+	metrics_sample(out, "mxshield_sync_lag_seconds", st.lag, NULL);
+	metrics_head(out, "mxshield_sync_changes_applied_total", "counter",
+		     "Changes of the fleet applied to this edge's lists.");
+	metrics_sample_u64(out, "mxshield_sync_changes_applied_total", st.changes_in, NULL);
+	metrics_head(out, "mxshield_sync_changes_sent_total", "counter",
+		     "This edge's own changes written to etcd.");
+	metrics_sample_u64(out, "mxshield_sync_changes_sent_total", st.changes_out, NULL);
+	metrics_head(out, "mxshield_sync_full_reads_total", "counter",
+		     "Times every shared list was read again (joining, or etcd compacted past "
+		     "this edge's revision).");
+	metrics_sample_u64(out, "mxshield_sync_full_reads_total", st.full_reads, NULL);
+	metrics_head(out, "mxshield_sync_errors_total", "counter",
+		     "Errors of the sync (etcd unreachable, a request refused).");
+	metrics_sample_u64(out, "mxshield_sync_errors_total", st.errors, NULL);
+	metrics_head(out, "mxshield_sync_last_error", "gauge",
+		     "1, labelled with the sync's last error (none: no sample).");
+	if (st.error[0])
+		metrics_sample(out, "mxshield_sync_last_error", 1, "error", st.error, NULL);
+}
+
+static void sync_stop(struct svc *s)
+{
+	int status;
+
+	if (s->sync_pid > 0) {
+		kill(s->sync_pid, SIGTERM);
+		waitpid(s->sync_pid, &status, 0);
+	}
+	s->sync_pid = 0;
 }
 
 /* -------------------------------------------------------------- the parts */

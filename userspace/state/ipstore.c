@@ -825,7 +825,9 @@ static int store_load(const struct ctl *c, const char *name, struct store *s)
 	char snap[PATH_MAX], jour[PATH_MAX], legacy[PATH_MAX];
 	int rc;
 
-	s->block = !strcmp(name, "block") || !strncmp(name, "sources/block/", 14);
+	/* the block list, its sources, and the fleet's view of them (mta/sync.c) */
+	s->block = !strcmp(name, "block") || !strncmp(name, "sources/block/", 14) ||
+		   !strncmp(name, "sync/view/block", 15);
 	paths(c, name, snap, jour, legacy);
 	rc = load_snapshot(s, snap);
 	if (rc == 1 && !s->map && !s->salvage) {

@@ -8,6 +8,8 @@ pkgs=(
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP
 	libmicrohttpd-dev
+	# language rules: detection (n-gram models in libexttextcat-data)
+	libexttextcat-dev libexttextcat-data
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test

@@ -31,6 +31,7 @@ extern const struct cli_obj obj_policy;						/* policy.c */
 extern const struct cli_obj obj_serve;						/* serve.c */
 extern const struct cli_obj obj_quarantine;					/* quarantine.c */
 extern const struct cli_obj obj_language;					/* language.c */
+extern const struct cli_obj obj_route;						/* route.c */
 extern const struct cli_obj obj_gen;						/* main.c */
 
 /* Fill cli_objects (main() does, first). */

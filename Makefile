@@ -5,6 +5,7 @@
 #   make demo       = scripts/demo.sh: install dependencies, build, run the namespace demo lab
 #   make bench      benchmarks (not tests)
 #   make bench-policy  the policy service's latency under a connection flood
+#   make bench-dnsbl   the policy service's DNSBL lookups, uncached and cached
 
 CLANG    ?= clang
 CC       ?= gcc
@@ -20,7 +21,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncatio
 # CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
 # RELRO, BIND_NOW) reach every compile and link of the controller
 CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lpthread \
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares -lpthread \
 	    -lexttextcat-2.0 -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
@@ -41,7 +42,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-policy clean
+.PHONY: all deps test demo bench bench-policy bench-dnsbl clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -128,6 +129,10 @@ bench: deps
 # the policy service's latency under an idle and garbage flood (p50/p99)
 bench-policy: all
 	scripts/bench-policy.sh
+
+# DNSBL lookups in the policy service: requests a second, uncached and cached
+bench-dnsbl: all
+	scripts/bench-dnsbl.sh
 
 
 clean:

@@ -8,6 +8,8 @@ pkgs=(
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP
 	libmicrohttpd-dev
+	# the policy service's DNSBL lookups, asynchronous in its loop
+	libc-ares-dev
 	# language rules: detection (n-gram models in libexttextcat-data)
 	libexttextcat-dev libexttextcat-data
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14

@@ -28,6 +28,7 @@ extern const struct cli_obj obj_metrics;					/* metrics.c */
 extern const struct cli_obj obj_state, obj_sweep;				/* state.c */
 extern const struct cli_obj obj_envelope[5], obj_org;				/* envelope.c */
 extern const struct cli_obj obj_policy;						/* policy.c */
+extern const struct cli_obj obj_dnsbl;						/* dnsbl.c */
 extern const struct cli_obj obj_serve;						/* serve.c */
 extern const struct cli_obj obj_quarantine;					/* quarantine.c */
 extern const struct cli_obj obj_language;					/* language.c */

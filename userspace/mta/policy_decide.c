@@ -9,7 +9,8 @@
  *   allow (sender, domain)             -> cancels the list actions below,
  *                                         unless SPF for the sender fails
  *   block: IP tags (block list, country; same maps and precedence as the
- *          XDP program), sender, domain (and subdomains), TLD, recipient,
+ *          XDP program), the DNSBL score at or above its threshold,
+ *          sender, domain (and subdomains), TLD, recipient,
  *          patterns                    -> the strongest action:
  *                                         reject > quarantine > spam
  *
@@ -184,6 +185,10 @@ int policy_decide(const struct policy_req *q, const struct env_set *s,
 			snprintf(why, sizeof(why), "IP block list %s", prefix_str(&e, ps));
 		}
 		escalate(&act, reason, sizeof(reason), v.action, why);
+	}
+	if (q->dnsbl) {
+		snprintf(why, sizeof(why), "DNSBL %s score %d", q->dnsbl->why, q->dnsbl->score);
+		escalate(&act, reason, sizeof(reason), q->dnsbl->action, why);
 	}
 	if (!(pt && (pt->skip & PARTNER_SKIP_POLICY))) {
 		for (int i = 0; i < s->n; i++) {

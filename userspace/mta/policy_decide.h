@@ -11,6 +11,13 @@
 #include "route.h"
 #include "../core/view.h"
 
+/* A client's DNSBL verdict (mta/dnsbl.c). */
+struct policy_dnsbl {
+	uint8_t action;			/* MXS_ACT_REJECT, _QUARANTINE, _SPAM */
+	int score;
+	const char *why;		/* "zen.spamhaus.org=127.0.0.4*3 ..." */
+};
+
 /* The attributes of one Postfix policy request that the decision uses. */
 struct policy_req {
 	const char *request;		/* "smtpd_access_policy" */
@@ -21,6 +28,9 @@ struct policy_req {
 	const char *encryption_protocol;	/* "" without TLS */
 	const char *ccert_subject;	/* verified client certificate CN */
 	const char *instance;
+	/* the client's DNSBL verdict when it scored at or above the
+	 * threshold (mta/dnsbl.c), else NULL */
+	const struct policy_dnsbl *dnsbl;
 };
 
 /* SPF result for (client, sender): 1 = fail, 0 = anything else. */

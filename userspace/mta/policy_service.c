@@ -24,6 +24,11 @@
  *  - The one slow step of a decision, SPF (allow list + SPF, up to
  *    MXS_SPF_TIMEOUT), runs in a thread of its own while the loop goes on;
  *    its connection waits for it, no other does.
+ *  - DNSBL lookups (mta/dnsbl_lookup.c) run in this loop with c-ares: a
+ *    request whose client is not cached waits, alone, until the lists
+ *    answered or the configured timeout passed (fail open). A listed
+ *    source is pushed to the block list's "dnsbl" source (filter/source.h)
+ *    so its next connections are dropped at the NIC.
  *
  * Decisions: policy_decide() at RCPT; at DATA the reason header for a
  * message marked as spam at RCPT (Postfix takes PREPEND up to DATA, not at
@@ -71,6 +76,9 @@
 #include "../filter/classify.h"
 #include "../filter/install.h"
 #include "../filter/loader.h"
+#include "../filter/source.h"
+#include "dnsbl.h"
+#include "dnsbl_lookup.h"
 #include "policy_decide.h"
 #include "policy_service.h"
 #include "spf.h"
@@ -119,9 +127,15 @@ struct conn {
 	char name[64];
 };
 
+/* A request set aside: for its SPF check, or for its client's DNSBL
+ * lookup (dns); the DNSBL score, once known, goes with it to the SPF
+ * check's second pass. */
 struct spf_wait {
 	char client[64], sender[512];
 	bool queued;
+	bool dns;		/* waiting for the DNSBL lookup */
+	bool dns_known;
+	struct dnsbl_score dsc;
 	char req[];		/* the request, as received */
 };
 
@@ -182,6 +196,15 @@ struct server {
 	int64_t maps_tried;		/* ms: the last try to open the maps */
 	bool maps_force;		/* try again now (a reload) */
 	uint64_t answers[POLICY_ANSWER_KINDS];	/* given, by kind (policy_answers) */
+	/* DNSBL */
+	struct dnsbl_resolver *dns;	/* NULL: no resolver (said at the start) */
+	struct dnsbl_conf dcf;
+	struct timespec dnsbl_stamp;
+	bool dnsbl_said_maps;		/* "no maps: no DNSBL" logged */
+	struct srcq *q;			/* where pushes go (the caller applies them);
+					 * NULL: none */
+	bool push_said;			/* "no push queue" logged */
+	uint64_t pushes, push_failures;
 };
 
 static struct server *srv;	/* for mxs_inner_fd, which has no context */
@@ -282,6 +305,109 @@ static uint64_t hash_str(const char *s)
 	return h | 1;
 }
 
+/* ----------------------------------------------------------------- DNSBL */
+
+/* Re-read the DNSBL configuration when its state file changed (checked
+ * per request, like the lists). A bad file keeps the previous one. */
+static void dnsbl_refresh(struct server *s, bool force)
+{
+	char p[4096], err[MXS_ERRLEN + 4096];
+	struct timespec now = {};
+	struct dnsbl_conf cf;
+	struct stat st;
+
+	if (!s->dns)
+		return;
+	state_path(s->c, ST_DNSBL, p, sizeof(p));
+	if (!stat(p, &st))
+		now = st.st_mtim;
+	if (!force && now.tv_sec == s->dnsbl_stamp.tv_sec && now.tv_nsec == s->dnsbl_stamp.tv_nsec)
+		return;
+	s->dnsbl_stamp = now;
+	if (dnsbl_conf_load(s->c, &cf, err, sizeof(err))) {
+		loge_("keeping the previous DNSBL configuration: %s", err);
+		return;
+	}
+	s->dcf = cf;
+	dnsbl_resolver_conf(s->dns, &cf);
+	if (cf.n)
+		logf_("dnsbl: %d site%s, threshold %d -> %s, push to the NIC %s%llds", cf.n,
+		      cf.n == 1 ? "" : "s", cf.threshold, action_name(cf.action),
+		      cf.push_max ? "for the TTL, at most " : "off", (long long)cf.push_max);
+}
+
+/* Is the client to be looked up? Only with sites configured, and only
+ * when the filter's maps say what it is: trusted, partner and gateway
+ * sources never are (nor pushed). */
+static bool dnsbl_wanted(struct server *s, const struct policy_req *q, uint32_t flags,
+			 struct mxs_prefix *addr)
+{
+	struct mxs_verdict v = { .list = MXS_LIST_NONE };
+	char err[MXS_ERRLEN];
+
+	if (!s->dns || !s->dcf.n || !q->client_address ||
+	    parse_addr(q->client_address, addr, err, sizeof(err)))
+		return false;
+	if (!s->have_maps) {
+		if (!s->dnsbl_said_maps)
+			logw_("dnsbl: the filter is not loaded: no DNSBL lookups until it is (they "
+			      "must not reach trusted, partner or gateway sources)");
+		s->dnsbl_said_maps = true;
+		return false;
+	}
+	s->dnsbl_said_maps = false;
+	if (mxs_classify(&s->c->mv, addr, flags & ~MXS_F_GATEWAY_ONLY, now_tai_ns(), &v))
+		return false;	/* cannot tell: do not ask */
+	return v.list != MXS_LIST_TRUST && v.list != MXS_LIST_PARTNER &&
+	       v.list != MXS_LIST_GATEWAY;
+}
+
+/* A verdict at or above the threshold: the source goes to the block
+ * list's "dnsbl" source until the answers' TTL ends (push-max at most),
+ * once per listing. A reject becomes a drop at the NIC; quarantine and
+ * spam stay tags. The coalescer writes it with the next batch. */
+static void dnsbl_push(struct server *s, const struct mxs_prefix *addr,
+		       const struct dnsbl_score *sc)
+{
+	const struct dnsbl_conf *cf = &s->dcf;
+	int64_t now = time(NULL), ttl;
+	struct st_ent e = {};
+	char comment[600], ps[MXS_PFX_STRLEN], when[32];
+	struct mxs_prefix p = *addr;
+
+	if (!sc->matched || sc->score < cf->threshold || !cf->push_max ||
+	    !dnsbl_push_due(s->dns, addr, now))
+		return;
+	ttl = sc->ttl ? sc->ttl : cf->min_ttl;
+	if (ttl > cf->push_max)
+		ttl = cf->push_max;
+	p.plen = p.v6 ? 128 : 32;
+	st_set_prefix(&e, &p);
+	e.action = cf->action == MXS_ACT_REJECT ? MXS_ACT_DROP : cf->action;
+	e.added = now;
+	e.expires = now + ttl;
+	snprintf(comment, sizeof(comment), "dnsbl: %s score %d", sc->why, sc->score);
+	if (!s->q) {
+		if (!s->push_said)
+			logw_("dnsbl: %s %s, not pushed to the NIC: only `mxshield serve` pushes "
+			      "(it applies the pushes); this service answers the requests alone",
+			      prefix_str(&p, ps), comment);
+		s->push_said = true;
+		return;
+	}
+	if (srcq_push(s->q, &ip_lists[MXS_IPL_BLOCK], "dnsbl", &e, comment)) {
+		s->push_failures++;
+		log_bad(s, "dnsbl: %s listed (%s) but the push queue refused it (full or out of "
+			"memory)", prefix_str(&p, ps), comment);
+		return;
+	}
+	dnsbl_pushed(s->dns, addr, e.expires);
+	s->pushes++;
+	log_print(LOG_NOTICE, "dnsbl: %s listed: %s score %d; to the block list (%s) until %s",
+		  prefix_str(&p, ps), sc->why, sc->score, action_name(e.action),
+		  fmt_time(e.expires, when, sizeof(when)));
+}
+
 /* policy_decide()'s SPF question. The first pass only notes it (the answer
  * comes from a thread, see spf_start()); the second pass gets the result. */
 struct spf_probe {
@@ -331,11 +457,21 @@ static void route_split(struct server *s, uint64_t h, struct policy_out *o)
 	o->route = NULL;
 }
 
+/* The client's DNSBL score: known (a second pass), or asked now. */
+struct dnsbl_probe {
+	bool known;
+	struct dnsbl_score sc;
+	uint64_t cookie;	/* the connection, for a lookup that must wait */
+};
+
 /* Answer one request into out; returns 1 instead when its SPF check must
- * run first (p->client, p->sender), without side effects. */
-static int answer(struct server *s, const struct policy_req *q, struct spf_probe *p,
-		  char *out, size_t outlen)
+ * run first (p->client, p->sender), 2 when its client's DNSBL lookup must
+ * (d->cookie is told when it ends), without side effects. */
+static int answer(struct server *s, struct policy_req *q, struct spf_probe *p,
+		  struct dnsbl_probe *d, char *out, size_t outlen)
 {
+	struct policy_dnsbl pd;
+	struct mxs_prefix addr;
 	struct policy_out o;
 	uint32_t flags = 0;
 	__u32 zero = 0;
@@ -363,6 +499,17 @@ static int answer(struct server *s, const struct policy_req *q, struct spf_probe
 		return 0;
 	}
 	env_refresh(s);
+	dnsbl_refresh(s, false);
+	if (!d->known && dnsbl_wanted(s, q, flags, &addr)) {
+		if (dnsbl_check(s->dns, &addr, d->cookie, &d->sc))
+			return 2;
+		d->known = true;
+		dnsbl_push(s, &addr, &d->sc);	/* from the cache: pushed again if expired */
+	}
+	if (d->known && d->sc.matched && d->sc.score >= s->dcf.threshold) {
+		pd = (struct policy_dnsbl){ s->dcf.action, d->sc.score, d->sc.why };
+		q->dnsbl = &pd;
+	}
 	policy_decide(q, &s->env, s->have_maps ? &s->c->mv : NULL, flags, spf_probe, p, &o);
 	if (p->asked && !p->known)
 		return 1;
@@ -567,6 +714,29 @@ void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KIN
 	memcpy(n, ((const struct server *)ps)->answers, sizeof(uint64_t) * POLICY_ANSWER_KINDS);
 }
 
+bool policy_dnsbl_stats(const struct policy_server *ps, struct policy_dnsbl_stats *st)
+{
+	const struct server *s = (const struct server *)ps;
+	struct dnsbl_stats d;
+
+	memset(st, 0, sizeof(*st));
+	if (!s->dns)
+		return false;
+	dnsbl_get_stats(s->dns, &d);
+	st->lookups = d.lookups;
+	st->cache_hits = d.cache_hits;
+	st->queries = d.queries;
+	st->listed = d.listed;
+	st->timeouts = d.timeouts;
+	st->errors = d.errors;
+	st->refused = d.refused;
+	st->cached = d.cached;
+	st->pushes = s->pushes;
+	st->push_failures = s->push_failures;
+	st->sites = s->dcf.n;
+	return true;
+}
+
 static int send_reply(struct server *s, struct conn *c, const char *action)
 {
 	char reply[640];
@@ -634,19 +804,25 @@ static size_t request_end(struct conn *c, size_t *used)
 
 static void spf_start(struct server *s, struct conn *c);
 
-/* Answer the request text req[0..n); with @known, the second time, after
- * its SPF check. 1 when it now waits for that check (in c->spf). */
+/* Answer the request text req[0..n); with @known, again after its SPF
+ * check; with @dknown, again after its client's DNSBL lookup. 1 when it
+ * now waits for one of them (in c->spf). */
 static int handle_request(struct server *s, struct conn *c, const char *req, size_t n,
-			  const struct spf_probe *known)
+			  const struct spf_probe *known, const struct dnsbl_score *dknown)
 {
 	static char copy[MXS_POLICY_MAX_REQ + 1];
 	struct spf_probe p = {};
+	struct dnsbl_probe d = { .cookie = (uint64_t)(c - s->conns) << 32 | c->serial };
 	struct policy_req q;
 	char action[600];
-	int bad;
+	int bad, rc;
 
 	if (known)
 		p = *known;
+	if (dknown) {
+		d.known = true;
+		d.sc = *dknown;
+	}
 	memcpy(copy, req, n);
 	copy[n] = '\0';
 	bad = parse_request(copy, &q);
@@ -654,16 +830,20 @@ static int handle_request(struct server *s, struct conn *c, const char *req, siz
 		log_bad(s, "%s: malformed request (%d bad line(s)%s): DUNNO", c->name, bad,
 			q.request ? "" : ", no request=");
 		snprintf(action, sizeof(action), "DUNNO");
-	} else if (answer(s, &q, &p, action, sizeof(action))) {
+	} else if ((rc = answer(s, &q, &p, &d, action, sizeof(action)))) {
 		c->spf = calloc(1, sizeof(*c->spf) + n + 1);
 		if (!c->spf)
 			return -1;
 		memcpy(c->spf->req, req, n);
 		snprintf(c->spf->client, sizeof(c->spf->client), "%s", p.client);
 		snprintf(c->spf->sender, sizeof(c->spf->sender), "%s", p.sender);
-		list_del(c);	/* no deadline: the check has its own */
+		c->spf->dns = rc == 2;
+		c->spf->dns_known = d.known;
+		c->spf->dsc = d.sc;
+		list_del(c);	/* no deadline: the check and the lookup have their own */
 		watch(s, c, 0);
-		spf_start(s, c);
+		if (rc == 1)
+			spf_start(s, c);
 		return 1;
 	}
 	s->answers[answer_kind(action)]++;
@@ -678,7 +858,7 @@ static int conn_process(struct server *s, struct conn *c)
 	bool consumed = false;
 
 	while (!c->spf && !c->outlen && c->len && (n = request_end(c, &used))) {
-		int rc = handle_request(s, c, c->buf, n, NULL);
+		int rc = handle_request(s, c, c->buf, n, NULL, NULL);
 
 		if (rc < 0)
 			return -1;
@@ -987,7 +1167,8 @@ static void spf_finish(struct server *s)
 			int rc;
 
 			c->spf = NULL;
-			rc = handle_request(s, c, w->req, strlen(w->req), &p);
+			rc = handle_request(s, c, w->req, strlen(w->req), &p,
+					    w->dns_known ? &w->dsc : NULL);
 			free(w);
 			if (rc < 0 || conn_process(s, c))
 				conn_close(s, c);
@@ -1016,6 +1197,33 @@ static void spf_unqueue(struct server *s, struct conn *c)
 				s->spf_qtail = prev;
 			return;
 		}
+}
+
+/* ----------------------------------------------------------- DNSBL waits */
+
+/* A lookup ended (from dnsbl_run): push the source if it is listed, then
+ * answer each request that waited for it. */
+static void dnsbl_done(void *arg, const struct mxs_prefix *addr, const struct dnsbl_score *sc,
+		       const uint64_t *cookies, int n)
+{
+	struct server *s = arg;
+
+	dnsbl_push(s, addr, sc);
+	for (int i = 0; i < n; i++) {
+		uint32_t slot = cookies[i] >> 32, serial = (uint32_t)cookies[i];
+		struct conn *c = slot < (uint32_t)s->o.max_conn ? &s->conns[slot] : NULL;
+		struct spf_wait *w;
+		int rc;
+
+		if (!c || c->fd < 0 || c->serial != serial || !c->spf || !c->spf->dns)
+			continue;	/* gone while it waited */
+		w = c->spf;
+		c->spf = NULL;
+		rc = handle_request(s, c, w->req, strlen(w->req), NULL, sc);
+		free(w);
+		if (rc < 0 || conn_process(s, c))
+			conn_close(s, c);
+	}
 }
 
 /* ---------------------------------------------- the compiled build's arrays */
@@ -1578,6 +1786,19 @@ struct policy_server *policy_open(struct ctl *c, const struct policy_opts *po, i
 	ev.data.ptr = &s->evfd;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->evfd, &ev))
 		return ctl_err("epoll: %s", strerror(errno)), NULL;
+	/* the resolver reads /etc/resolv.conf now, before any drop of
+	 * privileges; without one the service still serves, without DNSBL */
+	{
+		char err[MXS_ERRLEN];
+
+		s->q = po->srcq;
+		s->dns = dnsbl_resolver_new(dnsbl_done, s, err, sizeof(err));
+		if (!s->dns)
+			logw_("warning: no DNSBL lookups: %s", err);
+		ev.data.ptr = &s->dns;
+		if (s->dns && epoll_ctl(s->ep, EPOLL_CTL_ADD, dnsbl_fd(s->dns), &ev))
+			return ctl_err("epoll: %s", strerror(errno)), NULL;
+	}
 	return (struct policy_server *)s;
 }
 
@@ -1588,6 +1809,7 @@ static void policy_start(struct server *s, const char *user)
 
 	memset(s->env_stamp, 0xff, sizeof(s->env_stamp));	/* force the first load */
 	env_refresh(s);
+	dnsbl_refresh(s, true);
 	if (s->inet)
 		snprintf(peer, sizeof(peer), ", %d per peer", s->o.max_per_peer);
 	logf_("listening on %s%s (up to %d connections%s; requests within %d s, idle for "
@@ -1614,16 +1836,21 @@ int policy_run(struct policy_server *ps)
 			accept_some(s);
 		else if (evs[i].data.ptr == &s->evfd)
 			spf_finish(s);
+		else if (evs[i].data.ptr == &s->dns)
+			;	/* dnsbl_run() below */
 		else if (((struct conn *)evs[i].data.ptr)->fd >= 0)
 			conn_event(s, evs[i].data.ptr, evs[i].events);
 	}
 	maps_try(s, false);
 	{
 		int t = expire(s);
+		int d = s->dns ? dnsbl_run(s->dns) : -1;
 
 		/* while the filter is missing, look again within 30 s */
 		if (!s->have_maps && (t < 0 || t > 30000))
 			t = 30000;
+		if (d >= 0 && (t < 0 || d < t))
+			t = d;
 		return t;
 	}
 }
@@ -1647,6 +1874,7 @@ int policy_reconfigure(struct policy_server *ps, const struct policy_opts *po,
 	/* the lists again, and the filter's maps if they were missing */
 	memset(s->env_stamp, 0xff, sizeof(s->env_stamp));
 	env_refresh(s);
+	dnsbl_refresh(s, true);
 	s->maps_force = true;
 	maps_try(s, false);
 	logf_("policy limits now: requests within %d s, idle for %d s, %d per peer%s%s", rto,

@@ -60,5 +60,13 @@ bool policy_has_maps(const struct policy_server *ps);
 #define POLICY_ANSWER_KINDS 6
 extern const char *const policy_answer_names[POLICY_ANSWER_KINDS];
 void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS]);
+/* The DNSBL lookups and pushes since the start (docs/dnsbl.md); false
+ * when the service has no resolver. */
+struct policy_dnsbl_stats {
+	uint64_t lookups, cache_hits, queries, listed, timeouts, errors, refused;
+	uint64_t pushes, push_failures;
+	uint64_t cached, sites;		/* gauges */
+};
+bool policy_dnsbl_stats(const struct policy_server *ps, struct policy_dnsbl_stats *st);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -624,6 +625,47 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The policy service's DNSBL lookups and pushes (docs/dnsbl.md). */
+static void dnsbl_families(struct svc *s, FILE *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} f[] = {
+#define F(n, t, h, field) { "mxshield_dnsbl_" n, t, h, offsetof(struct policy_dnsbl_stats, field) }
+		F("lookups_total", "counter", "Client addresses checked against the DNS lists "
+		  "(trusted, partner and gateway sources never are).", lookups),
+		F("cache_hits_total", "counter", "Checks answered from the cache alone, without a "
+		  "query.", cache_hits),
+		F("queries_total", "counter", "DNS queries sent (one per list domain and address "
+		  "not cached).", queries),
+		F("listed_total", "counter", "Checks that scored at or above the threshold.", listed),
+		F("timeouts_total", "counter", "Checks answered at the timeout without every list "
+		  "(fail open: a missing list counts as not listing).", timeouts),
+		F("errors_total", "counter", "Queries that failed: no answer within the resolver's "
+		  "retries, SERVFAIL, refused.", errors),
+		F("refused_replies_total", "counter", "Replies in 127.255.255.0/24: the list refused "
+		  "the query (e.g. Spamhaus through a public resolver).", refused),
+		F("pushes_total", "counter", "Listed sources pushed to the block list's dnsbl source "
+		  "(dropped at the NIC until the TTL ends).", pushes),
+		F("push_failures_total", "counter", "Pushes the queue refused (full); a batch that "
+		  "fails is the mxshield_push_failed_total of the queue.", push_failures),
+		F("cache_entries", "gauge", "Answers in the cache now (one per address and list "
+		  "domain).", cached),
+		F("sites", "gauge", "Configured DNSBL and DNSWL entries.", sites),
+#undef F
+	};
+	struct policy_dnsbl_stats st;
+
+	if (!policy_dnsbl_stats(s->policy, &st))
+		return;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		metrics_head(out, f[i].name, f[i].type, f[i].help);
+		metrics_sample_u64(out, f[i].name, *(const uint64_t *)((const char *)&st + f[i].off),
+				   NULL);
+	}
+}
+
 /* What only the service knows: the policy service's answers, whether it
  * has IP verdicts, and each part's own families. */
 static void push_metrics(struct svc *s, FILE *out)
@@ -678,6 +720,7 @@ static void service_families(struct svc *s, FILE *out)
 			     "the envelope lists alone (the filter is not loaded).");
 		metrics_sample(out, "mxshield_policy_ip_verdicts", policy_has_maps(s->policy),
 			       NULL);
+		dnsbl_families(s, out);
 	}
 	metrics_head(out, "mxshield_metrics_busy_scrapes_total", "counter",
 		     "Scrapes answered with the previous scrape's filter figures because a change "

@@ -4,6 +4,8 @@
 #   make test       = scripts/test.sh: install dependencies (Debian, root), build, run all tests
 #   make demo       = scripts/demo.sh: install dependencies, build, run the namespace demo lab
 #   make bench      benchmarks (not tests)
+#   make bench-e2e  end-to-end drop rate, documentation and random sources
+#   make bench-churn  new entries a second and push-to-drop latency under a flood
 #   make bench-policy  the policy service's latency under a connection flood
 #   make bench-dnsbl   the policy service's DNSBL lookups, uncached and cached
 
@@ -21,8 +23,12 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncatio
 # CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags: FORTIFY,
 # RELRO, BIND_NOW) reach every compile and link of the controller
 CPPFLAGS += -DMXS_VERSION=\"$(VERSION)\"
-LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares -lpthread \
-	    -lexttextcat-2.0 -lm
+# the milter (mta/milter.c, mime.c, content.c): libmilter, GMime, PCRE2
+MIME_CFLAGS := $(shell pkg-config --cflags gmime-3.0 libpcre2-8)
+MIME_LIBS   := -lmilter $(shell pkg-config --libs gmime-3.0 libpcre2-8)
+CFLAGS   += $(MIME_CFLAGS)
+LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares \
+	    $(MIME_LIBS) -lpthread -lcurl -lexttextcat-2.0 -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 
@@ -42,7 +48,7 @@ REF_OBJ  := $(BUILD)/ref/tries.o
 TEST_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c)) \
 	    $(patsubst tests/prog_tests/%.c,$(BUILD)/%,$(wildcard tests/prog_tests/test_*.c))
 
-.PHONY: all deps test demo bench bench-policy bench-dnsbl clean
+.PHONY: all deps test demo bench bench-e2e bench-churn bench-policy bench-dnsbl clean
 # skeletons and BPF objects are build products, not intermediates to delete
 .PRECIOUS: $(BUILD)/%.skel.h $(BUILD)/%.bpf.o
 all: mxshield $(TEST_BINS) $(BUILD)/bench $(BUILD)/mxshield.8 $(BUILD)/mxshield.bash
@@ -126,9 +132,28 @@ demo:
 bench: deps
 	scripts/bench.sh
 
+# end to end on a veth, generator and filter on separate CPUs: bare XDP,
+# mxshield, nftables; 508 documentation and 65,536 random sources
+bench-e2e: all
+	scripts/bench-e2e.sh --split-cpu
+
+# new /32 entries pushed through the service's queue during a flood:
+# entries a second, push-to-drop latency, the flood's rate with and without
+bench-churn: all
+	scripts/bench-e2e.sh --split-cpu --churn
+
 # the policy service's latency under an idle and garbage flood (p50/p99)
 bench-policy: all
 	scripts/bench-policy.sh
+
+# the content milter: messages per second on one core (docs/benchmarks.md)
+.PHONY: bench-milter
+bench-milter: all
+	scripts/bench-milter.sh
+
+$(BUILD)/milter_bench: userspace/bench/milter_bench.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+all: $(BUILD)/milter_bench
 
 # DNSBL lookups in the policy service: requests a second, uncached and cached
 bench-dnsbl: all
@@ -140,7 +165,7 @@ clean:
 
 # end-to-end benchmarks (scripts/bench-e2e.sh, scripts/bench-import.sh): the
 # live-frame traffic generator and prefix-list generator, and the bare XDP floor
-BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o
+BENCH_E2E := $(BUILD)/flood $(BUILD)/bare.bpf.o $(BUILD)/churn
 all: $(BENCH_E2E)
 
 $(BUILD)/flood.bpf.o $(BUILD)/bare.bpf.o: $(BUILD)/%.bpf.o: bpf/bench/%.bpf.c | $(BUILD)
@@ -149,6 +174,10 @@ $(BUILD)/bare.bpf.o: bpf/bench/smtp.h
 
 $(BUILD)/flood: userspace/bench/flood.c $(BUILD)/flood.skel.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
+
+# the churn driver (scripts/bench-e2e.sh --churn): the service's push queue
+$(BUILD)/churn: userspace/bench/churn.c $(BUILD)/libmxs.a $(UHDR) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iuserspace -o $@ $< $(BUILD)/libmxs.a $(LDFLAGS) $(LDLIBS)
 
 # in-tree fuzzing (docs/fuzzing.md): libFuzzer targets tests/fuzz/fuzz_*.c,
 # built with clang, AddressSanitizer and UndefinedBehaviorSanitizer against
@@ -160,7 +189,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	-I$(BUILD) -I. -Iuserspace
+	-I$(BUILD) -I. -Iuserspace $(MIME_CFLAGS)
 .PHONY: fuzz fuzz-build
 
 $(FUZZ_DIR)/%.o: userspace/%.c $(UHDR) $(HDR) $(SKEL)

@@ -8,6 +8,10 @@ pkgs=(
 	libmaxminddb-dev libspf2-dev libjson-c-dev libsystemd-dev pkg-config
 	# the metrics endpoint (mxshield metrics serve): HTTP
 	libmicrohttpd-dev
+	# the content milter: the milter protocol, MIME, regular expressions
+	libmilter-dev libgmime-3.0-dev libpcre2-dev
+	# feeds (mxshield feed): downloads over HTTP(S) with verified TLS
+	libcurl4-openssl-dev
 	# the policy service's DNSBL lookups, asynchronous in its loop
 	libc-ares-dev
 	# language rules: detection (n-gram models in libexttextcat-data)
@@ -25,6 +29,9 @@ pkgs=(
 	postfix swaks dnsmasq-base openssl
 	# swaks only recommends what it needs for IPv6 and TLS sessions
 	libio-socket-inet6-perl libnet-ssleay-perl
+	# tests/test_auto.sh: journal files with Postfix's entries, written
+	# without a journald (systemd-journal-remote reads the export format)
+	systemd-journal-remote
 	# tests/test_top.sh: the live view under a terminal
 	tmux
 	# the Debian package (debian/, tests/test_package.sh, tests/test_units.sh)

@@ -19,6 +19,8 @@
 #        senders.txt        envelope senders, one a line, one with columns
 #        countries.mmdb     CN, RU, DE over documentation ranges
 #                           (scripts/make-test-mmdb.pl)
+#        the published-list examples of tests/data/formats (drop.txt,
+#                           drop.json, abuseipdb.csv, postfix.cidr, ...)
 #      An example must exit 0 within 60 s; one whose line ends with the
 #      comment "# exit N" must exit N, and each comment line right after it
 #      ("# TEXT") must be a line of its output. A server (`policy serve`,
@@ -49,6 +51,7 @@ lab() {
 		> "$cwd/blocklist.txt"
 	printf '%s\n' '203.0.113.0/25,reject,7d,example feed, second source' \
 		'198.51.100.200,spam,,' '2001:db8:bad::/48' | gzip > "$cwd/blocklist.csv.gz"
+	cp tests/data/formats/* "$cwd/" || return 1
 	printf '%s\n' spam@example.net 'bulk@example.org,quarantine,30d,newsletter' \
 		> "$cwd/senders.txt"
 	printf '%s\n' '198.51.100.0/24 CN' '203.0.113.0/24 RU' '2001:db8:de::/48 DE' |

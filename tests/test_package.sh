@@ -60,7 +60,8 @@ check_eq "/var/lib/mxshield: root:mxshield 750" "root:mxshield 750" \
 	"$(stat -c '%U:%G %a' /var/lib/mxshield 2>/dev/null)"
 check_eq "/usr/sbin/mxshield: root:root 755" "root:root 755" "$(stat -c '%U:%G %a' /usr/sbin/mxshield)"
 for u in mxshield.service mxshield-policy.service mxshield-sweep.service mxshield-sweep.timer \
-	mxshield-attach@.service mxshield-serve.service mxshield-policy.socket mxshield-metrics.socket; do
+	mxshield-attach@.service mxshield-serve.service mxshield-policy.socket mxshield-metrics.socket \
+	mxshield-feeds.service mxshield-feeds.timer; do
 	check "unit $u installed" test -f /lib/systemd/system/$u
 done
 for l in multi-user.target.wants/mxshield.service multi-user.target.wants/mxshield-serve.service \
@@ -69,7 +70,7 @@ for l in multi-user.target.wants/mxshield.service multi-user.target.wants/mxshie
 done
 # what the service does, shipped for a host that runs it apart (disabled)
 for l in multi-user.target.wants/mxshield-policy.service timers.target.wants/mxshield-sweep.timer \
-	sockets.target.wants/mxshield-metrics.socket; do
+	timers.target.wants/mxshield-feeds.timer sockets.target.wants/mxshield-metrics.socket; do
 	check_fails "not enabled: $l" test -e "/etc/systemd/system/$l"
 done
 check "the config file is a conffile" bash -c "dpkg-query -W -f='\${Conffiles}' mxshield | grep -q /etc/mxshield/mxshield.conf"

@@ -44,7 +44,8 @@ cp -an /lib/systemd/system "$root/lib/systemd/"
 cp /bin/kill "$root/bin/kill"
 for u in mxshield.service mxshield-policy.service mxshield-sweep.service \
 	mxshield-sweep.timer mxshield-attach@eth0.service mxshield-serve.service \
-	mxshield-policy.socket mxshield-metrics.socket; do
+	mxshield-policy.socket mxshield-metrics.socket mxshield-feeds.service \
+	mxshield-feeds.timer; do
 	out=$(systemd-analyze verify --root="$root" "$u" 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ -z "$out" ]; then ok "verify $u"; else not_ok "verify $u" "rc $rc: $out"; fi
 done
@@ -59,7 +60,7 @@ exposure() {
 		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
 }
 for u in mxshield-policy.service mxshield.service mxshield-sweep.service \
-	mxshield-attach@eth0.service mxshield-serve.service; do
+	mxshield-attach@eth0.service mxshield-serve.service mxshield-feeds.service; do
 	e=$(exposure "$u")
 	if [ -n "$e" ] && awk -v e="$e" 'BEGIN { exit !(e <= 3.0) }'; then
 		ok "security $u: $e <= 3.0"
@@ -80,6 +81,10 @@ check_eq "restore: oneshot, RemainAfterExit" "oneshot yes" \
 check_eq "policy: Wants=mxshield.service" "mxshield.service" "$(ukey mxshield-policy.service Wants)"
 check_eq "policy: no Requires=" "" "$(ukey mxshield-policy.service Requires)"
 check "the sweep timer is kept" grep -q '^OnCalendar=hourly' "$units/mxshield-sweep.timer"
+check_eq "feeds: the timer runs feed update --due" "/usr/sbin/mxshield feed update --due" \
+	"$(ukey mxshield-feeds.service ExecStart)"
+check_eq "feeds timer: every 5 minutes after the last run" "5min" \
+	"$(ukey mxshield-feeds.timer OnUnitInactiveSec)"
 check_eq "serve: Type=notify, ExecReload sends SIGHUP" "notify|/bin/kill -HUP \$MAINPID" \
 	"$(ukey mxshield-serve.service Type)|$(ukey mxshield-serve.service ExecReload)"
 check_eq "serve: Wants=mxshield.service, no Requires=" "mxshield.service|" \
@@ -196,6 +201,14 @@ check_fails "serve (unit's capabilities): no error logged" grep -qiE "not permit
 kill -TERM $spid
 wait $spid
 check_eq "serve (unit's capabilities): SIGTERM, exit 0" 0 $?
+
+# the feeds unit, as its timer starts it: a due feed is refreshed with the
+# unit's bounding set and no_new_privs
+printf '192.0.2.200/29\n' >"$work/feed.txt"
+check "feed add (a local file)" mx feed add u "$work/feed.txt"
+check "feed update --due with the feeds unit's capabilities" \
+	as_unit mxshield-feeds.service "${MXA[@]}" feed update --due
+check_eq "... the feed's entry is live" "drop" "$(mx --json lookup 192.0.2.201 | jq -r .verdict)"
 
 # udev hook: mx0 goes away and comes back (a new ifindex): the helper
 # re-attaches it in its recorded mode; an interface not recorded is left be

@@ -8,6 +8,19 @@
  * generator's veth (XDP_TX) into the filter under test. The IPv4 header
  * and TCP checksums are kept right by incremental update (RFC 1624), so
  * they hold whatever source the recycled page carried before.
+ * Two more source streams, each optional:
+ *
+ *   flood_srcs   a table of nsrcs IPv4 sources (flood --src FILE): each
+ *                frame takes one at random instead of a documentation
+ *                host (the random-source row of the end-to-end benchmark:
+ *                hosts inside the 1M benchmark prefixes, so that every
+ *                frame is a blocked hit at a random place in the filter)
+ *   flood_probe  a ring of FLOOD_PROBE_RING addresses written by another
+ *                process (the churn driver, userspace/bench/churn.c, which
+ *                pins it): one frame in 2^probe_shift takes a random
+ *                non-zero slot of it, so the addresses the driver just
+ *                pushed to the block list are probed all the time
+ *
  * Not part of the product.
  */
 #include <linux/bpf.h>
@@ -28,6 +41,25 @@ struct {
 	__type(value, __u64);
 } flood_seq SEC(".maps");
 
+#define FLOOD_PROBE_RING 4096	/* a power of two; flood.c has the same */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* flood.c sets it to nsrcs */
+	__type(key, __u32);
+	__type(value, __u32);		/* network byte order */
+} flood_srcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FLOOD_PROBE_RING);
+	__type(key, __u32);
+	__type(value, __u32);		/* network byte order; 0: empty */
+} flood_probe SEC(".maps");
+
+const volatile __u32 nsrcs;		/* 0: the documentation hosts */
+const volatile __u32 probe_shift;	/* 0: no probes */
+
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for a 32-bit field change */
 static __always_inline __u16 csum_update4(__u16 check, __u32 from, __u32 to)
 {
@@ -47,7 +79,7 @@ int flood_xdp(struct xdp_md *xdp)
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
 	struct tcphdr *tcp = (void *)(ip + 1);
-	__u32 zero = 0, from, to;
+	__u32 zero = 0, from, to, i, *a;
 	__u64 *seq, x;
 
 	if ((void *)(tcp + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
@@ -60,9 +92,24 @@ int flood_xdp(struct xdp_md *xdp)
 	x ^= x >> 29;
 	x *= 0xbf58476d1ce4e5b9ULL;
 	x ^= x >> 32;
-	/* 192.0.2.1-254 or 198.51.100.1-254 */
-	to = (x & 1 ? 0xc6336400 : 0xc0000200) | ((x >> 8) % 254 + 1);
-	to = bpf_htonl(to);
+	to = 0;
+	if (probe_shift && !(x >> 40 & ((1U << probe_shift) - 1))) {
+		i = (x >> 20) & (FLOOD_PROBE_RING - 1);
+		a = bpf_map_lookup_elem(&flood_probe, &i);
+		if (a)
+			to = *a;
+	}
+	if (!to && nsrcs) {
+		i = (__u32)(x >> 8) % nsrcs;
+		a = bpf_map_lookup_elem(&flood_srcs, &i);
+		if (a)
+			to = *a;
+	}
+	if (!to) {
+		/* 192.0.2.1-254 or 198.51.100.1-254 */
+		to = (x & 1 ? 0xc6336400 : 0xc0000200) | ((x >> 8) % 254 + 1);
+		to = bpf_htonl(to);
+	}
 	from = ip->saddr;
 	ip->saddr = to;
 	ip->check = csum_update4(ip->check, from, to);

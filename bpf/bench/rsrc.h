@@ -13,6 +13,7 @@
  * bytes an element keep the table -- and its read per packet, which both
  * programs pay -- small). */
 #define BENCH_NETS6_MAX (1U << 20)
+#define BENCH_HOSTS4_MAX (1U << 17)	/* bench_hosts4, below */
 #define BENCH_NET6_PLEN 57
 static inline __u64 bench_net6(const __u8 *addr, unsigned plen)
 {
@@ -59,6 +60,18 @@ struct {
 } bench_nets6 SEC(".maps");
 volatile __u32 bench_nnets6;	/* entries in bench_nets6 */
 
+/* Blocked hosts (the benchmark fills it, userspace/bench/bench.c): with
+ * bench_nhosts4 > 0, each random IPv4 source is a random one of them --
+ * a blocked hit at a random place in the classifier, instead of a
+ * uniformly random address (most of which end early). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_HOSTS4_MAX);
+	__type(key, __u32);
+	__type(value, __u32);	/* network byte order */
+} bench_hosts4 SEC(".maps");
+volatile __u32 bench_nhosts4;
+
 /* The next pseudo-random number of this CPU's stream (splitmix64), or 0. */
 static __always_inline __u64 bench_next(void)
 {
@@ -68,11 +81,21 @@ static __always_inline __u64 bench_next(void)
 	return seq ? bench_mix(++*seq) : 0;
 }
 
-/* A random IPv4 source (network byte order) into a4. */
+/* A random IPv4 source (network byte order) into a4: uniformly random,
+ * or a random one of bench_hosts4. */
 static __always_inline void bench_src4(__u8 *a4)
 {
 	__u64 x = bench_next();
+	__u32 n = bench_nhosts4, i, *h;
 
+	if (n) {
+		i = (__u32)(x >> 32) % n;
+		h = bpf_map_lookup_elem(&bench_hosts4, &i);
+		if (h) {
+			__builtin_memcpy(a4, h, 4);
+			return;
+		}
+	}
 	__builtin_memcpy(a4, &x, 4);
 }
 

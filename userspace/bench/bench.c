@@ -7,6 +7,10 @@
  *   hit     one blocked source, repeated
  *   miss    one unlisted source (192.0.2.1), repeated
  *   random  a pseudo-random IPv4 source per packet (benchmark builds)
+ *   blocked a random one of 65,536 hosts of random block prefixes per
+ *           packet: every packet a blocked hit at a random place in the
+ *           classifier, with its hit counted (benchmark builds; the
+ *           end-to-end benchmark's random-source row, without the veth)
  *
  * at 0, 10k, 100k and 1M random block prefixes plus the full country table
  * of the CC0 database (every other country with a drop policy). Each figure
@@ -180,6 +184,33 @@ static void set_nets6(struct lab *l, const struct pfx_vec *v)
 	}
 	l->mb->bss->bench_nnets6 = n;
 	l->b->bss->bench_nnets6 = n;
+}
+
+/* The "blocked" row's sources: @want hosts of random IPv4 block prefixes
+ * of @l, for both programs; 0 turns the row's sources off again. */
+static void set_hosts4(struct lab *l, __u32 want, uint64_t *seed)
+{
+	int fds[2] = { bpf_map__fd(l->mb->maps.bench_hosts4), bpf_map__fd(l->b->maps.bench_hosts4) };
+	size_t nb = 0, *blk = malloc((l->fam[0].n + 1) * sizeof(*blk));
+	__u32 n = 0;
+
+	for (size_t i = 0; blk && i < l->fam[0].n; i++)
+		if (l->fam[0].r[i].list == MXS_LIST_BLOCK)
+			blk[nb++] = i;
+	while (want && nb && n < want && n < BENCH_HOSTS4_MAX) {
+		uint64_t x = bench_mix(++*seed);
+		const struct mxs_prefix *p = &l->fam[0].p[blk[(x >> 32) % nb]];
+		uint32_t a, m = p->plen ? ~0u << (32 - p->plen) : 0;
+
+		memcpy(&a, p->addr, 4);
+		a = htonl((ntohl(a) & m) | ((uint32_t)x & ~m));
+		for (int k = 0; k < 2; k++)
+			bpf_map_update_elem(fds[k], &n, &a, BPF_ANY);
+		n++;
+	}
+	free(blk);
+	l->mb->bss->bench_nhosts4 = n;
+	l->b->bss->bench_nhosts4 = n;
 }
 
 /* Load the country table: every network of the database, IPv4 and IPv6;
@@ -429,6 +460,14 @@ int main(int argc, char **argv)
 		l.b->bss->random_source = 1;
 		row(sizes[s], "random", pmb, pb, &miss, repeat, &rm, &rb);
 		row(sizes[s], "random6", pmb, pb, &miss6, repeat, &rm, &rb);
+		if (sizes[s]) {
+			set_hosts4(&l, 65536, &seed);
+			row(sizes[s], "blocked", pmb, pb, &miss, repeat, &rm, &rb);
+			if (smoke)
+				check(rm == XDP_DROP && rb == XDP_DROP,
+				      "random blocked hosts dropped by both programs");
+			set_hosts4(&l, 0, &seed);
+		}
 		l.b->bss->random_source = 0;
 		printf("#   mxshield: compile+install of all %zu IPv4 + %zu IPv6 entries %.2f s "
 		       "(compile %.2f, maps %.2f); IPv4 %zu ranges, %zu nodes, %zu leaves, %zu "

@@ -18,6 +18,24 @@
  *	the same, but exactly COUNT frames, paced to take about SECONDS
  *	(tests/test_events.sh: a flood of a known size over several seconds).
  *
+ *   Options before IFNAME:
+ *   --src FILE	each frame's source a random one of the IPv4 addresses
+ *		of FILE (one a line, as printed by --sources) instead of a
+ *		documentation host
+ *   --probe PIN	one frame in 2^SHIFT (--probe-shift, default 3) takes
+ *		its source from a random non-empty slot of the probe ring
+ *		pinned at PIN (a BPF array of FLOOD_PROBE_RING addresses that
+ *		the churn driver, build/churn, creates and fills)
+ *   --prog-stats	keep the kernel's BPF run-time statistics on while
+ *		it floods (BPF_ENABLE_STATS: run_time_ns and run_cnt of every
+ *		program, the filter's included; bench-e2e.sh E2E_PROG_STATS=1
+ *		reads them: the time a frame spends in the filter's program)
+ *
+ *   flood --sources N SEED FILE
+ *	print N distinct random IPv4 addresses, each a random host of a
+ *	random prefix of FILE (a list printed by --gen), the same for the
+ *	same SEED: sources that are blocked hits all over the classifier.
+ *
  *   flood --gen N SEED
  *	print N distinct random IPv4 prefixes, one CIDR a line, the same for
  *	the same SEED: 60% /32, 30% /24, 10% /16-/23, never inside or over
@@ -50,6 +68,7 @@
 #define FLOOD_MAX_REPEAT (1u << 20)
 #define FLOOD_MIN_REPEAT (1u << 12)
 #define FLOOD_BATCH 64
+#define FLOOD_PROBE_RING 4096	/* flood.bpf.c has the same */
 
 static uint64_t mix64(uint64_t x)
 {
@@ -137,6 +156,106 @@ static int gen(long n, uint64_t seed)
 	}
 	free(s.slot);
 	return fflush(stdout) ? 1 : 0;
+}
+
+/* Read a list of CIDRs (or addresses) of @path: the networks into *net,
+ * their lengths into *len; the count, or -1 with a message. */
+static long read_prefixes(const char *path, uint32_t **net, uint8_t **len)
+{
+	FILE *f = fopen(path, "r");
+	char line[128];
+	long n = 0, cap = 0, lineno = 0;
+
+	*net = NULL;
+	*len = NULL;
+	if (!f) {
+		fprintf(stderr, "flood: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a, b, c, d, l = 32;
+		char *slash = strchr(line, '/');
+
+		lineno++;
+		if (sscanf(line, "%u.%u.%u.%u", &a, &b, &c, &d) != 4 || a > 255 || b > 255 ||
+		    c > 255 || d > 255 || (slash && (sscanf(slash + 1, "%u", &l) != 1 || l > 32))) {
+			fprintf(stderr, "flood: %s:%ld: not an IPv4 prefix\n", path, lineno);
+			goto fail;
+		}
+		if (n == cap) {
+			uint32_t *nn;
+			uint8_t *nl;
+
+			cap = cap ? 2 * cap : 4096;
+			nn = realloc(*net, cap * sizeof(**net));
+			if (nn)
+				*net = nn;
+			nl = realloc(*len, cap);
+			if (nl)
+				*len = nl;
+			if (!nn || !nl) {
+				perror("flood");
+				goto fail;
+			}
+		}
+		(*net)[n] = a << 24 | b << 16 | c << 8 | d;
+		(*len)[n++] = l;
+	}
+	fclose(f);
+	return n;
+fail:
+	fclose(f);
+	free(*net);
+	free(*len);
+	return -1;
+}
+
+/* --sources: @n distinct hosts of random prefixes of @path */
+static int sources(long n, uint64_t seed, const char *path)
+{
+	struct seen s = {};
+	uint32_t *net;
+	uint8_t *len;
+	long np = read_prefixes(path, &net, &len);
+	uint64_t ctr = seed << 32 | 0x5eed;
+	size_t cap = 16;
+	int rc = 1;
+
+	if (np < 0)
+		return 1;
+	if (!np && n) {
+		fprintf(stderr, "flood: %s: no prefixes\n", path);
+		goto out;
+	}
+	while (cap < 2 * (size_t)n)
+		cap <<= 1;
+	s.slot = calloc(cap, sizeof(*s.slot));
+	s.mask = cap - 1;
+	if (!s.slot) {
+		perror("flood");
+		goto out;
+	}
+	for (long i = 0, tries = 0; i < n; tries++) {
+		uint64_t x = mix64(ctr++);
+		long k = (long)((x >> 32) % (uint64_t)np);
+		uint32_t host = len[k] ? (uint32_t)x & ~(~0u << (32 - len[k])) : (uint32_t)x;
+		uint32_t a = (net[k] & (len[k] ? ~0u << (32 - len[k]) : 0)) | host;
+
+		if (tries > 64 * n + 1000) {
+			fprintf(stderr, "flood: %s: fewer than %ld distinct hosts\n", path, n);
+			goto out;
+		}
+		if (!a || !seen_add(&s, a))
+			continue;
+		printf("%u.%u.%u.%u\n", a >> 24, a >> 16 & 0xff, a >> 8 & 0xff, a & 0xff);
+		i++;
+	}
+	rc = fflush(stdout) ? 1 : 0;
+out:
+	free(s.slot);
+	free(net);
+	free(len);
+	return rc;
 }
 
 /* ----------------------------------------------------------------- flood */
@@ -250,8 +369,67 @@ static void sleep_until(double t)
 	}
 }
 
-static int flood(const char *ifname, double secs, const char *dstmac, uint64_t count)
+struct flood_opts {
+	const char *src;	/* --src FILE */
+	const char *probe;	/* --probe PIN */
+	unsigned probe_shift;
+	bool prog_stats;	/* --prog-stats */
+};
+
+/* Before the load: the source table of --src and the probe ring of --probe. */
+static int flood_prepare(struct flood_bpf *skel, const struct flood_opts *fo,
+			 uint32_t **srcs, long *nsrcs)
 {
+	uint8_t *len;
+	int fd;
+
+	*srcs = NULL;
+	*nsrcs = 0;
+	if (fo->src) {
+		*nsrcs = read_prefixes(fo->src, srcs, &len);
+		if (*nsrcs < 0)
+			return -1;
+		free(len);
+		if (!*nsrcs) {
+			fprintf(stderr, "flood: %s: no addresses\n", fo->src);
+			return -1;
+		}
+		skel->rodata->nsrcs = *nsrcs;
+		bpf_map__set_max_entries(skel->maps.flood_srcs, *nsrcs);
+	}
+	if (fo->probe) {
+		fd = bpf_obj_get(fo->probe);
+		if (fd < 0 || bpf_map__reuse_fd(skel->maps.flood_probe, fd)) {
+			fprintf(stderr, "flood: the probe ring %s: %s\n", fo->probe, strerror(errno));
+			return -1;
+		}
+		close(fd);
+		skel->rodata->probe_shift = fo->probe_shift;
+	}
+	return 0;
+}
+
+/* After the load: fill the source table (network byte order). */
+static int flood_fill(struct flood_bpf *skel, const uint32_t *srcs, long n)
+{
+	int fd = bpf_map__fd(skel->maps.flood_srcs);
+
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		uint32_t a = htonl(srcs[i]);
+
+		if (bpf_map_update_elem(fd, &i, &a, BPF_ANY)) {
+			fprintf(stderr, "flood: the source table: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int flood(const char *ifname, double secs, const char *dstmac, uint64_t count,
+		 const struct flood_opts *fo)
+{
+	uint32_t *srcs;
+	long nsrcs;
 	uint8_t pkt[64], dst[ETH_ALEN], src[ETH_ALEN];
 	struct flood_bpf *skel;
 	struct xdp_md ctx = {};
@@ -284,12 +462,34 @@ static int flood(const char *ifname, double secs, const char *dstmac, uint64_t c
 	ctx.ingress_ifindex = ifindex;
 
 	libbpf_set_print(NULL);
-	skel = flood_bpf__open_and_load();
+	skel = flood_bpf__open();
 	if (!skel) {
-		fprintf(stderr, "flood: loading the generator: %s\n", strerror(errno));
+		fprintf(stderr, "flood: opening the generator: %s\n", strerror(errno));
 		return 1;
 	}
+	if (flood_prepare(skel, fo, &srcs, &nsrcs)) {
+		flood_bpf__destroy(skel);
+		return 1;
+	}
+	if (flood_bpf__load(skel)) {
+		fprintf(stderr, "flood: loading the generator: %s\n", strerror(errno));
+		flood_bpf__destroy(skel);
+		free(srcs);
+		return 1;
+	}
+	if (nsrcs && flood_fill(skel, srcs, nsrcs)) {
+		flood_bpf__destroy(skel);
+		free(srcs);
+		return 1;
+	}
+	free(srcs);
 	prog = bpf_program__fd(skel->progs.flood_xdp);
+	/* held until we exit: the statistics are on while this fd lives */
+	if (fo->prog_stats && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0) {
+		fprintf(stderr, "flood: BPF_ENABLE_STATS: %s\n", strerror(errno));
+		flood_bpf__destroy(skel);
+		return 1;
+	}
 	lost0 = ethtool_sum(sock, ifname, "xdp_xmit_errors");
 	t0 = t = now_s();
 	while (count ? sent < count : t - t0 < secs) {
@@ -337,13 +537,16 @@ static int flood(const char *ifname, double secs, const char *dstmac, uint64_t c
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: flood IFNAME SECONDS [DSTMAC [COUNT]]\n"
-			"       flood --gen N SEED\n");
+	fprintf(stderr, "usage: flood [--src FILE] [--probe PIN [--probe-shift K]] "
+			"[--prog-stats] IFNAME SECONDS [DSTMAC [COUNT]]\n"
+			"       flood --gen N SEED\n"
+			"       flood --sources N SEED FILE\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
+	struct flood_opts fo = { .probe_shift = 3 };
 	char *end;
 
 	if (argc == 4 && !strcmp(argv[1], "--gen")) {
@@ -352,6 +555,33 @@ int main(int argc, char **argv)
 		if (*end || n < 0)
 			return usage();
 		return gen(n, strtoull(argv[3], NULL, 0));
+	}
+	if (argc == 5 && !strcmp(argv[1], "--sources")) {
+		long n = strtol(argv[2], &end, 10);
+
+		if (*end || n < 0)
+			return usage();
+		return sources(n, strtoull(argv[3], NULL, 0), argv[4]);
+	}
+	while (argc >= 3 && !strncmp(argv[1], "--", 2)) {
+		if (!strcmp(argv[1], "--prog-stats")) {
+			fo.prog_stats = true;
+			argc--;
+			argv++;
+			continue;
+		}
+		if (!strcmp(argv[1], "--src"))
+			fo.src = argv[2];
+		else if (!strcmp(argv[1], "--probe"))
+			fo.probe = argv[2];
+		else if (!strcmp(argv[1], "--probe-shift")) {
+			fo.probe_shift = strtoul(argv[2], &end, 10);
+			if (*end || fo.probe_shift < 1 || fo.probe_shift > 16)
+				return usage();
+		} else
+			return usage();
+		argc -= 2;
+		argv += 2;
 	}
 	if (argc >= 3 && argc <= 5) {
 		double secs = strtod(argv[2], &end);
@@ -364,7 +594,7 @@ int main(int argc, char **argv)
 			if (*end || !count)
 				return usage();
 		}
-		return flood(argv[1], secs, argc >= 4 ? argv[3] : NULL, count);
+		return flood(argv[1], secs, argc >= 4 ? argv[3] : NULL, count, &fo);
 	}
 	return usage();
 }

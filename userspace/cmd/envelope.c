@@ -15,17 +15,30 @@
 #include "../core/input.h"
 #include "../core/json.h"
 #include "../core/utf8.h"
+#include "../mta/content.h"
 #include "../mta/envelope.h"
 #include "../state/recfile.h"
 #include "objects.h"
 
-static int find_entry(const struct recfile *f, int kind, int list, const char *value)
+/* A pattern's field: a record without one is a sender pattern (state
+ * written before subject and content patterns, and sender patterns
+ * now, so that such a file reads the same in an older controller). */
+static int rec_field(const struct rec *r)
+{
+	const char *f = rec_get(r, "field");
+
+	return f ? pat_field_by_name(f) : PAT_SENDER;
+}
+
+/* @field: a pattern's field, -1 any */
+static int find_entry(const struct recfile *f, int kind, int list, int field, const char *value)
 {
 	for (int i = 0; i < f->n; i++) {
 		const struct rec *r = &f->r[i];
 
 		if (env_kind_by_name(rec_get(r, "kind")) == kind &&
 		    (list < 0 || env_list_by_name(rec_get(r, "list")) == list) &&
+		    (kind != ENV_PATTERN || field < 0 || rec_field(r) == field) &&
 		    !strcmp(rec_get(r, "value") ? : "", value))
 			return i;
 	}
@@ -58,6 +71,7 @@ static int check_tld_allowed(const struct ctl *c, const char *tld, char *err, si
 
 struct env_add {
 	int kind, list;
+	int field;		/* pattern: enum pat_field */
 	uint8_t action;
 	bool regex;
 	int64_t expires;
@@ -78,13 +92,15 @@ static int env_put(const struct ctl *c, struct recfile *f, const struct env_add 
 			 env_list_name(a->list));
 		return -1;
 	}
-	if (env_parse_value(a->kind, a->regex, raw, val, sizeof(val), err, errlen))
+	if (a->kind == ENV_PATTERN ?
+	    env_parse_pattern(a->field, a->regex, raw, val, sizeof(val), err, errlen) :
+	    env_parse_value(a->kind, a->regex, raw, val, sizeof(val), err, errlen))
 		return -1;
 	if (a->comment && utf8_text_check("comment", a->comment, err, errlen))
 		return -1;
 	if (a->kind == ENV_TLD && check_tld_allowed(c, val, err, errlen))
 		return -1;
-	i = find_entry(f, a->kind, a->list, val);
+	i = find_entry(f, a->kind, a->list, a->field, val);
 	r = i >= 0 ? &f->r[i] : recfile_add(f);
 	rec_set(r, "kind", env_kind_name(a->kind));
 	rec_set(r, "list", env_list_name(a->list));
@@ -93,6 +109,8 @@ static int env_put(const struct ctl *c, struct recfile *f, const struct env_add 
 		rec_set(r, "action", action_name(a->action));
 	if (a->kind == ENV_PATTERN)
 		rec_set(r, "type", a->regex ? "regex" : "text");
+	if (a->kind == ENV_PATTERN && a->field != PAT_SENDER)
+		rec_set(r, "field", pat_field_name(a->field));
 	snprintf(num, sizeof(num), "%lld", (long long)a->expires);
 	rec_set(r, "expires", num);
 	rec_set(r, "comment", a->comment ? a->comment : "");
@@ -100,12 +118,16 @@ static int env_put(const struct ctl *c, struct recfile *f, const struct env_add 
 }
 
 static int opts_to_add(int kind, const char *list, const char *action, const char *type,
-		       const char *expires, const char *comment, struct env_add *a)
+		       const char *field, const char *expires, const char *comment,
+		       struct env_add *a)
 {
 	char err[MXS_ERRLEN];
 
 	memset(a, 0, sizeof(*a));
 	a->kind = kind;
+	a->field = PAT_SENDER;
+	if (field && (a->field = pat_field_by_name(field)) < 0)
+		return ctl_err("'%s': --field is sender, subject or content", field);
 	if (!list)
 		list = kind == ENV_SENDER || kind == ENV_DOMAIN ? NULL : "block";
 	if (!list)
@@ -166,7 +188,7 @@ static char *unquote(char *p)
 	return *r ? NULL : r;
 }
 
-static bool selected(const struct rec *r, int kind, int list, const char *type);
+static bool selected(const struct rec *r, int kind, int list, const char *type, int field);
 
 static int env_import(struct ctl *c, int kind, struct recfile *f, const char *path,
 		      const struct env_add *defaults, bool replace, bool allow_empty,
@@ -183,7 +205,7 @@ static int env_import(struct ctl *c, int kind, struct recfile *f, const char *pa
 		for (int i = f->n - 1; i >= 0; i--) {
 			/* the patterns of the type imported, the others stay */
 			if (selected(&f->r[i], kind, defaults->list, kind != ENV_PATTERN ? NULL :
-				     defaults->regex ? "regex" : "text")) {
+				     defaults->regex ? "regex" : "text", defaults->field)) {
 				recfile_del(f, i);
 				(*removed)++;
 			}
@@ -277,13 +299,22 @@ static int kind_of(const struct cli_args *a)
 	return env_kind_by_name(a->obj->name);
 }
 
-/* The entries of @kind in @f that @list (-1: any) and @type ("text",
- * "regex", NULL: any) select. */
-static bool selected(const struct rec *r, int kind, int list, const char *type)
+/* The entries of @kind in @f that @list (-1: any), @type ("text",
+ * "regex", NULL: any) and a pattern's @field (-1: any) select. */
+static bool selected(const struct rec *r, int kind, int list, const char *type, int field)
 {
 	return env_kind_by_name(rec_get(r, "kind")) == kind &&
 	       (list < 0 || env_list_by_name(rec_get(r, "list")) == list) &&
-	       (!type || !strcmp(rec_get(r, "type") ? : "text", type));
+	       (!type || !strcmp(rec_get(r, "type") ? : "text", type)) &&
+	       (kind != ENV_PATTERN || field < 0 || rec_field(r) == field);
+}
+
+/* --field of a pattern command: -1 when not given (any) */
+static int field_opt(const struct cli_args *a, int kind)
+{
+	const char *f = kind == ENV_PATTERN ? cli_opt(a, "field") : NULL;
+
+	return f ? pat_field_by_name(f) : -1;
 }
 
 /* A CSV field: quoted when it holds a comma or a quote, or starts with
@@ -305,16 +336,17 @@ static void put_field(const char *v, bool quote)
 }
 
 static int export(const struct cli_args *a, const struct recfile *f, int kind, int list,
-		  const char *type)
+		  const char *type, int field)
 {
-	int lists = 0, types = 0, n = 0;
+	int lists = 0, types = 0, fields = 0, n = 0;
 	char exp[32];
 
 	/* import takes one list (and one pattern type) a file */
 	for (int i = 0; i < f->n; i++) {
-		if (!selected(&f->r[i], kind, list, type))
+		if (!selected(&f->r[i], kind, list, type, field))
 			continue;
 		lists |= 1 << env_list_by_name(rec_get(&f->r[i], "list"));
+		fields |= 1 << rec_field(&f->r[i]);
 		types |= !strcmp(rec_get(&f->r[i], "type") ? : "text", "regex") ? 2 : 1;
 		n++;
 	}
@@ -324,20 +356,28 @@ static int export(const struct cli_args *a, const struct recfile *f, int kind, i
 	if (kind == ENV_PATTERN && !type && types == 3)
 		return cli_usage(a, "text and regex patterns: give --type (import reads one "
 				 "type a file)");
+	if (kind == ENV_PATTERN && field < 0 && (fields & (fields - 1)))
+		return cli_usage(a, "patterns of several fields: give --field (import reads "
+				 "one field a file)");
+	if (field < 0)
+		for (field = 0; field < PAT_FIELD_MAX - 1 && !(fields & (1 << field)); field++)
+			;
 	if (list < 0)
 		for (list = 0; list < ENV_LIST_MAX && !(lists & (1 << list)); list++)
 			;
-	printf("# mxshield %s list: %d entries; 'mxshield %s import FILE --list %s%s%s "
+	printf("# mxshield %s list: %d entries; 'mxshield %s import FILE --list %s%s%s%s%s "
 	       "--replace' reads them back\n", a->obj->name, n, a->obj->name,
 	       env_list_name(list < ENV_LIST_MAX ? list : ENV_BLOCK),
 	       kind == ENV_PATTERN ? " --type " : "",
 	       kind == ENV_PATTERN ? (types == 2 || (type && !strcmp(type, "regex")) ?
-				      "regex" : "text") : "");
+				      "regex" : "text") : "",
+	       kind == ENV_PATTERN && field != PAT_SENDER ? " --field " : "",
+	       kind == ENV_PATTERN && field != PAT_SENDER ? pat_field_name(field) : "");
 	for (int i = 0; i < f->n; i++) {
 		const struct rec *r = &f->r[i];
 		long long e = strtoll(rec_get(r, "expires") ? : "0", NULL, 10);
 
-		if (!selected(r, kind, list, type))
+		if (!selected(r, kind, list, type, field))
 			continue;
 		put_field(rec_get(r, "value") ? : "",
 			  !strcmp(rec_get(r, "type") ? : "text", "regex"));
@@ -352,6 +392,7 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 	int kind = kind_of(a), want = -1, rc = 0;
 	const char *l = cli_opt(a, "list"), *fmt = cli_opt(a, "format");
 	const char *type = kind == ENV_PATTERN ? cli_opt(a, "type") : NULL;
+	int field = field_opt(a, kind);
 	struct recfile f;
 
 	if (fmt && !strcmp(fmt, "import") && c->json)
@@ -361,7 +402,7 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 	if (ctl_lock_ro(c) || ctl_read(c, ST_ENVELOPE, &f))
 		return 1;
 	if (fmt && !strcmp(fmt, "import")) {
-		rc = export(a, &f, kind, want, type);
+		rc = export(a, &f, kind, want, type, field);
 		recfile_free(&f);
 		return rc;
 	}
@@ -370,7 +411,7 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 	for (int i = 0; i < f.n; i++) {
 		const struct rec *r = &f.r[i];
 
-		if (!selected(r, kind, want, type))
+		if (!selected(r, kind, want, type, field))
 			continue;
 		if (c->json) {
 			jw_obj();
@@ -382,6 +423,9 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 			char exp[64];
 			long long e = strtoll(rec_get(r, "expires") ? : "0", NULL, 10);
 
+			if (kind == ENV_PATTERN)
+				printf("%-8s %-6s ", pat_field_name(rec_field(r)),
+				       rec_get(r, "type") ? : "text");
 			printf("%-6s %-40s %-11s %-16s %s\n", rec_get(r, "list"),
 			       rec_get(r, "value"), rec_get(r, "action") ? : "",
 			       e ? fmt_remaining(e, exp, sizeof(exp)) : "never",
@@ -405,7 +449,8 @@ static int do_add_import(struct ctl *c, const struct cli_args *a, bool import)
 	if (allow_empty && !replace)
 		return cli_usage(a, "--allow-empty goes with --replace");
 	if (opts_to_add(kind, cli_opt(a, "list"), cli_opt(a, "action"),
-			kind == ENV_PATTERN ? cli_opt(a, "type") : NULL, cli_opt(a, "expires"),
+			kind == ENV_PATTERN ? cli_opt(a, "type") : NULL,
+			kind == ENV_PATTERN ? cli_opt(a, "field") : NULL, cli_opt(a, "expires"),
 			cli_opt(a, "comment"), &ea))
 		return 1;
 	if (ctl_lock(c) || ctl_read(c, ST_ENVELOPE, &f))
@@ -427,6 +472,8 @@ static int do_add_import(struct ctl *c, const struct cli_args *a, bool import)
 		jw_obj();
 		jw_kstr("kind", a->obj->name);
 		jw_kstr("list", env_list_name(ea.list));
+		if (kind == ENV_PATTERN)
+			jw_kstr("field", pat_field_name(ea.field));
 		if (import) {
 			jw_ku64("imported", added);
 			jw_ku64("removed", removed);
@@ -455,7 +502,7 @@ static int do_import(struct ctl *c, const struct cli_args *a) { return do_add_im
 
 static int do_del(struct ctl *c, const struct cli_args *a)
 {
-	int kind = kind_of(a), list = -1, i, rc = 1;
+	int kind = kind_of(a), list = -1, i, rc = 1, field = field_opt(a, kind);
 	const char *l = cli_opt(a, "list");
 	struct recfile f;
 	char err[MXS_ERRLEN], val[600];
@@ -464,20 +511,27 @@ static int do_del(struct ctl *c, const struct cli_args *a)
 		return cli_usage(a, "'%s': the list is allow, block or trust", l);
 	if (ctl_lock(c) || ctl_read(c, ST_ENVELOPE, &f))
 		return 1;
-	if (env_parse_value(kind, true, a->pos[0], val, sizeof(val), err, sizeof(err)) &&
-	    env_parse_value(kind, false, a->pos[0], val, sizeof(val), err, sizeof(err))) {
+	/* a pattern: as written (a regex), else folded as add stores text */
+	i = kind == ENV_PATTERN ? find_entry(&f, kind, list, field, a->pos[0]) : -1;
+	if (i >= 0) {
+		/* found as written */
+	} else if (kind == ENV_PATTERN) {
+		for (int fl = 0; fl < PAT_FIELD_MAX && i < 0; fl++)
+			if ((field < 0 || fl == field) &&
+			    !env_parse_pattern(fl, false, a->pos[0], val, sizeof(val), err,
+					       sizeof(err)))
+				i = find_entry(&f, kind, list, fl, val);
+	} else if (env_parse_value(kind, false, a->pos[0], val, sizeof(val), err, sizeof(err))) {
 		/* a value no longer valid (a hand-edited state file, an older
 		 * controller) can still be deleted as written */
-		i = find_entry(&f, kind, list, a->pos[0]);
+		i = find_entry(&f, kind, list, -1, a->pos[0]);
 		if (i < 0) {
 			ctl_err("%s", err);
 			goto out;
 		}
 	} else {
-		i = find_entry(&f, kind, list, val);
+		i = find_entry(&f, kind, list, -1, val);
 	}
-	if (i < 0 && kind == ENV_PATTERN)
-		i = find_entry(&f, kind, list, a->pos[0]);
 	if (i < 0) {
 		ctl_err("%s '%s' is not listed", a->obj->name, a->pos[0]);
 		goto out;
@@ -518,7 +572,7 @@ static int org_change(struct ctl *c, const struct cli_args *a, bool add)
 
 		if (ctl_read(c, ST_ENVELOPE, &e))
 			goto out;
-		if (find_entry(&e, ENV_TLD, ENV_BLOCK, dot ? dot + 1 : dom) >= 0) {
+		if (find_entry(&e, ENV_TLD, ENV_BLOCK, -1, dot ? dot + 1 : dom) >= 0) {
 			ctl_err("the TLD of %s is blocked: delete that tld entry first", dom);
 			recfile_free(&e);
 			goto out;
@@ -583,6 +637,7 @@ const char *const cli_tag_actions[] = { "reject", "quarantine", "spam", NULL };
 static const char *const env_lists[] = { "allow", "block", "trust", NULL };
 static const char *const block_only[] = { "block", NULL };
 static const char *const types[] = { "text", "regex", NULL };
+static const char *const fields[] = { "sender", "subject", "content", NULL };
 
 #define O_LIST(ch) { "list", "LIST", "allow, block or trust", ch }
 #define O_ACTION { "action", "ACTION", "block list: reject (default), quarantine or spam", \
@@ -591,7 +646,9 @@ static const char *const types[] = { "text", "regex", NULL };
 		    "(2026-12-07T10:00:00Z)" }
 #define O_COMMENT { "comment", "TEXT", "a note kept with the entry" }
 #define O_TYPE { "type", "TYPE", "text (default: a case-insensitive substring) or regex " \
-		 "(POSIX extended)", types }
+		 "(sender: POSIX extended; subject, content: PCRE2)", types }
+#define O_FIELD { "field", "FIELD", "what it matches: sender (default; the envelope sender, " \
+		  "at RCPT), subject or content (the decoded message, in the milter)", fields }
 #define O_FORMAT { "format", "FORMAT", "table (default), or import: lines 'import' reads " \
 		   "back", cli_list_formats }
 #define O_REPLACE { "replace", NULL, "make the list exactly the file's entries" }, \
@@ -599,17 +656,18 @@ static const char *const types[] = { "text", "regex", NULL };
 
 static const struct cli_opt add3[] = { O_LIST(env_lists), O_ACTION, O_EXPIRES, O_COMMENT, { NULL } };
 static const struct cli_opt add1[] = { O_LIST(block_only), O_ACTION, O_EXPIRES, O_COMMENT, { NULL } };
-static const struct cli_opt addp[] = { O_LIST(block_only), O_TYPE, O_ACTION, O_EXPIRES, O_COMMENT,
-				       { NULL } };
+static const struct cli_opt addp[] = { O_LIST(block_only), O_FIELD, O_TYPE, O_ACTION, O_EXPIRES,
+				       O_COMMENT, { NULL } };
+static const struct cli_opt delp[] = { O_LIST(block_only), O_FIELD, { NULL } };
 static const struct cli_opt del3[] = { O_LIST(env_lists), { NULL } };
 static const struct cli_opt list3[] = { O_LIST(env_lists), O_FORMAT, { NULL } };
-static const struct cli_opt listp[] = { O_LIST(block_only), O_TYPE, O_FORMAT, { NULL } };
+static const struct cli_opt listp[] = { O_LIST(block_only), O_FIELD, O_TYPE, O_FORMAT, { NULL } };
 static const struct cli_opt imp3[] = { O_LIST(env_lists), O_ACTION, O_EXPIRES, O_COMMENT,
 				       O_REPLACE, { NULL } };
 static const struct cli_opt imp1[] = { O_LIST(block_only), O_ACTION, O_EXPIRES, O_COMMENT,
 				       O_REPLACE, { NULL } };
-static const struct cli_opt impp[] = { O_LIST(block_only), O_TYPE, O_ACTION, O_EXPIRES, O_COMMENT,
-				       O_REPLACE, { NULL } };
+static const struct cli_opt impp[] = { O_LIST(block_only), O_FIELD, O_TYPE, O_ACTION, O_EXPIRES,
+				       O_COMMENT, O_REPLACE, { NULL } };
 
 #define ENV_CMDS(what, addo, delo, listo, impo) {					\
 	{ "add", do_add, what, 1, 1, "Add an entry, or change it.", addo },		\
@@ -625,7 +683,7 @@ static const struct cli_cmd sender_cmds[] = ENV_CMDS("ADDRESS", add3, del3, list
 static const struct cli_cmd domain_cmds[] = ENV_CMDS("DOMAIN", add3, del3, list3, imp3);
 static const struct cli_cmd tld_cmds[] = ENV_CMDS("TLD", add1, del3, list3, imp1);
 static const struct cli_cmd recipient_cmds[] = ENV_CMDS("ADDRESS", add1, del3, list3, imp1);
-static const struct cli_cmd pattern_cmds[] = ENV_CMDS("TEXT|REGEX", addp, del3, listp, impp);
+static const struct cli_cmd pattern_cmds[] = ENV_CMDS("TEXT|REGEX", addp, delp, listp, impp);
 
 const struct cli_obj obj_envelope[5] = {
 	{ "sender", "envelope senders (MAIL FROM) on the allow, block or trust list",
@@ -635,7 +693,8 @@ const struct cli_obj obj_envelope[5] = {
 	{ "tld", "sender top-level domains to block", tld_cmds, .section = SECTION_MTA },
 	{ "recipient", "recipients whose mail is blocked", recipient_cmds,
 	  .section = SECTION_MTA },
-	{ "pattern", "sender patterns (text or regex) to block", pattern_cmds,
+	{ "pattern", "patterns (text or regex) to block, matched against the envelope sender, "
+	  "or the Subject or text of the message (the milter)", pattern_cmds,
 	  .section = SECTION_MTA },
 };
 

@@ -14,6 +14,7 @@
 #include "../core/ctl.h"
 #include "../core/input.h"
 #include "../core/json.h"
+#include "../core/listfmt.h"
 #include "../core/utf8.h"
 #include "../filter/build.h"
 #include "../filter/install.h"
@@ -366,54 +367,19 @@ static void progress(bool tty, const char *path, long lines, off_t done, off_t t
 int iplist_import_line(const struct listdef *d, char *line, uint8_t defact, int64_t now,
 		       struct st_ent *e, const char **comment, char *err, size_t errlen)
 {
-	char *cols[4] = { 0 }, *q;
-	struct mxs_prefix pfx;
-	int nc = 0;
+	struct listfmt lf;
+	struct listfmt_ent le;
 
 	memset(e, 0, sizeof(*e));
 	*comment = NULL;
-	/* CSV: address[,action[,expiry[,comment]]]; the comment keeps commas */
-	for (q = line; nc < 4; nc++) {
-		cols[nc] = q;
-		if (nc == 3) {
-			nc++;
-			break;
-		}
-		q = strchr(q, ',');
-		if (!q) {
-			nc++;
-			break;
-		}
-		*q++ = '\0';
-	}
-	for (int k = 0; k < nc && k < 3; k++) {	/* trim columns */
-		char *end = cols[k] + strlen(cols[k]);
-
-		while (*cols[k] == ' ')
-			cols[k]++;
-		while (end > cols[k] && end[-1] == ' ')
-			*--end = '\0';
-	}
-	e->action = defact;
-	if (parse_prefix(cols[0], &pfx, err, errlen))
-		return -1;
-	if (nc > 1 && *cols[1]) {
-		if (!d->has_action)
-			return mxs_fail(err, errlen, "%s entries have no action", d->name);
-		if (parse_action(cols[1], &e->action, err, errlen))
-			return -1;
-	}
-	if (nc > 2 && *cols[2]) {
-		if (!d->has_expires)
-			return mxs_fail(err, errlen, "%s entries do not expire", d->name);
-		if (parse_expiry(cols[2], now, &e->expires, err, errlen))
-			return -1;
-	}
-	if (nc > 3 && (strlen(cols[3]) > 200 || strpbrk(cols[3], "\t\r\n")))
-		return mxs_fail(err, errlen, "comment too long or with control characters");
-	st_set_prefix(e, &pfx);
+	listfmt_init(&lf, LISTFMT_CSV, d->name, d->has_action, d->has_expires, now);
+	if (listfmt_line(&lf, line, &le, err, errlen) != LISTFMT_ENTRY)
+		return -1;	/* csv lines are entries or errors */
+	st_set_prefix(e, &le.pfx);
+	e->action = le.action ? le.action : defact;
+	e->expires = le.expires;
 	e->added = now;
-	*comment = nc > 3 ? cols[3] : NULL;
+	*comment = le.comment;	/* csv: in @line */
 	return 0;
 }
 
@@ -462,19 +428,71 @@ struct import_run {
 	const struct listdef *d;
 	const char *path;
 	uint8_t defact;
+	bool action_given;	/* --action: it overrides a Postfix file's actions */
 	bool skip;		/* --skip-invalid */
+	bool detected;		/* the format was detected (--format auto) */
+	int min_score;		/* --min-score, -1: not given */
+	struct listfmt lf;	/* the file's format, its counts */
 	struct st_vec in;	/* the file's entries, sorted, last of equal wins */
 	long lines, bad, dups, added, updated, removed;
 	size_t entries;
 };
 
+/* One content line of the file, by its format, into r->in. 0, or -1
+ * when reading must stop (out of memory). */
+static int import_line(struct import_run *r, long lineno, char *line, int64_t now)
+{
+	struct listfmt_ent le;
+	struct st_ent e = {};
+	char err[MXS_ERRLEN];
+
+	switch (listfmt_line(&r->lf, line, &le, err, sizeof(err))) {
+	case LISTFMT_SKIP:
+		return 0;
+	case LISTFMT_ERR:
+		if (++r->bad <= 20 || !r->skip)
+			ctl_err("%s:%ld: %s", r->path, lineno, err);
+		return 0;
+	}
+	st_set_prefix(&e, &le.pfx);
+	e.action = le.action ? le.action : r->defact;
+	if (r->action_given && r->lf.kind == LISTFMT_POSTFIX_CIDR)
+		e.action = r->defact;
+	e.expires = le.expires;
+	e.added = now;
+	if (st_vec_push(&r->in, &e, le.comment))
+		return ctl_err("out of memory"), -1;
+	if (!le.comment)
+		r->in.e[r->in.n - 1].del = NO_COMMENT;
+	return 0;
+}
+
+/* The lines format detection looks at. */
+#define SAMPLE 16
+
+struct sample {
+	char *line[SAMPLE];
+	long lineno[SAMPLE];
+	size_t n;
+};
+
+static void sample_free(struct sample *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->line[i]);
+}
+
 /* Read every line of the file into r->in. 0, or 1 after an error: a
- * damaged input (cut gzip, NUL or control bytes) whatever the options,
- * invalid lines unless --skip-invalid. */
+ * damaged input (cut gzip, NUL or control bytes, a DROP JSON file whose
+ * record count is not its metadata's) whatever the options, invalid lines
+ * unless --skip-invalid. With --format auto the first content lines are
+ * kept until they tell the format, then read like the rest. */
 static int import_read(struct import_run *r)
 {
 	bool tty = isatty(2);
 	int64_t now = time(NULL);
+	enum listfmt_kind kind = r->lf.kind;
+	struct sample smp = {};
 	struct input rd;
 	struct stat st;
 	off_t total = 0;
@@ -486,9 +504,6 @@ static int import_read(struct import_run *r)
 	if (strcmp(r->path, "-") && !stat(r->path, &st))
 		total = st.st_size;
 	while ((got = input_line(&rd, &p)) != INPUT_END) {
-		struct st_ent e;
-		const char *comment;
-
 		if ((rd.lineno & 0xffff) == 0)
 			progress(tty, r->path, rd.lineno, rd.consumed, total);
 		if (got == INPUT_FAIL) {
@@ -500,17 +515,39 @@ static int import_read(struct import_run *r)
 				ctl_err("%s", rd.err);
 			continue;
 		}
-		if (iplist_import_line(r->d, p, r->defact, now, &e, &comment, err, sizeof(err))) {
-			if (++r->bad <= 20 || !r->skip)
-				ctl_err("%s:%ld: %s", r->path, rd.lineno, err);
+		if (kind == LISTFMT_AUTO && smp.n < SAMPLE) {
+			if (!(smp.line[smp.n] = strdup(p))) {
+				ctl_err("out of memory");
+				goto out;
+			}
+			smp.lineno[smp.n++] = rd.lineno;
+			if (smp.n < SAMPLE)
+				continue;
+		}
+		if (kind == LISTFMT_AUTO) {	/* the sample is full: this line is in it */
+			if (listfmt_detect((const char *const *)smp.line, smp.n, &kind, err,
+					   sizeof(err))) {
+				ctl_err("%s: %s; nothing imported", r->path, err);
+				goto out;
+			}
+			r->lf.kind = kind;
+			for (size_t i = 0; i < smp.n; i++)
+				if (import_line(r, smp.lineno[i], smp.line[i], now))
+					goto out;
 			continue;
 		}
-		if (st_vec_push(&r->in, &e, comment)) {
-			ctl_err("out of memory");
+		if (import_line(r, rd.lineno, p, now))
+			goto out;
+	}
+	if (kind == LISTFMT_AUTO) {	/* fewer lines than a sample */
+		if (listfmt_detect((const char *const *)smp.line, smp.n, &kind, err, sizeof(err))) {
+			ctl_err("%s: %s; nothing imported", r->path, err);
 			goto out;
 		}
-		if (!comment)
-			r->in.e[r->in.n - 1].del = NO_COMMENT;
+		r->lf.kind = kind;
+		for (size_t i = 0; i < smp.n; i++)
+			if (import_line(r, smp.lineno[i], smp.line[i], now))
+				goto out;
 	}
 	progress(tty, r->path, rd.lineno, total, total);
 	if (tty)
@@ -522,6 +559,15 @@ static int import_read(struct import_run *r)
 			"nothing imported", r->path, rd.ctl_lines, rd.ctl_lines == 1 ? "" : "s");
 		goto out;
 	}
+	if (listfmt_end(&r->lf, err, sizeof(err))) {	/* cut or damaged: same */
+		ctl_err("%s: %s; nothing imported", r->path, err);
+		goto out;
+	}
+	if (r->min_score >= 0 && kind != LISTFMT_ABUSEIPDB) {
+		ctl_err("%s: --min-score applies to AbuseIPDB files, this one is %s; nothing "
+			"imported", r->path, listfmt_names[kind]);
+		goto out;
+	}
 	if (r->bad && !r->skip) {
 		ctl_err("%s: %ld invalid line%s: nothing imported (--skip-invalid imports the rest)",
 			r->path, r->bad, r->bad == 1 ? "" : "s");
@@ -530,6 +576,7 @@ static int import_read(struct import_run *r)
 	r->dups = st_vec_finish(&r->in);	/* the same prefix twice: last wins */
 	rc = r->dups < 0 ? ctl_err("out of memory") : 0;
 out:
+	sample_free(&smp);
 	input_close(&rd);
 	return rc;
 }
@@ -564,54 +611,88 @@ out:
 
 static void import_report(struct ctl *c, const struct import_run *r, double secs)
 {
+	const char *fmt = listfmt_names[r->lf.kind];
+
 	if (c->json) {
 		jw_obj();
 		jw_kstr("list", r->d->name);
+		jw_kstr("format", fmt);
+		jw_kbool("detected", r->detected);
 		jw_ku64("lines", r->lines);
 		jw_ku64("added", r->added);
 		jw_ku64("updated", r->updated);
 		jw_ku64("removed", r->removed);
 		jw_ku64("invalid", r->bad);
+		jw_ku64("skipped", r->lf.skipped);
+		if (r->lf.kind == LISTFMT_ABUSEIPDB) {
+			jw_ku64("min_score", r->lf.min_score);
+			jw_ku64("below_min_score", r->lf.below_score);
+		}
 		jw_ku64("duplicates", r->dups);
 		jw_ku64("entries", r->entries);
 		jw_ku64("milliseconds", (uint64_t)(secs * 1000));
 		jw_end_obj();
-	} else {
-		printf("%s import %s: %ld added, %ld updated, %ld removed, %ld invalid%s, "
-		       "%zu entries, %.2f s\n", r->d->name, r->path, r->added, r->updated,
-		       r->removed, r->bad, r->bad ? " (skipped)" : "", r->entries, secs);
+		return;
 	}
+	printf("%s import %s (%s%s): %ld added, %ld updated, %ld removed, %ld invalid%s, ",
+	       r->d->name, r->path, fmt, r->detected ? ", detected" : "", r->added, r->updated,
+	       r->removed, r->bad, r->bad ? " (skipped)" : "");
+	if (r->lf.kind == LISTFMT_ABUSEIPDB)
+		printf("%ld below score %d, ", r->lf.below_score, r->lf.min_score);
+	if (r->lf.skipped > r->lf.below_score)	/* Postfix lines of another kind */
+		printf("%ld skipped (not %s), ", r->lf.skipped - r->lf.below_score,
+		       r->d->has_action ? "blocks" : "passes");
+	printf("%zu entries, %.2f s\n", r->entries, secs);
 }
 
 /*
- * mxshield block|trust|gateway import FILE [--action A] [--replace]
- *                                 [--allow-empty] [--skip-invalid]
- * FILE: one address or CIDR a line ('#' comments), or CSV with the address
- * first and optional action, expiry (duration or UTC time) and comment
- * columns; gzip or plain ("-": standard input). Invalid lines are reported
- * as file:line; nothing is applied unless --skip-invalid. A gzip stream
- * that is cut short or followed by anything but another member, and a line
- * with a NUL or control byte (a damaged file, not a list) apply nothing,
- * whatever the options (core/input.h). --replace makes the list exactly
- * the file's entries, in one build (one switch for packets); a file without
- * any entry - what a failed download looks like - does not empty the list
+ * mxshield block|trust|gateway import FILE [--format F] [--action A]
+ *                 [--min-score N] [--replace] [--allow-empty] [--skip-invalid]
+ * FILE: a list in one of the formats of core/listfmt.h (--format auto,
+ * the default, tells them apart by their first lines); gzip or plain
+ * ("-": standard input). Invalid lines are reported as file:line; nothing
+ * is applied unless --skip-invalid. A gzip stream that is cut short or
+ * followed by anything but another member, a line with a NUL or control
+ * byte (a damaged file, not a list) and a DROP JSON file whose record
+ * count is not what its metadata line says apply nothing, whatever the
+ * options (core/input.h). --replace makes the list exactly the file's
+ * entries, in one build (one switch for packets); a file without any
+ * entry - what a failed download looks like - does not empty the list
  * unless --allow-empty says that is meant.
  */
 static int do_import(struct ctl *c, const struct cli_args *a)
 {
 	struct import_run r = { .d = a->obj->data, .path = a->pos[0],
-				.skip = cli_flag(a, "skip-invalid") };
-	const char *act = cli_opt(a, "action");
+				.skip = cli_flag(a, "skip-invalid"), .min_score = -1 };
+	const char *act = cli_opt(a, "action"), *fmt = cli_opt(a, "format");
+	const char *ms = cli_opt(a, "min-score");
 	bool replace = cli_flag(a, "replace");
-	char err[MXS_ERRLEN];
+	int kind = fmt ? listfmt_kind(fmt) : LISTFMT_AUTO;
+	char err[MXS_ERRLEN], *end;
 	struct timespec t0, t1;
 	int rc = 1;
 
 	if (cli_flag(a, "allow-empty") && !replace)
 		return cli_usage(a, "--allow-empty goes with --replace");
+	if (kind < 0)	/* the parser checked the choices */
+		return cli_usage(a, "unknown --format");
+	if (ms) {
+		long v = strtol(ms, &end, 10);
+
+		if (!*ms || *end || v < 0 || v > 100)
+			return cli_usage(a, "--min-score takes a score 0-100");
+		if (kind != LISTFMT_AUTO && kind != LISTFMT_ABUSEIPDB)
+			return cli_usage(a, "--min-score goes with --format abuseipdb (or auto)");
+		r.min_score = v;
+	}
 	r.defact = r.d->has_action ? MXS_ACT_DROP : 0;
+	r.action_given = act;
 	if (act && parse_action(act, &r.defact, err, sizeof(err)))
 		return ctl_err("%s", err);
+	listfmt_init(&r.lf, kind, r.d->name, r.d->has_action, r.d->has_expires, time(NULL));
+	if (r.min_score >= 0)
+		r.lf.min_score = r.min_score;
+	r.detected = kind == LISTFMT_AUTO;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* the whole file read and checked first: a bad one loads nothing */
 	if (import_read(&r))
@@ -651,6 +732,9 @@ const struct cli_opt cli_import_opts[] = {
 	{ NULL }
 };
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* The options of each kind of list: with and without actions, expiries. */
 #define OPT_ACTION { "action", "ACTION", "drop (at the NIC, default), or pass tagged for the " \
 		     "MTA: reject, quarantine or spam", cli_actions }
@@ -664,7 +748,12 @@ const struct cli_opt cli_import_opts[] = {
 		    { "allow-empty", NULL, "with --replace: a file without entries empties the " \
 		      "list (refused otherwise)" }, \
 		    { "skip-invalid", NULL, "import the valid lines when some are not (else " \
-		      "nothing is imported)" }
+		      "nothing is imported)" }, \
+		    { "format", "FORMAT", "the file's format: auto (default: told from its " \
+		      "first lines), plain, csv, drop (Spamhaus DROP/EDROP), drop-json, netset " \
+		      "(FireHOL), abuseipdb (its CSV), postfix-cidr (cidr_table)", listfmt_names }, \
+		    { "min-score", "N", "abuseipdb: skip lines scoring below N (0-100, default " \
+		      STR(LISTFMT_MIN_SCORE) ")" }
 
 static const struct cli_opt add_full[] = { OPT_ACTION, OPT_EXPIRES, OPT_COMMENT, { NULL } };
 static const struct cli_opt add_expires[] = { OPT_EXPIRES, OPT_COMMENT, { NULL } };
@@ -687,8 +776,9 @@ static const struct cli_opt list_opts[] = {
 	{ "flush", do_flush, NULL, 0, 0, "Delete every entry (one switch)." },	\
 	{ "import", do_import, "FILE", 1, 1,					\
 	  "Add the entries of FILE (- for standard input; gzip or plain): one "	\
-	  "address or CIDR a line, or CSV address,action,expiry,comment. Invalid "	\
-	  "lines are reported as FILE:LINE and nothing is applied.", importopts,	\
+	  "address or CIDR a line, CSV address,action,expiry,comment, or a "	\
+	  "published list (--format). Invalid lines are reported as FILE:LINE "	\
+	  "and nothing is applied.", importopts,				\
 	  .complete = "@file" },						\
 	{ 0 } }
 

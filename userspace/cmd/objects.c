@@ -36,11 +36,12 @@ static const struct cli_obj *const before_lists[] = {
 	&obj_attach, &obj_detach, &obj_restore, &obj_unload, &obj_mode, &obj_gateway_only,
 };
 static const struct cli_obj *const after_lists[] = {
-	&obj_partner, &obj_country, &obj_geo,
+	&obj_feed, &obj_partner, &obj_country, &obj_geo,
 	&obj_status, &obj_lookup, &obj_stats, &obj_top, &obj_events, &obj_tags, &obj_metrics,
 	&obj_state, &obj_sweep,
 	&obj_serve, &obj_policy, &obj_envelope[0], &obj_envelope[1], &obj_envelope[2], &obj_envelope[3],
-	&obj_envelope[4], &obj_org, &obj_dnsbl, &obj_language, &obj_route, &obj_quarantine,
+	&obj_envelope[4], &obj_org, &obj_dnsbl, &obj_milter, &obj_content, &obj_auto, &obj_language,
+	&obj_route, &obj_quarantine,
 	&obj_gen,
 };
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))

@@ -19,6 +19,7 @@ extern const struct cli_obj obj_attach, obj_detach, obj_restore, obj_unload;	/* 
 extern const struct cli_obj obj_status, obj_mode, obj_gateway_only;		/* status.c */
 extern const struct cli_obj obj_iplist[MXS_NIP_LISTS];				/* iplist.c */
 extern const struct cli_obj obj_partner;					/* partner.c */
+extern const struct cli_obj obj_feed;						/* feed.c */
 extern const struct cli_obj obj_country, obj_geo;				/* country.c */
 extern const struct cli_obj obj_lookup;						/* lookup.c */
 extern const struct cli_obj obj_stats, obj_tags;				/* stats.c */
@@ -33,6 +34,8 @@ extern const struct cli_obj obj_serve;						/* serve.c */
 extern const struct cli_obj obj_quarantine;					/* quarantine.c */
 extern const struct cli_obj obj_language;					/* language.c */
 extern const struct cli_obj obj_route;						/* route.c */
+extern const struct cli_obj obj_milter, obj_content;				/* milter.c */
+extern const struct cli_obj obj_auto;						/* auto.c */
 extern const struct cli_obj obj_gen;						/* main.c */
 
 /* Fill cli_objects (main() does, first). */

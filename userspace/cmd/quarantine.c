@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +94,34 @@ static const char *postfix_config(const struct cli_args *a)
 	return cfg && *cfg ? cfg : "/etc/postfix";
 }
 
+/* The reason the milter wrote into a held message (X-Mxshield-Reason:
+ * header, read with postcat -h), or "" (held by the policy service, whose
+ * reason is in Postfix's log only). One postcat per held message: the
+ * hold queue is short, or something else is wrong. */
+static void hold_reason(const char *cfg, const char *id, char *out, size_t len)
+{
+	char *pc[] = { "postcat", "-c", (char *)cfg, "-hq", (char *)id, NULL };
+	static const char hdr[] = "X-Mxshield-Reason:";
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (!valid_id(id) || run(pc, &f, &pid) || !f)
+		return;
+	while (getline(&line, &cap, f) > 0)
+		if (!out[0] && !strncasecmp(line, hdr, sizeof(hdr) - 1)) {
+			const char *v = line + sizeof(hdr) - 1;
+
+			v += strspn(v, " \t");
+			snprintf(out, len, "%.*s", (int)strcspn(v, "\r\n"), v);
+		}
+	free(line);
+	fclose(f);
+	wait_ok(pid);
+}
+
 static int do_list(struct ctl *c, const struct cli_args *a)
 {
 	const char *cfg = postfix_config(a);
@@ -110,11 +139,13 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 		if (c->json)
 			jw_arr();
 		else
-			printf("%-14s %-20s %-32s %s\n", "ID", "ARRIVED", "SENDER", "RECIPIENTS");
+			printf("%-14s %-20s %-32s %-32s %s\n", "ID", "ARRIVED", "SENDER", "RECIPIENTS",
+			       "REASON");
 		while (getline(&line, &cap, out) > 0) {
 			/* postqueue -j: one JSON object a line (postqueue(1)) */
 			struct json_object *o = json_tokener_parse(line), *v;
 			const char *id, *from, *rcpt;
+			char reason[300];
 			time_t t = 0;
 
 			if (!o)
@@ -129,18 +160,20 @@ static int do_list(struct ctl *c, const struct cli_args *a)
 			if (json_object_object_get_ex(o, "arrival_time", &v))
 				t = json_object_get_int64(v);
 			n++;
+			hold_reason(cfg, id, reason, sizeof(reason));
 			if (c->json) {
 				jw_obj();
 				jw_kstr("id", id);
 				jw_kstr("sender", from);
 				jw_kstr("recipient", rcpt);
 				jw_ki64("arrival_time", t);
+				jw_kstr("reason", reason);
 				jw_end_obj();
 			} else {
 				char ts[32];
 
 				strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
-				printf("%-14s %-20s %-32s %s\n", id, ts, from, rcpt);
+				printf("%-14s %-20s %-32s %-32s %s\n", id, ts, from, rcpt, reason);
 			}
 			json_object_put(o);
 		}

@@ -25,6 +25,7 @@
 #include "../filter/build.h"
 #include "../filter/geodb.h"
 #include "../filter/loader.h"
+#include "../mta/auto.h"
 #include "../state/ipstore.h"
 #include "../state/recfile.h"
 #include "objects.h"
@@ -32,6 +33,7 @@
 /* The text state files, in the order check lists them. */
 static const char *const text_files[] = {
 	ST_SETTINGS, ST_IFACES, ST_PARTNERS, ST_COUNTRIES, ST_ENVELOPE, ST_GEOINFO,
+	ST_AUTO_RULES, ST_AUTO_OFFENCES,
 };
 
 static void report(struct ctl *c, const char *name, bool ok, const char *detail)
@@ -308,7 +310,9 @@ static int state_repair(struct ctl *c, const char *name)
 			rc = repair_text(c, name, stamp);
 	if (rc < 0)
 		return ctl_err("state repair: '%s' is not a state file (trust, gateway, block, "
-			       "sources/LIST/SOURCE as 'state check' names them, settings, ifaces, partners, countries, envelope, geoinfo)", name);
+			       "sources/LIST/SOURCE as 'state check' names them, settings, ifaces, "
+			       "partners, countries, envelope, geoinfo, auto-rules, auto-offences)",
+			       name);
 	/* a live filter follows the repaired state */
 	if (!rc && !ctl_open_pinned(c))
 		rc = ctl_reconcile(c);
@@ -354,7 +358,8 @@ static const struct cli_cmd state_cmds[] = {
 	{ "repair", do_repair, "NAME", 1, 1,
 	  "Set a damaged state file aside (FILE.damaged.STAMP) and write it anew from "
 	  "what of it verifies, naming what was lost. NAME: an IP list (trust, gateway, "
-	  "block) or settings, ifaces, partners, countries, envelope, geoinfo.", .complete = "@state" },
+	  "block) or settings, ifaces, partners, countries, envelope, geoinfo, auto-rules, "
+	  "auto-offences.", .complete = "@state" },
 	{ 0 }
 };
 static const struct cli_cmd sweep_cmds[] = {

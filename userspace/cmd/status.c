@@ -4,6 +4,8 @@
  * switches. status is a read: it never loads (filter/stateview.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -11,6 +13,7 @@
 #include "../core/ctl.h"
 #include "../core/json.h"
 #include "../filter/build.h"
+#include "../filter/feed.h"
 #include "../filter/geodb.h"
 #include "../filter/install.h"
 #include "../filter/loader.h"
@@ -36,6 +39,8 @@ struct status {
 	long memory;
 	struct { bool ok; __u32 patches; double used; } fill[2];
 	struct geo_info geo;
+	struct feed *feeds;
+	int nfeeds;
 };
 
 static void gather_ifaces(struct ctl *c, const struct recfile *ifs, struct status *st)
@@ -153,7 +158,49 @@ static void print_json(struct ctl *c, const struct status *st)
 	jw_ki64("max_age_seconds", st->geo.max_age);
 	jw_kbool("stale", st->geo.stale);
 	jw_end_obj();
+	jw_key("feeds");
+	jw_arr();
+	for (int i = 0; i < st->nfeeds; i++) {
+		const struct feed *f = &st->feeds[i];
+
+		jw_obj();
+		jw_kstr("name", f->name);
+		jw_kstr("list", f->list);
+		jw_ku64("entries", f->entries);
+		jw_key("age");
+		if (f->success)
+			jw_i64(time(NULL) - f->success);
+		else
+			jw_null();
+		jw_ki64("last_success", f->success);
+		jw_kstr("error", f->error);
+		jw_end_obj();
+	}
+	jw_end_arr();
 	jw_end_obj();
+}
+
+/* A line per feed: what its list holds of it, and whether it is failing. */
+static void print_feeds(const struct status *st)
+{
+	int64_t now = time(NULL);
+
+	if (!st->nfeeds)
+		return;
+	printf("feeds:\n");
+	for (int i = 0; i < st->nfeeds; i++) {
+		const struct feed *f = &st->feeds[i];
+
+		printf("  %-16s %-7s %8llu entries, ", f->name, f->list,
+		       (unsigned long long)f->entries);
+		if (f->success)
+			printf("last success %llds ago", (long long)(now - f->success));
+		else
+			printf("never fetched");
+		if (*f->error)
+			printf("; FAILING: %s", f->error);
+		printf("\n");
+	}
 }
 
 static void print_geo(const struct geo_info *g)
@@ -194,6 +241,7 @@ static void print_text(struct ctl *c, const struct status *st)
 		       f->attached ? "attached" : "interface gone (detach to clean up)");
 	}
 	print_geo(&st->geo);
+	print_feeds(st);
 	printf("lists:%s\n", st->loaded ? "" : " (in the state directory)");
 	for (uint32_t l = 0; l < MXS_LIST_MAX; l++)
 		if (st->have_entries[l])
@@ -242,10 +290,16 @@ static int do_status(struct ctl *c, const struct cli_args *a)
 		recfile_free(&ifs);
 		return 1;
 	}
+	if (feed_read_all(c, &st.feeds, &st.nfeeds)) {
+		recfile_free(&s);
+		recfile_free(&ifs);
+		return 1;
+	}
 	if (c->json)
 		print_json(c, &st);
 	else
 		print_text(c, &st);
+	free(st.feeds);
 	recfile_free(&s);
 	recfile_free(&ifs);
 	return 0;

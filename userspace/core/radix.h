@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Stable LSD radix sort of n 48-bit keys k[], carrying ix[] along (three
- * 16-bit passes). 0, or -ENOMEM. */
+/* Stable sort of n keys k[] by their low 48 bits, carrying ix[] along
+ * (LSD radix; insertion for a few keys). 0, or -ENOMEM. */
 int mxs_radix48(uint64_t *k, uint32_t *ix, size_t n);
 
 #endif

@@ -352,7 +352,8 @@ int ctl_patch_src(struct ctl *c, const struct build_in *in, const struct mxs_pre
 	int rc = 0;
 
 	/* one patch per first-stage span: @p is sorted, so equal spans are
-	 * neighbours */
+	 * neighbours; the live arrays mapped once for all of them */
+	cmaps_patch_batch(true);
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct mxs_prefix span;
 		size_t first, cnt;
@@ -364,6 +365,7 @@ int ctl_patch_src(struct ctl *c, const struct build_in *in, const struct mxs_pre
 		}
 		rc = patch_in(c, in, &p[i]);
 	}
+	cmaps_patch_batch(false);
 	return rc;
 }
 

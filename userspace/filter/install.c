@@ -119,18 +119,56 @@ static int make_array(int w, size_t n, const void *data, size_t len, uint64_t *b
 	return fd;
 }
 
+/*
+ * The writable mappings of the live build kept over a batch of patches
+ * (cmaps_patch_batch): mapping a BPF array maps all its pages at once
+ * (remap_vmalloc_range), some 30,000 for the four arrays of a build of 1M
+ * prefixes and over 1,000 for the first stage alone, so that mapping them
+ * afresh for every patch made a patch of one /32 cost milliseconds, most
+ * of a batch of single pushes (filter/source.c). An entry is used again
+ * only while the live build is the same (c_gen's count, which every full
+ * build moves on; patches do not): a full build in between (a patch with
+ * no room left) has new maps, and the old mapping goes.
+ */
+static struct {
+	bool on;
+	struct {
+		__u32 build;
+		void *m;
+		size_t len, n;
+	} e[2][4];
+} pmap;
+
+void cmaps_patch_batch(bool on)
+{
+	for (int v6 = 0; !on && v6 < 2; v6++)
+		for (int w = 0; w < 4; w++)
+			if (pmap.e[v6][w].m)
+				munmap(pmap.e[v6][w].m, pmap.e[v6][w].len);
+	if (!on)
+		memset(&pmap, 0, sizeof(pmap));
+	pmap.on = on;
+}
+
 /* Map the live build's @which array (0 dir, 1 node, 2 leaf, 3 rec) of a
  * family with @prot. Returns the mapping and its element count, or NULL
- * (errno set). */
+ * (errno set). In a batch, writable mappings are kept (see pmap): the
+ * caller does not unmap them. */
 static void *map_live(const struct mxs_maps_view *mv, int v6, int which, int prot, size_t *n,
 		      size_t *len)
 {
 	struct bpf_map_info info = {};
-	__u32 il = sizeof(info), gen;
+	__u32 il = sizeof(info), gen, build = 0;
 	size_t pg = sysconf(_SC_PAGESIZE);
 	int outer[4], fd;
 	void *m;
 
+	if (pmap.on && (prot & PROT_WRITE) && !live_build(mv, &build) &&
+	    pmap.e[v6][which].m && pmap.e[v6][which].build == build) {
+		*n = pmap.e[v6][which].n;
+		*len = pmap.e[v6][which].len;
+		return pmap.e[v6][which].m;
+	}
 	cmaps_outer(mv, outer);
 	if (live_gen(mv, &gen))
 		return NULL;
@@ -149,6 +187,21 @@ static void *map_live(const struct mxs_maps_view *mv, int v6, int which, int pro
 		return NULL;
 	}
 	*len = ((size_t)info.value_size * info.max_entries + pg - 1) / pg * pg;
+	if (pmap.on && (prot & PROT_WRITE)) {
+		__typeof__(pmap.e[0][0]) *e = &pmap.e[v6][which];
+
+		if (e->m)
+			munmap(e->m, e->len);
+		memset(e, 0, sizeof(*e));
+		m = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
+		close(fd);
+		if (m == MAP_FAILED)
+			return NULL;
+		*e = (__typeof__(*e)){ .build = build, .m = m, .len = *len,
+				       .n = info.max_entries };
+		*n = info.max_entries;
+		return m;
+	}
 	m = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
@@ -658,7 +711,7 @@ int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *i
 		info->load_s = mono() - t0;
 	rc = 0;
 out:
-	for (int w = 0; w < 4; w++)
+	for (int w = 0; w < 4 && !pmap.on; w++)
 		if (a[w].m)
 			munmap(a[w].m, a[w].len);
 	ctable_free(&t);

@@ -38,6 +38,10 @@ int cmaps_stamp_set(const struct mxs_maps_view *mv, const uint64_t seq[MXS_STATE
  * build instead); -1 with err. */
 /* Spare elements beyond 1/MXS_CSPARE (tests lower it to run out of room). */
 extern size_t cmaps_spare_min;
+/* Keep the live build's writable mappings from one cmaps_patch to the
+ * next (on), or let them go (off): a batch of patches maps each array
+ * once instead of once a patch. */
+void cmaps_patch_batch(bool on);
 int cmaps_patch(const struct mxs_maps_view *mv, int v6, const struct rule_vec *in,
 		size_t first, size_t n, struct cinfo *info, char *err, size_t errlen);
 /* The inner map in @slot of an outer map: an fd, or a negative errno. */

@@ -30,6 +30,7 @@
 #include "install.h"
 #include "loader.h"
 #include "counters.h"
+#include "feed.h"
 #include "metrics.h"
 #include "stateview.h"
 
@@ -141,6 +142,9 @@ struct snap {
 	bool have_geo, have_geo_meta;
 	double geo_mtime;
 	struct geo_meta geo;
+	/* feeds: configuration and what their refreshes found */
+	struct feed *feeds;
+	int nfeeds;
 };
 
 /* A counter map summed over the CPUs, or 1 after an error naming @what. */
@@ -321,6 +325,7 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 	};
 	bool ok = true;
 
+	free(s->feeds);
 	memset(s, 0, sizeof(*s));
 	if (c.lock_nowait && ctl_lock_ro(&c) && c.lock_busy) {
 		s->busy = true;
@@ -350,7 +355,8 @@ static void gather(const struct ctl *tmpl, struct snap *s)
 		s->have_cfg = ctl_state_config(&c, &s->cfg) == 0;
 		ok &= s->have_cfg;
 	}
-	if (gather_ifaces(&c, s) || gather_sizes(&c) || gather_geo(&c, s))
+	if (gather_ifaces(&c, s) || gather_sizes(&c) || gather_geo(&c, s) ||
+	    feed_read_all(&c, &s->feeds, &s->nfeeds))
 		ok = false;
 	ctl_close_pinned(&c);
 	ctl_unlock(&c);
@@ -511,6 +517,49 @@ static void write_build(FILE *out, const struct snap *s)
 	}
 }
 
+/* Each feed, labelled feed="NAME" (and list= on the entries): how old the
+ * copy held is, its entries, its last success and attempt, its failures. */
+static void write_feeds(FILE *out, const struct snap *s)
+{
+	double now = (double)time(NULL);
+
+	if (!s->nfeeds)
+		return;
+	metrics_head(out, "mxshield_feed_entries", "gauge",
+		     "Entries of the feed's last good copy (its source in its list).");
+	for (int i = 0; i < s->nfeeds; i++)
+		metrics_sample_u64(out, "mxshield_feed_entries", s->feeds[i].entries, "feed",
+				   s->feeds[i].name, "list", s->feeds[i].list, NULL);
+	metrics_head(out, "mxshield_feed_age_seconds", "gauge",
+		     "Seconds since the feed's copy was last found current (a download or a "
+		     "304); absent before its first success.");
+	for (int i = 0; i < s->nfeeds; i++)
+		if (s->feeds[i].success)
+			metrics_sample(out, "mxshield_feed_age_seconds",
+				       now - (double)s->feeds[i].success, "feed", s->feeds[i].name,
+				       NULL);
+	metrics_head(out, "mxshield_feed_last_success_timestamp_seconds", "gauge",
+		     "When a refresh of the feed last succeeded (unix time; 0: never).");
+	for (int i = 0; i < s->nfeeds; i++)
+		metrics_sample(out, "mxshield_feed_last_success_timestamp_seconds",
+			       (double)s->feeds[i].success, "feed", s->feeds[i].name, NULL);
+	metrics_head(out, "mxshield_feed_last_attempt_timestamp_seconds", "gauge",
+		     "When a refresh of the feed was last tried (unix time; 0: never).");
+	for (int i = 0; i < s->nfeeds; i++)
+		metrics_sample(out, "mxshield_feed_last_attempt_timestamp_seconds",
+			       (double)s->feeds[i].attempt, "feed", s->feeds[i].name, NULL);
+	metrics_head(out, "mxshield_feed_failing", "gauge",
+		     "1 when the feed's last refresh failed (the last good copy is in force).");
+	for (int i = 0; i < s->nfeeds; i++)
+		metrics_sample(out, "mxshield_feed_failing", s->feeds[i].error[0] != '\0', "feed",
+			       s->feeds[i].name, NULL);
+	metrics_head(out, "mxshield_feed_failures_total", "counter",
+		     "Refreshes of the feed that failed (each kept the last good copy).");
+	for (int i = 0; i < s->nfeeds; i++)
+		metrics_sample_u64(out, "mxshield_feed_failures_total", s->feeds[i].failures,
+				   "feed", s->feeds[i].name, NULL);
+}
+
 static void write_snap(FILE *out, const struct snap *s)
 {
 	metrics_head(out, "mxshield_up", "gauge",
@@ -565,6 +614,7 @@ static void write_snap(FILE *out, const struct snap *s)
 		metrics_sample(out, "mxshield_geo_database_build_timestamp_seconds",
 			       (double)s->geo.build_epoch, "type", s->geo.type, NULL);
 	}
+	write_feeds(out, s);
 }
 
 int metrics_write(const struct ctl *c, FILE *out)

@@ -114,8 +114,8 @@ uint8_t ctl_country_action(struct ctl *c, uint32_t cc)
 	return state_policies(c, policy) ? MXS_ACT_NONE : policy[cc];
 }
 
-int ctl_state_classify(struct ctl *c, const struct mxs_prefix *addr, uint32_t flags,
-		       uint64_t now_tai, struct mxs_verdict *v)
+static int classify_upto(struct ctl *c, const struct mxs_prefix *addr, uint32_t flags,
+			 uint32_t lists, uint64_t now_tai, struct mxs_verdict *v)
 {
 	uint8_t policy[MXS_COUNTRY_SLOTS];
 	struct rule_vec fam[2] = {};
@@ -126,11 +126,25 @@ int ctl_state_classify(struct ctl *c, const struct mxs_prefix *addr, uint32_t fl
 	host.plen = addr->v6 ? 128 : 32;
 	prefix_mask(&host);
 	/* a host prefix: the entries that meet it are those that cover it */
-	for (uint32_t l = 0; l < MXS_LIST_MAX && !rc; l++)
+	for (uint32_t l = 0; l < lists && !rc; l++)
 		rc = ctl_collect_span(c, l, &host, fam);
 	if (!rc)
 		mxs_decide(&s, host.plen, now_tai, flags, v);
 	rule_vec_free(&fam[0]);
 	rule_vec_free(&fam[1]);
 	return rc;
+}
+
+int ctl_state_classify(struct ctl *c, const struct mxs_prefix *addr, uint32_t flags,
+		       uint64_t now_tai, struct mxs_verdict *v)
+{
+	return classify_upto(c, addr, flags, MXS_LIST_MAX, now_tai, v);
+}
+
+int ctl_state_classify_top(struct ctl *c, const struct mxs_prefix *addr, uint64_t now_tai,
+			   struct mxs_verdict *v)
+{
+	/* the lists before the block list win over everything after them:
+	 * their winner is the verdict's, whatever those hold */
+	return classify_upto(c, addr, 0, MXS_LIST_GATEWAY + 1, now_tai, v);
 }

@@ -24,5 +24,12 @@ uint8_t ctl_country_action(struct ctl *c, uint32_t cc);
  * into the live classifier. 0, or 1 after an error. */
 int ctl_state_classify(struct ctl *c, const struct mxs_prefix *addr, uint32_t flags,
 		       uint64_t now_tai, struct mxs_verdict *v);
+/* The same over the trust, partner and gateway lists alone: exact for
+ * those three (they precede every other list), MXS_LIST_NONE for an
+ * address on none of them, whatever the later lists say. Cheap where the
+ * block list is large: the milter's question (is this client trusted, or
+ * which partner is it). 0, or 1 after an error. */
+int ctl_state_classify_top(struct ctl *c, const struct mxs_prefix *addr, uint64_t now_tai,
+			   struct mxs_verdict *v);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../core/ctl.h"
 #include "../core/utf8.h"
 #include "../state/recfile.h"
+#include "content.h"
 #include "envelope.h"
 
 static const char *const kind_names[ENV_KIND_MAX] = {
@@ -240,6 +241,16 @@ static int compile_pattern(regex_t *re, const char *in, char *err, size_t errlen
 	return 0;
 }
 
+int env_parse_pattern(int field, bool regex, const char *in, char *out, size_t outlen,
+		      char *err, size_t errlen)
+{
+	if (field == PAT_SENDER)
+		return env_parse_value(ENV_PATTERN, regex, in, out, outlen, err, errlen);
+	if (utf8_text_check("pattern", in, err, errlen))
+		return -1;
+	return content_pattern_parse(regex, in, out, outlen, err, errlen);
+}
+
 int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outlen,
 		    char *err, size_t errlen)
 {
@@ -378,7 +389,7 @@ int partner_from_rec(const struct rec *r, struct partner *p, char *err, size_t e
 void env_free(struct env_set *s)
 {
 	for (int i = 0; i < s->n; i++) {
-		if (s->e[i].kind == ENV_PATTERN && s->e[i].regex)
+		if (s->e[i].kind == ENV_PATTERN && s->e[i].regex && s->e[i].field == PAT_SENDER)
 			regfree(&s->e[i].re);
 		free(s->e[i].value);
 	}
@@ -409,13 +420,18 @@ int env_load(const struct ctl *c, struct env_set *s, char *err, size_t errlen)
 		const struct rec *r = &f.r[i];
 		struct env_entry *e = &s->e[s->n];
 		const char *t = rec_get(r, "type"), *exp = rec_get(r, "expires");
+		const char *fld = rec_get(r, "field");
 		int k = env_kind_by_name(rec_get(r, "kind"));
 		int l = env_list_by_name(rec_get(r, "list"));
+		/* no field: a sender pattern (state from before subject and
+		 * content patterns) */
+		int fi = fld ? pat_field_by_name(fld) : PAT_SENDER;
 
-		if (k < 0 || l < 0 || !rec_get(r, "value")) {
+		if (k < 0 || l < 0 || !rec_get(r, "value") || fi < 0) {
 			snprintf(err, errlen, "envelope:%d: bad record", r->line);
 			goto bad;
 		}
+		e->field = k == ENV_PATTERN ? fi : PAT_SENDER;
 		e->kind = k;
 		e->list = l;
 		e->expires = exp ? strtoll(exp, NULL, 10) : 0;
@@ -431,7 +447,9 @@ int env_load(const struct ctl *c, struct env_set *s, char *err, size_t errlen)
 		 * kind compiled one that env_free() never freed */
 		e->regex = k == ENV_PATTERN && t && !strcmp(t, "regex");
 		e->value = strdup(rec_get(r, "value"));
-		if (e->regex && compile_pattern(&e->re, e->value, e2, sizeof(e2))) {
+		/* the milter compiles subject and content regexes (PCRE2) */
+		if (e->regex && e->field == PAT_SENDER &&
+		    compile_pattern(&e->re, e->value, e2, sizeof(e2))) {
 			snprintf(err, errlen, "envelope:%d: %s", r->line, e2);
 			free(e->value);
 			goto bad;
@@ -455,6 +473,17 @@ int env_load(const struct ctl *c, struct env_set *s, char *err, size_t errlen)
 	if (ctl_read(c, ST_SETTINGS, &f))
 		goto fail_quiet;
 	s->org = env_split_csv(f.n ? rec_get(&f.r[0], "org_domains") : NULL, &s->norg);
+	{
+		const char *ce = f.n ? rec_get(&f.r[0], "content_empty") : NULL;
+
+		s->empty_action = MXS_ACT_NONE;
+		if (ce && strcmp(ce, "off") && parse_action(ce, &s->empty_action, e2, sizeof(e2))) {
+			snprintf(err, errlen, "settings: content_empty: %s", e2);
+			recfile_free(&f);
+			env_free(s);
+			return -1;
+		}
+	}
 	recfile_free(&f);
 	return 0;
 bad:

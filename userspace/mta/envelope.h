@@ -22,10 +22,12 @@ struct env_entry {
 	uint8_t kind;		/* enum env_kind */
 	uint8_t list;		/* enum env_list */
 	uint8_t action;		/* block: MXS_ACT_REJECT/QUARANTINE/SPAM */
-	bool regex;		/* pattern: POSIX ERE (else plain text) */
+	bool regex;		/* pattern: a regex (else plain text): POSIX ERE
+				 * for the sender, PCRE2 for subject and content */
+	uint8_t field;		/* pattern: enum pat_field (content.h) */
 	int64_t expires;	/* Unix seconds, 0 = never */
-	char *value;		/* lower-cased */
-	regex_t re;
+	char *value;		/* lower-cased (subject/content text: mime_fold) */
+	regex_t re;		/* a sender regex (content.c compiles the others) */
 };
 
 #define PARTNER_SKIP_SPAM   (1U << 0)
@@ -51,6 +53,7 @@ struct env_set {
 	int np;
 	char **org;		/* the organisation's own domains */
 	int norg;
+	uint8_t empty_action;	/* "content empty": MXS_ACT_NONE (off), SPAM, QUARANTINE */
 };
 
 /* Which lists (bit 1 << enum env_list) each kind may be on. */
@@ -65,9 +68,13 @@ const char *env_list_name(int list);
 int env_kind_by_name(const char *s);
 int env_list_by_name(const char *s);
 
-/* Validate and normalise one value of @kind into out (lower case). */
+/* Validate and normalise one value of @kind into out (lower case); a
+ * pattern of the sender field. */
 int env_parse_value(int kind, bool regex, const char *in, char *out, size_t outlen,
 		    char *err, size_t errlen);
+/* The same for a pattern of @field (enum pat_field). */
+int env_parse_pattern(int field, bool regex, const char *in, char *out, size_t outlen,
+		      char *err, size_t errlen);
 
 /* Load envelope lists, partners, org domains from the state directory. */
 int env_load(const struct ctl *c, struct env_set *s, char *err, size_t errlen);

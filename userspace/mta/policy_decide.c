@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <time.h>
 #include "../filter/classify.h"
+#include "content.h"
 #include "policy_decide.h"
 
 static int severity(uint8_t a)
@@ -71,6 +72,9 @@ static bool entry_matches(const struct env_entry *e, const char *sender, const c
 	case ENV_RECIPIENT:
 		return rcpt && *rcpt && !strcasecmp(rcpt, e->value);
 	case ENV_PATTERN:
+		/* subject and content patterns are the milter's */
+		if (e->field != PAT_SENDER)
+			return false;
 		if (e->regex)
 			return regexec(&e->re, sender, 0, NULL, 0) == 0;
 		return strcasestr(sender, e->value) != NULL;
@@ -108,31 +112,65 @@ static int finish(struct policy_out *o, const char *action, const char *log)
 	return 0;
 }
 
+/* A finding of the milter's content checks (policy_decide_content). */
+struct content_finding {
+	uint8_t action;
+	const char *reason;
+};
+
+static int decide(const struct policy_req *q, const struct env_set *s,
+		  const struct mxs_verdict *ipv, uint32_t flags, spf_fn spf, void *spf_arg,
+		  const struct content_finding *cf, struct policy_out *o);
+
 int policy_decide(const struct policy_req *q, const struct env_set *s,
 		  const struct mxs_maps_view *mv, uint32_t flags, spf_fn spf, void *spf_arg,
 		  struct policy_out *o)
+{
+	struct mxs_verdict v = { .list = MXS_LIST_NONE, .country = MXS_COUNTRY_NONE };
+	struct mxs_prefix addr;
+	char err[MXS_ERRLEN];
+
+	memset(o, 0, sizeof(*o));
+	if (!q->request || strcmp(q->request, "smtpd_access_policy"))
+		return finish(o, "DUNNO", "not an smtpd_access_policy request");
+	/* the IP verdict: gateway-only is a property of the NIC (the TCP peer
+	 * passed it); here the address may be the original client behind a
+	 * gateway (XCLIENT), so only the lists count */
+	if (q->client_address && mv && !parse_addr(q->client_address, &addr, err, sizeof(err)))
+		mxs_classify(mv, &addr, flags & ~MXS_F_GATEWAY_ONLY, now_tai_ns(), &v);
+	return decide(q, s, &v, flags, spf, spf_arg, NULL, o);
+}
+
+int policy_decide_content(const struct policy_req *q, const struct env_set *s,
+			  const struct mxs_verdict *ipv, uint32_t flags, spf_fn spf,
+			  void *spf_arg, uint8_t action, const char *reason,
+			  struct policy_out *o)
+{
+	struct content_finding cf = { action, reason };
+
+	memset(o, 0, sizeof(*o));
+	return decide(q, s, ipv, flags, spf, spf_arg, &cf, o);
+}
+
+/* The rule above, from the IP verdict @ipv on. @cf: the milter's content
+ * finding, decided instead of the envelope's block lists (the policy
+ * service applied those at RCPT, and the partner checks with them). */
+static int decide(const struct policy_req *q, const struct env_set *s,
+		  const struct mxs_verdict *ipv, uint32_t flags, spf_fn spf, void *spf_arg,
+		  const struct content_finding *cf, struct policy_out *o)
 {
 	const char *sender = q->sender ? q->sender : "";
 	const char *sdom = domain_of(sender);
 	const char *what = NULL;
 	const struct partner *pt = NULL;
-	struct mxs_verdict v = { .list = MXS_LIST_NONE, .country = MXS_COUNTRY_NONE };
+	struct mxs_verdict v = *ipv;
 	struct mxs_prefix addr;
 	char err[MXS_ERRLEN], why[300], reason[300] = "";
 	uint8_t act = MXS_ACT_NONE;
 	bool have_addr, monitor = flags & MXS_F_MONITOR;
 
-	memset(o, 0, sizeof(*o));
-	if (!q->request || strcmp(q->request, "smtpd_access_policy"))
-		return finish(o, "DUNNO", "not an smtpd_access_policy request");
 	have_addr = q->client_address &&
 		    parse_addr(q->client_address, &addr, err, sizeof(err)) == 0;
-
-	/* the IP verdict: gateway-only is a property of the NIC (the TCP peer
-	 * passed it); here the address may be the original client behind a
-	 * gateway (XCLIENT), so only the lists count */
-	if (have_addr && mv)
-		mxs_classify(mv, &addr, flags & ~MXS_F_GATEWAY_ONLY, now_tai_ns(), &v);
 	o->ip_list = v.list;
 	if (v.list == MXS_LIST_TRUST)
 		return finish(o, "DUNNO", "trusted IP");
@@ -145,6 +183,14 @@ int policy_decide(const struct policy_req *q, const struct env_set *s,
 			if (s->p[i].id == v.ref)
 				pt = &s->p[i];
 
+	if (cf) {
+		/* a partner with --skip policy or --skip spam bypasses the
+		 * content rules (issue 15: the connector is trusted for its
+		 * content; its envelope and IP checks still ran at RCPT) */
+		if (!(pt && (pt->skip & (PARTNER_SKIP_POLICY | PARTNER_SKIP_SPAM))))
+			escalate(&act, reason, sizeof(reason), cf->action, cf->reason);
+		goto allow;
+	}
 	if (pt && pt->tls_require && !(q->encryption_protocol && *q->encryption_protocol)) {
 		snprintf(why, sizeof(why), "550 5.7.1 mxshield: connector %s requires TLS", pt->name);
 		return finish(o, why, "partner without TLS");
@@ -200,6 +246,7 @@ int policy_decide(const struct policy_req *q, const struct env_set *s,
 			escalate(&act, reason, sizeof(reason), e->action, why);
 		}
 	}
+allow:
 	if (act != MXS_ACT_NONE && !(pt && (pt->skip & PARTNER_SKIP_POLICY)) &&
 	    envelope_listed(s, ENV_ALLOW, sender, sdom, &what)) {
 		if (spf && have_addr && spf(q->client_address, sender, spf_arg) == 1) {

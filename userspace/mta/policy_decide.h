@@ -63,4 +63,18 @@ int policy_decide(const struct policy_req *q, const struct env_set *s,
 void policy_route(const struct policy_req *q, const struct route_set *rs,
 		  struct policy_out *o);
 
+/*
+ * The milter's verdict on a message whose content checks found @action
+ * (MXS_ACT_NONE: nothing) for @reason, by the same rule: a trusted source
+ * (IP trust list, envelope trust) passes it; a partner with --skip policy
+ * skips content rules, with --skip spam has spam and quarantine dropped;
+ * an allow entry for the sender cancels it unless SPF fails; monitor mode
+ * answers with a header. @ipv: the client's IP verdict (list
+ * MXS_LIST_NONE when unknown). o->verdict and o->reason carry the result.
+ */
+int policy_decide_content(const struct policy_req *q, const struct env_set *s,
+			  const struct mxs_verdict *ipv, uint32_t flags, spf_fn spf,
+			  void *spf_arg, uint8_t action, const char *reason,
+			  struct policy_out *o);
+
 #endif

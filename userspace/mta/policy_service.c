@@ -205,6 +205,8 @@ struct server {
 					 * NULL: none */
 	bool push_said;			/* "no push queue" logged */
 	uint64_t pushes, push_failures;
+	policy_observer observe;	/* told of each RCPT answer (automatic blocks) */
+	void *observe_arg;
 };
 
 static struct server *srv;	/* for mxs_inner_fd, which has no context */
@@ -532,6 +534,8 @@ static int answer(struct server *s, struct policy_req *q, struct spf_probe *p,
 	      q->encryption_protocol && *q->encryption_protocol ? q->encryption_protocol : "no",
 	      o.action, o.log);
 	snprintf(out, outlen, "%s", o.action);
+	if (s->observe && q->client_address)
+		s->observe(s->observe_arg, q->client_address, q->recipient ? : "", out);
 	return 0;
 }
 
@@ -707,6 +711,14 @@ static int answer_kind(const char *a)
 	if (!strncasecmp(a, "PREPEND", 7))
 		return 4;
 	return 5;
+}
+
+void policy_observe(struct policy_server *ps, policy_observer fn, void *arg)
+{
+	struct server *s = (struct server *)ps;
+
+	s->observe = fn;
+	s->observe_arg = arg;
 }
 
 void policy_answers(const struct policy_server *ps, uint64_t n[POLICY_ANSWER_KINDS])
@@ -1402,7 +1414,7 @@ static bool caps_are(int keep)
 /* Become @pw for good, keeping capability @keep (-1: none): no_new_privs,
  * the bounding and ambient sets emptied, the user's groups, then uid and
  * gid, and a check that root cannot come back. 0, or 1 after an error. */
-static int drop_to(const struct passwd *pw, int keep)
+int drop_to(const struct passwd *pw, int keep)
 {
 	bool change = getuid() != pw->pw_uid || geteuid() != pw->pw_uid;
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct ctl;
+struct passwd;
 
 /* The service's options, as given on the command line (NULL: default). */
 struct policy_opts {
@@ -68,5 +69,18 @@ struct policy_dnsbl_stats {
 	uint64_t cached, sites;		/* gauges */
 };
 bool policy_dnsbl_stats(const struct policy_server *ps, struct policy_dnsbl_stats *st);
+
+/* Become @pw for good (the milter too), keeping capability @keep (-1:
+ * none): no_new_privs, the bounding and ambient sets emptied, the user's
+ * groups, uid and gid, and a check that root cannot come back. @pw the
+ * current user: only the capabilities go. 0, or 1 after ctl_err(). */
+int drop_to(const struct passwd *pw, int keep);
+
+/* Be told of every answer to a recipient (RCPT), once it is decided: the
+ * client's address, the recipient, the action sent (automatic blocks count
+ * rejects and spam verdicts from it). NULL: none. */
+typedef void (*policy_observer)(void *arg, const char *client, const char *rcpt,
+				const char *action);
+void policy_observe(struct policy_server *ps, policy_observer fn, void *arg);
 
 #endif

@@ -29,11 +29,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -45,16 +47,19 @@
 #include "../core/parse.h"
 #include "../filter/build.h"
 #include "../filter/dropevent.h"
+#include "../filter/feed.h"
 #include "../filter/geodb.h"
 #include "../filter/source.h"
 #include "../filter/loader.h"
 #include "../filter/metrics.h"
+#include "milter.h"
+#include "autosvc.h"
 #include "policy_service.h"
 #include "service.h"
 
 /* ------------------------------------------------------------ the schema */
 
-enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR };
+enum kind { K_BOOL, K_LOG, K_LISTEN, K_GROUP, K_NUM, K_DUR, K_PATH, K_ADDR, K_JOURNAL };
 
 /* Every key the file may hold: its default, its type, and whether a
  * reload applies it (else it is reported as needing a restart). */
@@ -74,11 +79,21 @@ static const struct key {
 	{ "policy", "max_per_peer", "256", K_NUM, 1, 1000000, true },
 	{ "sweep", "enabled", "yes", K_BOOL, 0, 0, true },
 	{ "sweep", "interval", "1h", K_DUR, 1, 0, true },
+	{ "feeds", "enabled", "yes", K_BOOL, 0, 0, true },
+	{ "feeds", "check", "1m", K_DUR, 1, 0, true },
 	{ "geo", "watch", "no", K_PATH, 0, 0, true },
 	{ "geo", "max_age", "30d", K_DUR, 1, 0, true },
 	{ "metrics", "enabled", "no", K_BOOL, 0, 0, false },
 	{ "metrics", "listen", MXS_METRICS_LISTEN, K_ADDR, 0, 0, false },
 	{ "events", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "milter", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "milter", "listen", MILTER_LISTEN_DEFAULT, K_LISTEN, 0, 0, false },
+	{ "milter", "socket_group", "postfix", K_GROUP, 0, 0, false },
+	{ "auto", "enabled", "no", K_BOOL, 0, 0, false },
+	{ "auto", "maillog_file", "no", K_PATH, 0, 0, true },
+	{ "auto", "journal", "no", K_JOURNAL, 0, 0, true },
+	{ "auto", "max_sources", "65536", K_NUM, 1000, 10000000, false },
+	{ "auto", "remember", "7d", K_DUR, 1, 0, false },
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 
@@ -111,12 +126,27 @@ static int events_timeout(struct svc *s);
 static void events_reload(struct svc *s);
 static void events_metrics(struct svc *s, FILE *out);
 static void events_stop(struct svc *s);
+static int milter_start(struct svc *s, int lfd, int *fd);
+static void milter_ready(struct svc *s);
+static int milter_timeout(struct svc *s);
+static void milter_metrics(struct svc *s, FILE *out);
+static void milter_stop(struct svc *s);
+static int auto_start(struct svc *s, int lfd, int *fd);
+static void auto_ready(struct svc *s);
+static int auto_timeout(struct svc *s);
+static void auto_reload(struct svc *s);
+static void auto_metrics(struct svc *s, FILE *out);
+static void auto_stop(struct svc *s);
 
 static const struct service_part parts[] = {
 	{ "metrics", "metrics endpoint", metrics_start, metrics_ready, metrics_timeout, NULL,
 	  NULL, metrics_stop },
 	{ "events", "drop-event log", events_start, events_ready, events_timeout,
 	  events_reload, events_metrics, events_stop },
+	{ "milter", "content milter", milter_start, milter_ready, milter_timeout, NULL,
+	  milter_metrics, milter_stop },
+	{ "auto", "automatic blocks", auto_start, auto_ready, auto_timeout, auto_reload,
+	  auto_metrics, auto_stop },
 };
 #define NPARTS (int)(sizeof(parts) / sizeof(parts[0]))
 
@@ -196,6 +226,11 @@ static int check_value(const struct key *k, const char *v, char *err, size_t err
 		if (strrchr(v, ':') && strrchr(v, ':') != v)
 			return 0;
 		return mxs_fail(err, errlen, "'%s': expected HOST:PORT", v);
+	case K_JOURNAL:
+		if (!strcmp(v, "yes") || !strcmp(v, "no") || v[0] == '/')
+			return 0;
+		return mxs_fail(err, errlen, "'%s': expected yes (the system's journal), no, or "
+				"the absolute path of a journal directory", v);
 	}
 	return 0;
 }
@@ -248,7 +283,7 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 				ctl_err(*known ? "%s:%d: unknown key '%s' in [%s] (known: %s)" :
 					"%s:%d: unknown key '%s' in section [%s]%s", path, it->line,
 					it->key, it->section, *known ? known :
-					" (sections: service, policy, sweep, geo, metrics, events)");
+					" (sections: service, policy, sweep, feeds, geo, metrics, events, milter, auto)");
 				conf_free(&cf);
 				return 1;
 			}
@@ -287,14 +322,14 @@ static int conf_load(const struct service_opts *o, struct service_conf *sc)
 
 /* ---------------------------------------------------------------- state */
 
-enum job { JOB_SWEEP = 1, JOB_GEO = 2, JOB_MAX_AGE = 4 };
+enum job { JOB_SWEEP = 1, JOB_GEO = 2, JOB_MAX_AGE = 4, JOB_FEEDS = 8 };
 
 struct svc {
 	struct ctl *c;
 	const struct service_opts *o;
 	struct service_conf conf;
 	struct policy_server *policy;
-	int ep, sfd, sweep_tfd, geo_tfd, ifd, iwd;
+	int ep, sfd, sweep_tfd, geo_tfd, feeds_tfd, ifd, iwd;
 	char geo_dir[PATH_MAX], geo_name[NAME_MAX + 1];
 	unsigned pending;		/* enum job bits waiting for a child */
 	pid_t child;
@@ -324,6 +359,15 @@ struct svc {
 	struct srcq *srcq;
 	struct ctl qctl;		/* its directories */
 	int64_t push_due;		/* ms: next flush (-1: nothing queued) */
+	/* the content milter: a child process (libmilter has its own
+	 * threads and loop), started again when it ends */
+	pid_t milter_pid;
+	int64_t milter_due;		/* ms: when to start it again (-1: running) */
+	int milter_backoff;		/* ms, doubled per quick end, to 60 s */
+	int64_t milter_started;
+	uint64_t milter_restarts;
+	/* automatic blocks */
+	struct autosvc *autos;
 };
 
 static void notify_status(struct svc *s, const char *prefix)
@@ -340,6 +384,9 @@ static void notify_status(struct svc *s, const char *prefix)
 	if (yes(sc, "sweep", "enabled"))
 		n += snprintf(st + n, sizeof(st) - n, "sweeps every %s; ",
 			      service_conf_get(sc, "sweep", "interval"));
+	if (yes(sc, "feeds", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "feeds checked every %s; ",
+			      service_conf_get(sc, "feeds", "check"));
 	if (strcmp(service_conf_get(sc, "geo", "watch"), "no"))
 		n += snprintf(st + n, sizeof(st) - n, "watching %s; ",
 			      service_conf_get(sc, "geo", "watch"));
@@ -348,6 +395,11 @@ static void notify_status(struct svc *s, const char *prefix)
 	if (yes(sc, "events", "enabled"))
 		n += snprintf(st + n, sizeof(st) - n, "drop events %s; ",
 			      s->rb ? "to the log" : "(no ring buffer yet)");
+	if (yes(sc, "milter", "enabled"))
+		n += snprintf(st + n, sizeof(st) - n, "milter on %s; ",
+			      service_conf_get(sc, "milter", "listen"));
+	if (s->autos)
+		n += snprintf(st + n, sizeof(st) - n, "automatic blocks; ");
 	if (n >= 2 && !strcmp(st + n - 2, "; "))
 		st[n - 2] = '\0';
 	sd_notifyf(0, "STATUS=%s", st);
@@ -376,6 +428,67 @@ static bool same_file(const char *a, const char *b)
 	if (fb)
 		fclose(fb);
 	return same;
+}
+
+/* Is a feed due? (The parent asks on each check: two small state files
+ * read, no lock: they are replaced whole, never written in place.) */
+static bool feeds_due(struct svc *s)
+{
+	int64_t now = time(NULL);
+	struct feed *v;
+	bool due = false;
+	int n;
+
+	if (feed_read_all(s->c, &v, &n))
+		return false;
+	for (int i = 0; i < n && !due; i++)
+		due = feed_next_due(&v[i]) <= now;
+	free(v);
+	return due;
+}
+
+/* In the child: refresh every feed that is due, each applied on its own
+ * (the lock only for its apply), each outcome logged. */
+static int feeds_job(struct ctl *c)
+{
+	int64_t now = time(NULL);
+	struct feed *v;
+	int n, rc = 0;
+
+	if (feed_read_all(c, &v, &n))
+		return 1;
+	for (int i = 0; i < n; i++) {
+		struct feed_result r;
+
+		if (feed_next_due(&v[i]) > now)
+			continue;
+		if (feed_refresh(c, v[i].name, false, FEED_IF_LOADED, &r)) {
+			rc = 1;
+			continue;
+		}
+		switch (r.outcome) {
+		case FEED_UPDATED:
+			log_print(LOG_NOTICE, "feed %s: updated, %llu entries (had %llu)",
+				  v[i].name, (unsigned long long)r.entries,
+				  (unsigned long long)r.before);
+			break;
+		case FEED_UNCHANGED:
+			log_print(LOG_INFO, "feed %s: unchanged (%llu entries)", v[i].name,
+				  (unsigned long long)r.entries);
+			break;
+		case FEED_BUSY:
+			log_print(LOG_INFO, "feed %s: skipped: %s", v[i].name, r.error);
+			break;
+		case FEED_FAILED:
+			log_print(LOG_WARNING, "feed %s: refresh failed: %s; the last good copy "
+				  "stays (%llu entries)", v[i].name, r.error,
+				  (unsigned long long)r.before);
+			rc = 1;
+			break;
+		}
+	}
+	free(v);
+	return rc;
 }
 
 /* In the child: one fresh context per job, the lock held only for it. */
@@ -417,6 +530,9 @@ static int job_run(struct svc *s, enum job j)
 			  (long long)((time(NULL) - (int64_t)meta.build_epoch) / 86400),
 			  c.loaded ? "" : "; the filter is not loaded: restore compiles it");
 		break;
+	case JOB_FEEDS:
+		rc = feeds_job(&c);
+		break;
 	case JOB_MAX_AGE:
 		if (geodb_info(&c, &gi))
 			return 1;
@@ -454,6 +570,8 @@ static void jobs_start(struct svc *s)
 			rc |= job_run(s, JOB_GEO);
 		if (s->pending & JOB_SWEEP)
 			rc |= job_run(s, JOB_SWEEP);
+		if (s->pending & JOB_FEEDS)
+			rc |= job_run(s, JOB_FEEDS);
 		_exit(rc);
 	}
 	s->child = pid;
@@ -461,19 +579,26 @@ static void jobs_start(struct svc *s)
 	s->pending = 0;
 }
 
+static void milter_exited(struct svc *s, int status);
+
 static void jobs_reap(struct svc *s)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == s->milter_pid && pid > 0) {
+			milter_exited(s, status);
+			continue;
+		}
 		if (pid != s->child)
 			continue;
 		if (WIFSIGNALED(status))
-			log_print(LOG_ERR, "upkeep (%s%s%s) killed by signal %d",
+			log_print(LOG_ERR, "upkeep (%s%s%s%s) killed by signal %d",
 				  s->child_jobs & JOB_SWEEP ? "sweep " : "",
 				  s->child_jobs & JOB_GEO ? "geo " : "",
-				  s->child_jobs & JOB_MAX_AGE ? "max-age" : "", WTERMSIG(status));
+				  s->child_jobs & JOB_MAX_AGE ? "max-age " : "",
+				  s->child_jobs & JOB_FEEDS ? "feeds" : "", WTERMSIG(status));
 		s->child = 0;
 	}
 	if (!s->stop)
@@ -506,6 +631,26 @@ static void sweep_arm(struct svc *s)
 		timer_set(s->sweep_tfd, every * 1000, every);
 	else
 		timer_set(s->sweep_tfd, 0, 0);
+}
+
+/* Check for due feeds every [feeds] check, the first time at once. */
+static void feeds_arm(struct svc *s)
+{
+	int64_t every = secs(&s->conf, "feeds", "check");
+
+	if (yes(&s->conf, "feeds", "enabled"))
+		timer_set(s->feeds_tfd, 1, every);
+	else
+		timer_set(s->feeds_tfd, 0, 0);
+}
+
+static void feeds_tick(struct svc *s)
+{
+	uint64_t ticks;
+
+	if (read(s->feeds_tfd, &ticks, sizeof(ticks)) > 0 && !(s->child_jobs & JOB_FEEDS &&
+	    s->child > 0) && feeds_due(s))
+		want(s, JOB_FEEDS);
 }
 
 /* Watch the directory (geoipupdate and the fetch script rename a new file
@@ -603,6 +748,7 @@ static void reload(struct svc *s)
 		policy_reconfigure(s->policy, &po, prestart, sizeof(prestart));
 	}
 	sweep_arm(s);
+	feeds_arm(s);
 	geo_arm(s);
 	want(s, JOB_MAX_AGE);
 	for (int p = 0; p < NPARTS; p++)
@@ -963,6 +1109,198 @@ static void events_stop(struct svc *s)
 	close(s->evep);
 }
 
+/* ------------------------------------------------------ the content milter */
+
+/* In the child: no capability kept (the milter reads the state directory
+ * and listens; nothing else), then libmilter's loop until SIGTERM. */
+static void milter_child(struct svc *s)
+{
+	const struct service_conf *sc = &s->conf;
+	const char *listen = service_conf_get(sc, "milter", "listen");
+	struct milter_opts o = {
+		.listen = listen,
+		.socket_group = !strncmp(listen, "unix:", 5) ?
+			service_conf_get(sc, "milter", "socket_group") : NULL,
+	};
+	struct passwd *pw = getpwuid(getuid());
+	struct ctl c = { .state_dir = s->c->state_dir, .bpffs_dir = s->c->bpffs_dir,
+			 .lock_fd = -1, .read_only = true };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);	/* the lists are followed without it */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	prctl(PR_SET_NAME, "mxs-milter", 0, 0, 0);
+	/* bound first (smfi_opensocket), then without capabilities: the
+	 * drop is milter_serve()'s, with the current user as "user" */
+	o.user = pw ? pw->pw_name : NULL;
+	_exit(milter_serve(&c, &o));
+}
+
+static void milter_spawn(struct svc *s)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_print(LOG_ERR, "milter: fork: %s (tried again later)", strerror(errno));
+		s->milter_due = mono_ms() + 5000;
+		return;
+	}
+	if (!pid)
+		milter_child(s);
+	s->milter_pid = pid;
+	s->milter_due = -1;
+	s->milter_started = mono_ms();
+}
+
+static void milter_exited(struct svc *s, int status)
+{
+	int64_t ran = mono_ms() - s->milter_started;
+
+	s->milter_pid = 0;
+	if (s->stop)
+		return;
+	/* a quick end again and again (a socket in use): wait longer each time */
+	s->milter_backoff = ran < 10000 ? (s->milter_backoff ? s->milter_backoff * 2 : 1000) : 1000;
+	if (s->milter_backoff > 60000)
+		s->milter_backoff = 60000;
+	s->milter_due = mono_ms() + s->milter_backoff;
+	s->milter_restarts++;
+	/* the loop's wait: the part's deadline is now */
+	for (int p = 0; p < NPARTS; p++)
+		if (parts[p].start == milter_start)
+			s->due[p] = s->milter_due;
+	if (WIFSIGNALED(status))
+		log_print(LOG_ERR, "milter: killed by signal %d; starting it again in %d s",
+			  WTERMSIG(status), s->milter_backoff / 1000);
+	else
+		log_print(LOG_ERR, "milter: ended (status %d); starting it again in %d s",
+			  WEXITSTATUS(status), s->milter_backoff / 1000);
+}
+
+static int milter_start(struct svc *s, int lfd, int *fd)
+{
+	char err[MXS_ERRLEN];
+
+	(void)lfd;
+	*fd = -1;	/* nothing to poll: SIGCHLD says when it ends */
+	if (milter_listen_check(service_conf_get(&s->conf, "milter", "listen"), err,
+				sizeof(err)))
+		return ctl_err("[milter] listen: %s", err);
+	milter_spawn(s);
+	return 0;
+}
+
+static void milter_ready(struct svc *s)
+{
+	if (!s->milter_pid && s->milter_due >= 0 && s->milter_due <= mono_ms())
+		milter_spawn(s);
+}
+
+static int milter_timeout(struct svc *s)
+{
+	int64_t left;
+
+	if (s->milter_pid || s->milter_due < 0)
+		return -1;
+	left = s->milter_due - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+static void milter_metrics(struct svc *s, FILE *out)
+{
+	metrics_head(out, "mxshield_milter_up", "gauge",
+		     "1 while the content milter's process runs.");
+	metrics_sample(out, "mxshield_milter_up", s->milter_pid > 0, NULL);
+	metrics_head(out, "mxshield_milter_restarts_total", "counter",
+		     "Times the content milter's process ended and was started again.");
+	metrics_sample_u64(out, "mxshield_milter_restarts_total", s->milter_restarts, NULL);
+}
+
+static void milter_stop(struct svc *s)
+{
+	pid_t pid = s->milter_pid;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	s->milter_pid = 0;
+}
+
+/* ------------------------------------------------------ automatic blocks */
+
+static void auto_conf_of(const struct service_conf *sc, struct autosvc_conf *ac)
+{
+	const char *ml = service_conf_get(sc, "auto", "maillog_file");
+	const char *jn = service_conf_get(sc, "auto", "journal");
+
+	ac->maillog_file = strcmp(ml, "no") ? ml : NULL;
+	ac->journal = !strcmp(jn, "no") ? NULL : !strcmp(jn, "yes") ? "" : jn;
+	ac->max_sources = strtoul(service_conf_get(sc, "auto", "max_sources"), NULL, 10);
+	ac->remember = secs(sc, "auto", "remember");
+}
+
+/* The policy service's answers (its observer): counted, and the part
+ * runs in this turn of the loop to push what they decided. */
+static void auto_policy(void *arg, const char *client, const char *rcpt, const char *action)
+{
+	struct svc *s = arg;
+
+	autosvc_policy(s->autos, client, rcpt, action);
+	for (int p = 0; p < NPARTS; p++)
+		if (parts[p].start == auto_start)
+			s->due[p] = mono_ms();
+}
+
+static int auto_start(struct svc *s, int lfd, int *fd)
+{
+	struct autosvc_conf ac;
+
+	(void)lfd;
+	auto_conf_of(&s->conf, &ac);
+	s->autos = autosvc_start(s->c, &ac, s->srcq);
+	if (!s->autos)
+		return 1;
+	if (s->policy)
+		policy_observe(s->policy, auto_policy, s);
+	*fd = autosvc_fd(s->autos);
+	return 0;
+}
+
+static void auto_ready(struct svc *s)
+{
+	autosvc_ready(s->autos);
+}
+
+static int auto_timeout(struct svc *s)
+{
+	return autosvc_timeout(s->autos);
+}
+
+static void auto_reload(struct svc *s)
+{
+	struct autosvc_conf ac;
+
+	auto_conf_of(&s->conf, &ac);
+	autosvc_reconf(s->autos, &ac);
+}
+
+static void auto_metrics(struct svc *s, FILE *out)
+{
+	autosvc_metrics(s->autos, out);
+}
+
+static void auto_stop(struct svc *s)
+{
+	if (s->policy)
+		policy_observe(s->policy, NULL, NULL);
+	autosvc_stop(s->autos);
+	s->autos = NULL;
+}
+
 /* -------------------------------------------------------------- the parts */
 
 /* The sockets systemd passed, by FileDescriptorName=: "policy" and
@@ -1097,7 +1435,7 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	memset(&s, 0, sizeof(s));
 	s.c = c;
 	s.o = o;
-	s.ep = s.sfd = s.sweep_tfd = s.geo_tfd = s.ifd = s.iwd = -1;
+	s.ep = s.sfd = s.sweep_tfd = s.geo_tfd = s.feeds_tfd = s.ifd = s.iwd = -1;
 	s.push_due = -1;
 	if (conf_load(o, &s.conf))
 		return 1;
@@ -1126,11 +1464,14 @@ int service_run(struct ctl *c, const struct service_opts *o)
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.sweep_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s.geo_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s.feeds_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s.ep < 0 || s.sfd < 0 || s.sweep_tfd < 0 || s.geo_tfd < 0 || s.ifd < 0)
+	if (s.ep < 0 || s.sfd < 0 || s.sweep_tfd < 0 || s.geo_tfd < 0 || s.feeds_tfd < 0 ||
+	    s.ifd < 0)
 		return ctl_err("setting up the loop: %s", strerror(errno));
 	if (add_fd(&s, s.sfd, &s.sfd) || add_fd(&s, s.sweep_tfd, &s.sweep_tfd) ||
-	    add_fd(&s, s.geo_tfd, &s.geo_tfd) || add_fd(&s, s.ifd, &s.ifd))
+	    add_fd(&s, s.geo_tfd, &s.geo_tfd) || add_fd(&s, s.feeds_tfd, &s.feeds_tfd) ||
+	    add_fd(&s, s.ifd, &s.ifd))
 		return 1;
 
 	s.srcq = srcq_new();
@@ -1169,6 +1510,7 @@ int service_run(struct ctl *c, const struct service_opts *o)
 		  s.conf.file_read ? "config " : "no config file, the defaults",
 		  s.conf.file_read ? s.conf.path : "", log_target_name(lt));
 	sweep_arm(&s);
+	feeds_arm(&s);
 	geo_arm(&s);
 	want(&s, JOB_MAX_AGE | (yes(&s.conf, "sweep", "enabled") ? JOB_SWEEP : 0));
 	sd_notify(0, "READY=1");
@@ -1196,6 +1538,8 @@ int service_run(struct ctl *c, const struct service_opts *o)
 			} else if (t == &s.sweep_tfd) {
 				if (read(s.sweep_tfd, &ticks, sizeof(ticks)) > 0)
 					want(&s, JOB_SWEEP);
+			} else if (t == &s.feeds_tfd) {
+				feeds_tick(&s);
 			} else if (t == &s.geo_tfd) {
 				if (read(s.geo_tfd, &ticks, sizeof(ticks)) > 0)
 					want(&s, JOB_GEO);

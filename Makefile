@@ -28,7 +28,7 @@ MIME_CFLAGS := $(shell pkg-config --cflags gmime-3.0 libpcre2-8)
 MIME_LIBS   := -lmilter $(shell pkg-config --libs gmime-3.0 libpcre2-8)
 CFLAGS   += $(MIME_CFLAGS)
 LDLIBS   := -lbpf -lelf -lz -lmaxminddb -lspf2 -ljson-c -lmicrohttpd -lsystemd -lcares \
-	    $(MIME_LIBS) -lpthread -lcurl
+	    $(MIME_LIBS) -lpthread -lcurl -lexttextcat-2.0 -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-I/usr/include/$(MULTIARCH)
 

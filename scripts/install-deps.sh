@@ -14,6 +14,8 @@ pkgs=(
 	libcurl4-openssl-dev
 	# the policy service's DNSBL lookups, asynchronous in its loop
 	libc-ares-dev
+	# language rules: detection (n-gram models in libexttextcat-data)
+	libexttextcat-dev libexttextcat-data
 	# make fuzz: libFuzzer and the sanitizer runtimes for clang 14
 	libclang-rt-14-dev
 	# run and test

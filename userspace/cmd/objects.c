@@ -40,7 +40,8 @@ static const struct cli_obj *const after_lists[] = {
 	&obj_status, &obj_lookup, &obj_stats, &obj_top, &obj_events, &obj_tags, &obj_metrics,
 	&obj_state, &obj_sweep, &obj_sync, &obj_fleet,
 	&obj_serve, &obj_policy, &obj_envelope[0], &obj_envelope[1], &obj_envelope[2], &obj_envelope[3],
-	&obj_envelope[4], &obj_org, &obj_dnsbl, &obj_milter, &obj_content, &obj_auto, &obj_quarantine,
+	&obj_envelope[4], &obj_org, &obj_dnsbl, &obj_milter, &obj_content, &obj_auto, &obj_language,
+	&obj_route, &obj_quarantine,
 	&obj_gen,
 };
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))

@@ -33,6 +33,8 @@ extern const struct cli_obj obj_sync, obj_fleet;					/* sync.c */
 extern const struct cli_obj obj_dnsbl;						/* dnsbl.c */
 extern const struct cli_obj obj_serve;						/* serve.c */
 extern const struct cli_obj obj_quarantine;					/* quarantine.c */
+extern const struct cli_obj obj_language;					/* language.c */
+extern const struct cli_obj obj_route;						/* route.c */
 extern const struct cli_obj obj_milter, obj_content;				/* milter.c */
 extern const struct cli_obj obj_auto;						/* auto.c */
 extern const struct cli_obj obj_gen;						/* main.c */

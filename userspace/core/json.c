@@ -151,6 +151,12 @@ void jw_u64(unsigned long long v)
 	fprintf(jw_out, "%llu", v);
 }
 
+void jw_num2(double v)
+{
+	sep();
+	fprintf(jw_out, "%.2f", v);
+}
+
 void jw_i64(long long v)
 {
 	sep();

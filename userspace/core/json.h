@@ -23,6 +23,8 @@ void jw_i64(long long v);
 void jw_double(double v);
 void jw_bool(int v);
 void jw_null(void);
+/* a number with two decimals (a fraction, a confidence) */
+void jw_num2(double v);
 
 /* key/value shorthands */
 #define jw_kstr(k, v)  do { jw_key(k); jw_str(v); } while (0)

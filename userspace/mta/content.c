@@ -16,6 +16,7 @@
 #include <pcre2.h>
 #include "../core/parse.h"
 #include "envelope.h"
+#include "language.h"
 #include "mime.h"
 #include "content.h"
 
@@ -135,6 +136,9 @@ struct content_rules {
 	struct field_rules f[PAT_FIELD_MAX];	/* [PAT_SENDER] unused */
 	uint8_t empty_action;			/* MXS_ACT_NONE: off */
 	pcre2_match_context *mctx;
+	/* language rules, and the detector when there is one rule or more */
+	struct lang_set lang;
+	struct lang_detector *det;
 };
 
 static int field_add(struct field_rules *fr, const struct env_entry *e, char *err,
@@ -192,6 +196,20 @@ struct content_rules *content_rules_build(const struct env_set *s, char *err, si
 		return NULL;
 	}
 	r->empty_action = s->empty_action;
+	r->lang = s->lang;
+	r->lang.r = NULL;
+	if (s->lang.n) {
+		r->lang.r = malloc(s->lang.n * sizeof(*r->lang.r));
+		if (!r->lang.r)
+			goto oom;
+		memcpy(r->lang.r, s->lang.r, s->lang.n * sizeof(*r->lang.r));
+		/* the models, once per change of the lists, shared read-only */
+		r->det = lang_detector_open(NULL, err, errlen);
+		if (!r->det) {
+			content_rules_free(r);
+			return NULL;
+		}
+	}
 	r->mctx = pcre2_match_context_create(NULL);
 	if (!r->mctx)
 		goto oom;
@@ -240,12 +258,15 @@ void content_rules_free(struct content_rules *r)
 		free(r->f[f].first2);
 	}
 	pcre2_match_context_free(r->mctx);
+	free(r->lang.r);
+	lang_detector_close(r->det);
 	free(r);
 }
 
 int content_rules_count(const struct content_rules *r)
 {
-	return r->f[PAT_SUBJECT].n + r->f[PAT_CONTENT].n + (r->empty_action != MXS_ACT_NONE);
+	return r->f[PAT_SUBJECT].n + r->f[PAT_CONTENT].n + (r->empty_action != MXS_ACT_NONE) +
+	       r->lang.n;
 }
 
 /* --------------------------------------------------------------- checks */
@@ -333,9 +354,33 @@ static void check_empty(const struct content_rules *r, const struct msg_text *t,
 		content_escalate(v, r->empty_action, "empty mail");
 }
 
+/* The language (mta/language.h), once there is a language rule: detected
+ * on a bounded sample of subject and body, recorded in a header whatever
+ * the rules say, then the rules applied above the confidence threshold. */
+static void check_language(const struct content_rules *r, const struct msg_text *t,
+			   struct content_verdict *v)
+{
+	char sample[LANG_SAMPLE_MAX + 1], hv[64], why[128];
+	struct lang_guess g;
+	uint8_t act;
+	size_t n;
+
+	if (!r->det)
+		return;
+	n = lang_sample(t->subject, t->body, t->body_len, sample);
+	if (lang_detect(r->det, sample, n, &g))
+		return;
+	lang_header_value(&g, hv, sizeof(hv));
+	content_header(v, "X-Mxshield-Language", "%s", hv);
+	act = lang_decide(&r->lang, &g, why, sizeof(why));
+	if (act != MXS_ACT_NONE)
+		content_escalate(v, act, "%s", why);
+}
+
 const struct content_check content_checks[] = {
 	{ "patterns", check_patterns },
 	{ "empty", check_empty },
+	{ "language", check_language },
 	{ NULL, NULL },
 };
 

@@ -398,6 +398,7 @@ void env_free(struct env_set *s)
 		partner_free(&s->p[i]);
 	free(s->p);
 	env_free_strv(s->org, s->norg);
+	lang_free(&s->lang);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -485,6 +486,10 @@ int env_load(const struct ctl *c, struct env_set *s, char *err, size_t errlen)
 		}
 	}
 	recfile_free(&f);
+	if (lang_load(c, &s->lang, err, errlen)) {
+		env_free(s);
+		return -1;
+	}
 	return 0;
 bad:
 	recfile_free(&f);

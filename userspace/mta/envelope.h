@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "../core/parse.h"
+#include "language.h"
 
 struct ctl;
 struct rec;
@@ -54,6 +55,7 @@ struct env_set {
 	char **org;		/* the organisation's own domains */
 	int norg;
 	uint8_t empty_action;	/* "content empty": MXS_ACT_NONE (off), SPAM, QUARANTINE */
+	struct lang_set lang;	/* the language rules (state file "language") */
 };
 
 /* Which lists (bit 1 << enum env_list) each kind may be on. */

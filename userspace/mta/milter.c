@@ -58,7 +58,7 @@ static struct {
 	pthread_mutex_t mu;
 	struct ctl *c;
 	struct ruleset *cur;
-	struct timespec stamp[3];
+	struct timespec stamp[4];
 	pthread_mutex_t classify_mu;	/* ctl reads are not made for threads */
 	bool skip_ok;			/* the MTA takes SMFIS_SKIP */
 	bool leadspc;			/* header values carry their leading space */
@@ -106,14 +106,15 @@ static struct ruleset *rules_load(char *err, size_t errlen)
 /* The current set, reloaded first when a state file changed. */
 static struct ruleset *rules_get(void)
 {
-	static const char *const files[3] = { ST_ENVELOPE, ST_PARTNERS, ST_SETTINGS };
-	struct timespec now[3] = {};
+	static const char *const files[4] = { ST_ENVELOPE, ST_PARTNERS, ST_SETTINGS,
+					      ST_LANGUAGE };
+	struct timespec now[4] = {};
 	struct ruleset *r;
 	bool changed = false;
 
 	pthread_mutex_lock(&m.mu);
 	{
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			char p[4096];
 			struct stat st;
 

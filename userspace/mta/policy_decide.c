@@ -171,6 +171,7 @@ static int decide(const struct policy_req *q, const struct env_set *s,
 
 	have_addr = q->client_address &&
 		    parse_addr(q->client_address, &addr, err, sizeof(err)) == 0;
+	o->ip_list = v.list;
 	if (v.list == MXS_LIST_TRUST)
 		return finish(o, "DUNNO", "trusted IP");
 	if (envelope_listed(s, ENV_TRUST, sender, sdom, &what)) {
@@ -279,7 +280,37 @@ allow:
 	default:
 		snprintf(why, sizeof(why), "PREPEND X-Spam-Flag: YES");
 		o->header_pending = true;
+		snprintf(o->data_header, sizeof(o->data_header), "X-Mxshield: spam; %s", reason);
 		break;
 	}
 	return finish(o, why, reason);
+}
+
+void policy_route(const struct policy_req *q, const struct route_set *rs,
+		  struct policy_out *o)
+{
+	const struct route *rt = rs->n ? route_find(rs, q->recipient) : NULL;
+	struct mxs_prefix addr;
+	char err[MXS_ERRLEN], log[sizeof(o->log)];
+
+	if (!rt)
+		return;
+	/* mail coming back from the scanner goes on as any other */
+	if (o->ip_list == MXS_LIST_GATEWAY ||
+	    (q->client_address && !parse_addr(q->client_address, &addr, err, sizeof(err)) &&
+	     route_is_scanner(rs, &addr)))
+		return;
+	/* rejected or held: there is nothing to scan (yet) */
+	if (!strncmp(o->action, "HOLD", 4) || o->action[0] == '4' || o->action[0] == '5' ||
+	    !strncasecmp(o->action, "REJECT", 6) || !strncasecmp(o->action, "DEFER", 5))
+		return;
+	if (!strncmp(o->action, "PREPEND ", 8) && !o->header_pending) {
+		/* the monitor header: at DATA instead */
+		snprintf(o->data_header, sizeof(o->data_header), "%s", o->action + 8);
+		o->header_pending = true;
+	}
+	o->route = rt->via;
+	snprintf(o->action, sizeof(o->action), "FILTER %s", rt->via);
+	snprintf(log, sizeof(log), "%s; routed (%s)", o->log, rt->rcpt);
+	snprintf(o->log, sizeof(o->log), "%s", log);
 }

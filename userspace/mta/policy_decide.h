@@ -8,6 +8,7 @@
 #define MXS_POLICY_DECIDE_H
 
 #include "envelope.h"
+#include "route.h"
 #include "../core/view.h"
 
 /* A client's DNSBL verdict (mta/dnsbl.c). */
@@ -39,13 +40,27 @@ struct policy_out {
 	char action[512];		/* the whole "action=" value */
 	char log[512];			/* one line for the log */
 	uint8_t verdict;		/* MXS_ACT_* the mail got (NONE = dunno) */
-	bool header_pending;		/* spam: reason header still to add */
+	bool header_pending;		/* a header still to add at DATA ... */
+	char data_header[512];		/* ... this one ("X-Mxshield: spam; ...") */
 	char reason[256];		/* for the X-Mxshield header */
+	uint8_t ip_list;		/* the IP verdict's list (MXS_LIST_*) */
+	const char *route;		/* policy_route(): the FILTER's next hop */
 };
 
 /* Decide one request. mv NULL = no maps (IP part skipped). */
 int policy_decide(const struct policy_req *q, const struct env_set *s,
 		  const struct mxs_maps_view *mv, uint32_t flags, spf_fn spf, void *spf_arg,
+		  struct policy_out *o);
+
+/*
+ * Routing (after policy_decide(), at RCPT): a recipient with a route
+ * (mta/route.h) gets "FILTER smtp:[scanner]:25" unless its mail is
+ * rejected or held, or comes back from a scanner (a scanner's address or
+ * the gateway list: no loop). FILTER takes the place of a PREPEND at RCPT
+ * (one action per answer): the header then goes into data_header, for DATA.
+ * Sets o->route when the recipient is routed.
+ */
+void policy_route(const struct policy_req *q, const struct route_set *rs,
 		  struct policy_out *o);
 
 /*

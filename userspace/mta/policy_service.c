@@ -154,7 +154,8 @@ struct server {
 	bool have_maps, inet;
 	int lfd, ep, evfd, broker;
 	struct env_set env;
-	struct timespec env_stamp[3];
+	struct timespec env_stamp[4];
+	struct route_set routes;	/* per-recipient routes to a scanner */
 	struct conn *conns;		/* o.max_conn slots */
 	struct conn *free_conn;		/* through ->next */
 	int nconn;
@@ -176,8 +177,14 @@ struct server {
 	} rl_bad, rl_room;
 	struct inst {
 		uint64_t hash;
-		char reason[256];
+		char header[512];	/* to prepend at DATA */
 	} inst[INST_SLOTS];
+	/* the route of a message's accepted recipients: another route (or
+	 * none) for a later one is answered 452, so it comes again in a
+	 * transaction of its own (FILTER applies to the whole message) */
+	struct rinst {
+		uint64_t hash, route;	/* route: hash of the FILTER, 1 none */
+	} rinst[INST_SLOTS];
 	/* compiled arrays by [outer map][slot], keyed by map id */
 	struct {
 		__u32 id;
@@ -252,13 +259,14 @@ static void log_limited(struct ratelimit *rl, const char *fmt, ...)
 /* Re-read the lists when a state file changed (checked per request). */
 static void env_refresh(struct server *s)
 {
-	static const char *const files[3] = { ST_ENVELOPE, ST_PARTNERS, ST_SETTINGS };
-	struct timespec now[3] = {};
+	static const char *const files[4] = { ST_ENVELOPE, ST_PARTNERS, ST_SETTINGS, ST_ROUTES };
+	struct timespec now[4] = {};
 	bool changed = false;
 	struct env_set fresh;
+	struct route_set routes;
 	char err[MXS_ERRLEN + 64];
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		char p[4096];
 		struct stat st;
 
@@ -275,10 +283,19 @@ static void env_refresh(struct server *s)
 		memcpy(s->env_stamp, now, sizeof(now));	/* once per change, not per request */
 		return;
 	}
+	if (route_load(s->c, &routes, err, sizeof(err))) {
+		loge_("keeping the previous lists: %s", err);
+		memcpy(s->env_stamp, now, sizeof(now));
+		env_free(&fresh);
+		return;
+	}
 	env_free(&s->env);
 	s->env = fresh;
+	route_free(&s->routes);
+	s->routes = routes;
 	memcpy(s->env_stamp, now, sizeof(now));
-	logf_("lists loaded: %d envelope entries, %d partners", s->env.n, s->env.np);
+	logf_("lists loaded: %d envelope entries, %d partners, %d routes", s->env.n, s->env.np,
+	      s->routes.n);
 }
 
 static uint64_t hash_str(const char *s)
@@ -415,6 +432,33 @@ static int spf_probe(const char *client, const char *sender, void *arg)
 	return 0;
 }
 
+/* The recipients of one message share its route (FILTER is the whole
+ * message's): the first accepted recipient sets it, a recipient with
+ * another is deferred with 452 4.5.3, which clients take as "too many
+ * recipients" and send again in another transaction (RFC 5321 4.5.3.1.10). */
+static void route_split(struct server *s, uint64_t h, struct policy_out *o)
+{
+	struct rinst *r = &s->rinst[h % INST_SLOTS];
+	uint64_t route = o->route ? hash_str(o->route) : 1;
+	const char *a = o->action;
+
+	if (a[0] == '4' || a[0] == '5' || !strncasecmp(a, "REJECT", 6) ||
+	    !strncasecmp(a, "DEFER", 5))
+		return;		/* not accepted: no say in the route */
+	if (r->hash != h) {
+		r->hash = h;
+		r->route = route;
+		return;
+	}
+	if (r->route == route)
+		return;
+	snprintf(o->action, sizeof(o->action), "452 4.5.3 Error: too many recipients "
+		 "(mxshield: routed unlike this message's other recipients; send it in "
+		 "another transaction)");
+	snprintf(o->log, sizeof(o->log), "deferred: a route other than the message's");
+	o->route = NULL;
+}
+
 /* The client's DNSBL score: known (a second pass), or asked now. */
 struct dnsbl_probe {
 	bool known;
@@ -445,7 +489,7 @@ static int answer(struct server *s, struct policy_req *q, struct spf_probe *p,
 	}
 	if (!strcmp(state, "DATA")) {
 		if (q->instance && slot->hash == h) {
-			snprintf(out, outlen, "PREPEND X-Mxshield: spam; %s", slot->reason);
+			snprintf(out, outlen, "PREPEND %s", slot->header);
 			slot->hash = 0;
 		} else {
 			snprintf(out, outlen, "DUNNO");
@@ -471,16 +515,20 @@ static int answer(struct server *s, struct policy_req *q, struct spf_probe *p,
 	policy_decide(q, &s->env, s->have_maps ? &s->c->mv : NULL, flags, spf_probe, p, &o);
 	if (p->asked && !p->known)
 		return 1;
+	policy_route(q, &s->routes, &o);
 
 	if (o.header_pending) {
 		/* one X-Spam-Flag per message, however many recipients */
 		if (q->instance && slot->hash == h) {
-			snprintf(o.action, sizeof(o.action), "DUNNO");
+			if (!o.route)
+				snprintf(o.action, sizeof(o.action), "DUNNO");
 		} else {
 			slot->hash = h;
-			snprintf(slot->reason, sizeof(slot->reason), "%s", o.reason);
+			snprintf(slot->header, sizeof(slot->header), "%s", o.data_header);
 		}
 	}
+	if (s->routes.n && q->instance)
+		route_split(s, h, &o);
 	logf_("client=%s sender=<%s> rcpt=<%s> tls=%s -> %s (%s)",
 	      q->client_address ? : "?", q->sender ? : "", q->recipient ? : "",
 	      q->encryption_protocol && *q->encryption_protocol ? q->encryption_protocol : "no",

@@ -148,7 +148,7 @@ setup_edge() {
 		ip -n $e link add mx0 type veth peer name cl0 netns $c || return 1
 		ip -n $e addr add 203.0.113.1/24 dev mx0
 		ip -n $e link set mx0 up
-		for a in 50 51 60 61 70 80 90 100 101 110 120; do
+		for a in 50 51 60 61 70 80 90 100 101 110 120 130 131; do
 			ip -n $c addr add 203.0.113.$a/24 dev cl0 2>/dev/null
 		done
 		ip -n $c link set cl0 up

@@ -54,6 +54,29 @@ check "a trust entry removed on edge 3 disappears everywhere" \
 	wait_for 5 everywhere hasnt trust 203.0.113.70/32
 check "... and its source drops at edge 1 (real packets)" wait_for 5 cannot 1 203.0.113.70
 
+# ------------------- partners, country policies, envelope lists: whole files
+# each edge has its own country database (not shared): 203.0.113.128/25 is CN
+scripts/make-test-mmdb.pl --schema geoip2 "$work/geo.mmdb" 2>/dev/null <<<'203.0.113.128/25 CN'
+for i in 1 2 3; do mx $i geo load "$work/geo.mmdb" >/dev/null; done
+check "before: 203.0.113.131 (CN) connects at edge 1" can 1 203.0.113.131
+mx 2 country add CN --action drop >/dev/null
+check "a country policy set on edge 2 drops at edge 1 (real packets)" wait_for 5 cannot 1 203.0.113.131
+check "... and at edge 3" wait_for 5 cannot 3 203.0.113.131
+mx 1 partner add acme --ip 203.0.113.130 >/dev/null
+has_partner() { mx "$1" --json partner list | jq -e '.[] | select(.name == "acme")'; }
+check "a partner added on edge 1 appears on edges 2 and 3" wait_for 5 everywhere has_partner
+check "... its address passes at edge 2 while its country drops (real packets)" \
+	wait_for 5 can 2 203.0.113.130
+check "... and at edge 3" wait_for 5 can 3 203.0.113.130
+check "... the rest of the country still drops at edge 3" cannot 3 203.0.113.131
+mx 3 sender add spammer@example.com --list block >/dev/null
+has_sender() { mx "$1" sender list --list block | grep -q 'spammer@example.com'; }
+check "an envelope sender block added on edge 3 shows on edges 1 and 2" \
+	wait_for 5 everywhere has_sender
+n=$(ectl get /mxshield/kv/file/ --prefix --keys-only | grep -c '^/mxshield/kv/file/')
+check_eq() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
+check_eq "etcd holds them as one key per file" 3 "$n"
+
 # ---------------------------------------- a 100k replace, one switch per edge
 {
 	for a in $(seq 0 99999); do
@@ -73,7 +96,6 @@ count_is() { [ "$(count "$1")" = "$2" ]; }
 check "the 100k replace reaches edge 2" wait_for 30 count_is 2 100004
 check "... and edge 3" wait_for 30 count_is 3 100004
 check "... dropping its new entry at edge 3 (real packets)" wait_for 5 cannot 3 203.0.113.80
-check_eq() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
 check_eq "edge 2 applied it as one full build (one switch)" $((g2 + 1)) "$(gen_of 2)"
 check_eq "edge 3 applied it as one full build (one switch)" $((g3 + 1)) "$(gen_of 3)"
 n=$(ectl get /mxshield/ --prefix --keys-only | grep -c '^/mxshield/blob/block/')

@@ -244,6 +244,33 @@ int main(void)
 	      "rc %d n %zu", rc, s.n);
 	store_close(&s);
 
+	{
+		/* a state file's records as text (the fleet sync's form) and back */
+		struct recfile a = {}, b = {};
+		struct rec *r = recfile_add(&a);
+		char *t, *t2, err[256];
+		size_t n = 0, n2 = 0;
+
+		rec_set(r, "name", "acme");
+		rec_set(r, "comment", "tab\there, newline\nthere");
+		rec_set(recfile_add(&a), "cc", "CN");
+		t = recfile_text(&a, &n);
+		rc = t ? recfile_parse(t, n, "etcd", &b, err, sizeof(err)) : -1;
+		t2 = rc ? NULL : recfile_text(&b, &n2);
+		CHECK("records as text parse back to the same records",
+		      !rc && b.n == 2 && !strcmp(rec_get(&b.r[0], "comment"),
+						  "tab\there, newline\nthere") &&
+			      t2 && n == n2 && !memcmp(t, t2, n),
+		      "rc %d n %d", rc, b.n);
+		recfile_free(&b);
+		rc = recfile_parse("cc=CN\nnot a record\n", 19, "etcd key", &b, err, sizeof(err));
+		CHECK("a line that is not a record: refused with WHAT:LINE",
+		      rc && b.n == 0 && !strncmp(err, "etcd key:2:", 11), "rc %d: %s", rc, err);
+		free(t);
+		free(t2);
+		recfile_free(&a);
+	}
+
 	remove_file("trust.list");
 	remove_file("block.list");
 	remove_file(".");

@@ -216,8 +216,8 @@ static const struct cli_opt serve_opts[] = {
 	{ "cert", "FILE", "TLS client certificate (PEM) for etcd" },
 	{ "key", "FILE", "its private key (PEM)" },
 	{ "cacert", "FILE", "the CA that signed etcd's server certificates" },
-	{ "share", "LIST[,LIST..]", "the lists shared (default block,trust,gateway,block.auto,"
-	  "block.dnsbl)" },
+	{ "share", "LIST[,LIST..]", "the lists and files shared (default block,trust,gateway,"
+	  "block.auto,block.dnsbl,partners,countries,envelope)" },
 	{ "log", "TARGET", "stderr (default), journal or syslog", log_targets },
 	{ NULL }
 };

@@ -340,7 +340,7 @@ static void set_aside(const struct ctl *c, enum aside how)
 	}
 }
 
-static int apply_policies(struct ctl *c)
+int ctl_apply_policies(struct ctl *c)
 {
 	struct recfile f;
 	int rc = 0;
@@ -417,7 +417,7 @@ static int ctl_load(struct ctl *c)
 		goto out;
 	err = ctl_apply_config(c, &settings);
 	recfile_free(&settings);
-	if (err || apply_policies(c))
+	if (err || ctl_apply_policies(c))
 		goto out;
 	/* a build made here carries the state; one found live is checked
 	 * against it by ctl_reconcile */
@@ -503,7 +503,7 @@ int ctl_reconcile(struct ctl *c)
 		return 1;
 	rc = ctl_apply_config(c, &settings);
 	recfile_free(&settings);
-	if (rc || apply_policies(c))
+	if (rc || ctl_apply_policies(c))
 		return 1;
 	return ctl_stamp(c);
 }

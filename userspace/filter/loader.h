@@ -45,6 +45,9 @@ void ctl_close_pinned(struct ctl *c);
 /* Rebuild everything from the state on disk when the live build does not
  * carry it (an interrupted change). 0, or 1 after an error. */
 int ctl_reconcile(struct ctl *c);
+/* Every country's policy from the countries file into the country_policy
+ * map (no policy: none). 0, or 1 after an error. */
+int ctl_apply_policies(struct ctl *c);
 
 /* Settings -> struct mxs_config, and write it to the config map. */
 int settings_to_config(const struct recfile *settings, struct mxs_config *cfg,

@@ -103,7 +103,8 @@ static const struct key {
 	{ "sync", "cert", "no", K_PATH, 0, 0, false },
 	{ "sync", "key", "no", K_PATH, 0, 0, false },
 	{ "sync", "cacert", "no", K_PATH, 0, 0, false },
-	{ "sync", "share", "block,trust,gateway,block.auto,block.dnsbl", K_TEXT, 0, 0, false },
+	{ "sync", "share", "block,trust,gateway,block.auto,block.dnsbl,partners,countries,envelope",
+	  K_TEXT, 0, 0, false },
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 

@@ -8,6 +8,7 @@
  * etcd; every second a health read, the status file and this edge's key.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -44,7 +45,22 @@
 /* Local changes are looked for this often (ms). */
 #define SYNC_POLL_MS 20
 
-#define DEFAULT_SHARE "block,trust,gateway,block.auto,block.dnsbl"
+/* A shared state file (partners, countries, envelope) is one key: at most
+ * this many bytes, inside etcd's default request limit with base64. */
+#define SYNC_FILE_MAX (1 << 20)
+
+#define DEFAULT_SHARE "block,trust,gateway,block.auto,block.dnsbl,partners,countries,envelope"
+#define SHARE_NAMES "block, trust, gateway, block.auto, block.dnsbl, partners, countries, " \
+	"envelope"
+
+/* The state files shared whole: one key each, P kv/file/NAME. */
+static const struct {
+	const char *name, *file;
+} file_units[] = {
+	{ "partners", ST_PARTNERS },
+	{ "countries", ST_COUNTRIES },
+	{ "envelope", ST_ENVELOPE },
+};
 
 struct unit {
 	char name[48];			/* "block", "block.auto" */
@@ -57,6 +73,7 @@ struct unit {
 	int64_t m_rev;			/* mod_revision of its manifest (0: none) */
 	char gen[40];
 	double retry_at;		/* a failed publish waits until then */
+	const char *file;		/* a state file shared whole (NULL: a list) */
 };
 
 struct syncd {
@@ -65,7 +82,7 @@ struct syncd {
 	struct etcd *e;
 	struct etcd_watch *w;
 	bool watch_live;		/* created, messages flowing */
-	struct unit u[8];
+	struct unit u[12];
 	int nu;
 	char kvp[256], blobp[256], edgep[256];
 	int64_t rev;			/* applied */
@@ -76,7 +93,7 @@ struct syncd {
 	double next_health, next_edge, next_connect;
 	int64_t lease;
 	uint64_t digest;
-	uint64_t digest_seqs[8];
+	uint64_t digest_seqs[12];
 	bool digest_ok;
 	struct sync_status st;
 };
@@ -125,6 +142,15 @@ static int units_init(struct syncd *sd, const char *share)
 		u = &sd->u[sd->nu];
 		memset(u, 0, sizeof(*u));
 		snprintf(u->name, sizeof(u->name), "%s", tok);
+		snprintf(u->view, sizeof(u->view), "sync/view/%s", tok);
+		for (size_t k = 0; k < sizeof(file_units) / sizeof(file_units[0]); k++)
+			if (!strcmp(tok, file_units[k].name))
+				u->file = file_units[k].file;
+		if (u->file) {
+			snprintf(u->gen, sizeof(u->gen), "file");
+			sd->nu++;
+			continue;
+		}
 		snprintf(lname, sizeof(lname), "%s", tok);
 		dot = strchr(lname, '.');
 		if (dot) {
@@ -132,18 +158,17 @@ static int units_init(struct syncd *sd, const char *share)
 			snprintf(u->src, sizeof(u->src), "%s", dot + 1);
 			if (src_valid(u->src, err, sizeof(err)) || !strncmp(u->src, "feed:", 5)) {
 				rc = ctl_err("sync: '%s': not a list or a source that can be shared "
-					     "(block, trust, gateway, block.auto, block.dnsbl)", tok);
+					     "(" SHARE_NAMES ")", tok);
 				break;
 			}
 		}
 		u->d = listdef_by_name(lname);
 		if (!u->d) {
-			rc = ctl_err("sync: '%s': no such list (block, trust, gateway, "
-				     "block.auto, block.dnsbl)", tok);
+			rc = ctl_err("sync: '%s': no such list (" SHARE_NAMES ")",
+				     tok);
 			break;
 		}
 		src_store_name(lname, u->src[0] ? dot + 1 : NULL, u->store, sizeof(u->store));
-		snprintf(u->view, sizeof(u->view), "sync/view/%s", tok);
 		sd->nu++;
 	}
 	free(list);
@@ -638,6 +663,247 @@ out_unlock:
 	return rc;
 }
 
+/* ------------------------------------- state files shared whole */
+
+/*
+ * Partners, country policies and envelope lists are small record files, not
+ * ipstores: each is one key, P kv/file/NAME, holding the file's records
+ * (the body of the state file, without its header). The fleet's view of it
+ * is a copy under sync/view/; the file differing from the view is this
+ * edge's change, written to etcd with a transaction that checks the key's
+ * mod_revision this edge last applied. The whole file is the unit: when two
+ * edges change the same file at once, the last write to etcd wins it.
+ */
+
+static void file_key(const struct syncd *sd, const struct unit *u, char *k, size_t len)
+{
+	snprintf(k, len, "%sfile/%s", sd->kvp, u->name);
+}
+
+/* Has the file changed? Its inode, size and mtime (a rename, as every
+ * write is, gives a new inode); 1 for a missing file. */
+static int file_sig(const struct ctl *c, const char *name, uint64_t *sig)
+{
+	char p[4096];
+	struct stat st;
+	uint64_t h = MXS_HASH_SEED;
+
+	state_path(c, name, p, sizeof(p));
+	if (stat(p, &st)) {
+		*sig = 1;
+		return errno == ENOENT ? 0 : -1;
+	}
+	h = mxs_hash(&st.st_ino, sizeof(st.st_ino), h);
+	h = mxs_hash(&st.st_size, sizeof(st.st_size), h);
+	h = mxs_hash(&st.st_mtim, sizeof(st.st_mtim), h);
+	*sig = h | 2;
+	return 0;
+}
+
+/* The records of state file @name as text ("" when missing). 0, or 1. */
+static int file_text(const struct ctl *c, const char *name, char **text, size_t *len)
+{
+	struct recfile f;
+
+	*text = NULL;
+	if (ctl_read(c, name, &f))
+		return 1;
+	*text = recfile_text(&f, len);
+	recfile_free(&f);
+	return *text ? 0 : ctl_err("out of memory");
+}
+
+static bool same_text(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && !memcmp(a, b, an);
+}
+
+/* After a file from the fleet was written: rebuild what depends on it.
+ * Partners and countries are compiled into the classifier (a full build);
+ * a country's action is in the country_policy map, set after the build so
+ * a new country's networks all start at once. The envelope lists need
+ * nothing: the policy service and the milter read the file again when it
+ * changes. Under the lock. */
+static int file_rebuild(struct syncd *sd, const struct unit *u)
+{
+	if (!strcmp(u->file, ST_ENVELOPE) || !sd->c->loaded)
+		return 0;
+	if (ctl_compile(sd->c, -1, NULL, NULL, NULL))
+		return 1;
+	if (!strcmp(u->file, ST_COUNTRIES) && ctl_apply_policies(sd->c))
+		return 1;
+	return ctl_stamp(sd->c);
+}
+
+/* The fleet's file @u is @text (at @mod_rev): into the view, and into the
+ * state file unless this edge has a change of its own waiting (none with
+ * @adopt: a joining edge takes the fleet's files as they are). */
+static int apply_file(struct syncd *sd, struct unit *u, const char *text, size_t len,
+		      int64_t mod_rev, bool adopt)
+{
+	struct recfile R, old = {};
+	char *lt = NULL, *vt = NULL, what[600], err[1024];
+	size_t ll = 0, vl = 0;
+	uint64_t sig = 0;
+	bool clean, pending;
+	int rc = 1;
+
+	file_key(sd, u, what, sizeof(what));
+	if (recfile_parse(text, len, what, &R, err, sizeof(err))) {
+		/* not ours to repair: noted, and the next change replaces it */
+		sync_error(sd, "%s: skipped", err);
+		u->m_rev = mod_rev;
+		return 0;
+	}
+	if (lock_state(sd)) {
+		recfile_free(&R);
+		return 1;
+	}
+	if (file_sig(sd->c, u->file, &sig) || file_text(sd->c, u->file, &lt, &ll) ||
+	    file_text(sd->c, u->view, &vt, &vl))
+		goto out;
+	clean = u->seen_ok && sig == u->seen;
+	pending = !adopt && !same_text(lt, ll, vt, vl);
+	if (!pending && !same_text(lt, ll, text, len)) {
+		if (ctl_read(sd->c, u->file, &old) || ctl_write(sd->c, u->file, &R))
+			goto out;
+		if (file_rebuild(sd, u)) {
+			/* the edge keeps its file, and a filter built from it */
+			sync_error(sd, "%s from the fleet does not build here: this edge keeps "
+				   "its own", u->name);
+			if (!ctl_write(sd->c, u->file, &old))
+				file_rebuild(sd, u);
+			u->m_rev = mod_rev;
+			rc = 0;
+			goto out;
+		}
+		sd->st.changes_in++;
+		log_print(LOG_INFO, "sync: %s: the fleet's file applied (%d record%s)", u->name,
+			  R.n, R.n == 1 ? "" : "s");
+	}
+	if (ctl_write(sd->c, u->view, &R))
+		goto out;
+	u->m_rev = mod_rev;
+	if (clean && !file_sig(sd->c, u->file, &sig))
+		u->seen = sig;
+	else
+		u->seen_ok = false;
+	rc = 0;
+out:
+	unlock_state(sd);
+	recfile_free(&R);
+	recfile_free(&old);
+	free(lt);
+	free(vt);
+	return rc;
+}
+
+/* This edge's change of file @u, if any, to etcd. */
+static int publish_file(struct syncd *sd, struct unit *u, double now)
+{
+	char *lt = NULL, *vt = NULL, key[600];
+	size_t ll = 0, vl = 0;
+	uint64_t sig;
+	struct etcd_cmp cmp;
+	struct etcd_op op;
+	bool ok = false;
+	int rc = 1;
+
+	if (now < u->retry_at)
+		return 0;
+	if (file_sig(sd->c, u->file, &sig) || ro_lock(sd))
+		return 1;
+	if (file_text(sd->c, u->file, &lt, &ll) || file_text(sd->c, u->view, &vt, &vl)) {
+		ro_unlock(sd);
+		goto out;
+	}
+	ro_unlock(sd);
+	rc = 0;
+	if (same_text(lt, ll, vt, vl))
+		goto seen;
+	file_key(sd, u, key, sizeof(key));
+	if (ll > SYNC_FILE_MAX) {
+		/* one key, one request: beyond the limit it is not shared */
+		sync_error(sd, "%s: %zu bytes, more than the %d a shared file may have in etcd: "
+			   "not shared (kept on this edge only)", u->name, ll, SYNC_FILE_MAX);
+		rc = 1;
+		goto seen;
+	}
+	cmp = (struct etcd_cmp){ key, u->m_rev == 0, u->m_rev };
+	op = (struct etcd_op){ ETCD_PUT, key, NULL, lt, ll, 0 };
+	if (etcd_txn(sd->e, &cmp, 1, &op, 1, &ok, NULL)) {
+		sync_error(sd, "%s", etcd_error(sd->e));
+		u->retry_at = now + 1.0;
+		rc = 1;
+		goto out;
+	}
+	if (!ok) {
+		struct etcd_kvs k;
+
+		/* changed meanwhile: the watch brings the fleet's file and
+		 * this edge's goes after it; a note of the revision older
+		 * than the applied one is stale: take the key's */
+		log_print(LOG_INFO, "sync: %s: changed in etcd since revision %lld: sent again "
+			  "after it", u->name, (long long)u->m_rev);
+		if (!etcd_range(sd->e, key, NULL, 0, 0, true, &k)) {
+			if (k.n == 1 && k.kv[0].mod_rev <= sd->rev)
+				u->m_rev = k.kv[0].mod_rev;
+			etcd_kvs_free(&k);
+		}
+		u->retry_at = now + 0.05;
+		goto out;
+	}
+	sd->st.changes_out++;
+	log_print(LOG_INFO, "sync: %s: sent this edge's file (%zu bytes)", u->name, ll);
+	u->retry_at = now + 0.2;
+seen:
+	u->seen = sig;
+	u->seen_ok = true;
+out:
+	free(lt);
+	free(vt);
+	return rc;
+}
+
+/* The file units of a full read: each from @kvs (the range of P kv/). */
+static int full_read_file(struct syncd *sd, struct unit *u, const struct etcd_kvs *kvs,
+			  bool first)
+{
+	char key[600];
+
+	file_key(sd, u, key, sizeof(key));
+	for (size_t i = 0; i < kvs->n; i++)
+		if (!strcmp(kvs->kv[i].key, key))
+			return apply_file(sd, u, kvs->kv[i].val, kvs->kv[i].vlen,
+					  kvs->kv[i].mod_rev, first);
+	if (first) {
+		log_print(LOG_INFO, "sync: %s: not in etcd yet, this edge's file seeds it",
+			  u->name);
+		u->m_rev = 0;
+		u->seen_ok = false;
+		return 0;
+	}
+	/* gone from etcd (never done by an edge): the fleet's file is empty */
+	return apply_file(sd, u, "", 0, 0, false);
+}
+
+/* A watch message's last write of file @u, if any. */
+static int watch_file(struct syncd *sd, struct unit *u, const struct etcd_watch_msg *m)
+{
+	const struct etcd_event *last = NULL;
+	char key[600];
+
+	file_key(sd, u, key, sizeof(key));
+	for (size_t k = 0; k < m->nev; k++)
+		if (!strcmp(m->ev[k].kv.key, key))
+			last = &m->ev[k];
+	if (!last)
+		return 0;
+	if (last->del)
+		return apply_file(sd, u, "", 0, 0, false);
+	return apply_file(sd, u, last->kv.val, last->kv.vlen, last->kv.mod_rev, false);
+}
+
 /* ----------------------------------------------------- reading etcd */
 
 struct manifest {
@@ -771,6 +1037,13 @@ static int full_read(struct syncd *sd)
 		struct st_vec W = {};
 		bool any;
 
+		if (u->file) {
+			if (full_read_file(sd, u, &kvs, first)) {
+				etcd_kvs_free(&kvs);
+				return 1;
+			}
+			continue;
+		}
 		if (read_unit(sd, u, &kvs, kvs.rev, &W, &any)) {
 			st_vec_free(&W);
 			etcd_kvs_free(&kvs);
@@ -828,6 +1101,9 @@ static int on_msg(const struct etcd_watch_msg *m, void *arg)
 		sd->watch_live = true;
 		return 0;
 	}
+	for (size_t k = 0; k < m->nev; k++)
+		if (m->ev[k].kv.mod_rev > top)
+			top = m->ev[k].kv.mod_rev;
 	/* units whose manifest changed: read whole at the last revision */
 	for (int i = 0; i < sd->nu; i++) {
 		struct unit *u = &sd->u[i];
@@ -835,13 +1111,17 @@ static int on_msg(const struct etcd_watch_msg *m, void *arg)
 		bool whole = false;
 		struct chgs ch = {};
 
+		if (u->file) {
+			if (watch_file(sd, u, m)) {
+				x->rc = 1;
+				return 1;
+			}
+			continue;
+		}
 		snprintf(mkey, sizeof(mkey), "%s%s/m", sd->kvp, u->name);
-		for (size_t k = 0; k < m->nev; k++) {
-			if (m->ev[k].kv.mod_rev > top)
-				top = m->ev[k].kv.mod_rev;
+		for (size_t k = 0; k < m->nev; k++)
 			if (!strcmp(m->ev[k].kv.key, mkey))
 				whole = true;
-		}
 		if (whole) {
 			struct etcd_kvs kvs;
 			struct st_vec W = {};
@@ -1122,11 +1402,14 @@ static void look_for_changes(struct syncd *sd, double now)
 		struct unit *u = &sd->u[i];
 		uint64_t seq;
 
-		if (store_seq(sd->c, u->store, &seq))
+		if (u->file ? file_sig(sd->c, u->file, &seq) : store_seq(sd->c, u->store, &seq))
 			continue;
 		if (u->seen_ok && seq == u->seen)
 			continue;
-		publish(sd, u, now);
+		if (u->file)
+			publish_file(sd, u, now);
+		else
+			publish(sd, u, now);
 	}
 }
 
@@ -1157,9 +1440,19 @@ int sync_digest(struct ctl *c, const char *share, uint64_t *digest)
 	for (int i = 0; i < sd.nu; i++) {
 		struct store s;
 
+		h = mxs_hash(sd.u[i].name, strlen(sd.u[i].name), h);
+		if (sd.u[i].file) {
+			char *t;
+			size_t n = 0;
+
+			if (file_text(c, sd.u[i].file, &t, &n))
+				return 1;
+			h = mxs_hash(t, n, h);
+			free(t);
+			continue;
+		}
 		if (store_open(c, sd.u[i].store, &s))
 			return 1;
-		h = mxs_hash(sd.u[i].name, strlen(sd.u[i].name), h);
 		store_all(&s, digest_cb, &h);
 		store_close(&s);
 	}
@@ -1170,10 +1463,13 @@ int sync_digest(struct ctl *c, const char *share, uint64_t *digest)
 static void update_digest(struct syncd *sd)
 {
 	bool same_seqs = sd->digest_ok;
-	uint64_t seqs[8] = {};
+	uint64_t seqs[12] = {};
 
 	for (int i = 0; i < sd->nu; i++) {
-		store_seq(sd->c, sd->u[i].store, &seqs[i]);
+		if (sd->u[i].file)
+			file_sig(sd->c, sd->u[i].file, &seqs[i]);
+		else
+			store_seq(sd->c, sd->u[i].store, &seqs[i]);
 		if (seqs[i] != sd->digest_seqs[i])
 			same_seqs = false;
 	}

@@ -14,9 +14,10 @@
  *   P kv/UNIT/m            the list's manifest: generation, chunks, entries
  *   P kv/UNIT/e/PREFIX     a single change since the manifest (or "del")
  *   P blob/UNIT/GEN/N      the snapshot's chunks (<= 1 MiB each)
+ *   P kv/file/NAME         a state file shared whole: its records
  *   P edge/NAME            each edge's status, bound to a lease
  * UNIT is "block", "trust", "gateway", or "block.auto", "block.dnsbl" for
- * the block list's sources. The watch covers P kv/ only: a replace's chunks
+ * the block list's sources; NAME "partners", "countries", "envelope". The watch covers P kv/ only: a replace's chunks
  * are read once, at the revision of the manifest that names them.
  */
 #ifndef MXS_SYNC_H

@@ -219,11 +219,48 @@ static int read_all(const char *path, char **buf, size_t *len)
  * they are; an empty file is damage (every version writes a header). */
 #define SF_HEAD "# mxshield state v2 crc32="
 
+/* The records of @line[0..n) (modified in place), lines numbered from 1
+ * for errors "@what:LINE: reason". */
+static int parse_body(char *line, size_t n_all, const char *what, struct recfile *f,
+		      char *err, size_t errlen)
+{
+	char *end = line + n_all, *next, lerr[200];
+	int lineno = 0;
+
+	for (; line < end; line = next) {
+		char *nl = memchr(line, '\n', end - line);
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		struct rec r;
+
+		next = line + n + 1;
+		lineno++;
+		if (memchr(line, '\0', n)) {
+			mxs_fail(err, errlen, "%s:%d: NUL byte: damaged", what, lineno);
+			goto bad;
+		}
+		line[n] = '\0';
+		while (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		if (state_parse_line(line, &r, lerr, sizeof(lerr))) {
+			mxs_fail(err, errlen, "%s:%d: %s", what, lineno, lerr);
+			goto bad;
+		}
+		r.line = lineno;
+		*recfile_add(f) = r;
+	}
+	return 0;
+bad:
+	recfile_free(f);
+	return -1;
+}
+
 int state_read(const char *path, struct recfile *f, char *err, size_t errlen)
 {
-	char *buf = NULL, *line, *next, lerr[200];
+	char *buf = NULL, *line;
 	size_t len = 0;
-	int lineno = 0, rc;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	rc = read_all(path, &buf, &len);
@@ -250,35 +287,28 @@ int state_read(const char *path, struct recfile *f, char *err, size_t errlen)
 					"changed by hand): damaged", path);
 		}
 	}
-	for (; line < buf + len; line = next) {
-		char *nl = memchr(line, '\n', buf + len - line);
-		size_t n = nl ? (size_t)(nl - line) : (size_t)(buf + len - line);
-		struct rec r;
-
-		next = line + n + 1;
-		lineno++;
-		if (memchr(line, '\0', n)) {
-			mxs_fail(err, errlen, "%s:%d: NUL byte: damaged", path, lineno);
-			goto bad;
-		}
-		line[n] = '\0';
-		while (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (!n || line[0] == '#')
-			continue;
-		if (state_parse_line(line, &r, lerr, sizeof(lerr))) {
-			mxs_fail(err, errlen, "%s:%d: %s", path, lineno, lerr);
-			goto bad;
-		}
-		r.line = lineno;
-		*recfile_add(f) = r;
+	if (parse_body(line, buf + len - line, path, f, err, errlen)) {
+		free(buf);
+		return -1;
 	}
 	free(buf);
 	return 0;
-bad:
+}
+
+int recfile_parse(const char *text, size_t len, const char *what, struct recfile *f,
+		  char *err, size_t errlen)
+{
+	char *buf = malloc(len + 1);
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (!buf)
+		return mxs_fail(err, errlen, "%s: out of memory", what);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	rc = parse_body(buf, len, what, f, err, errlen);
 	free(buf);
-	recfile_free(f);
-	return -1;
+	return rc;
 }
 
 static void put_escaped(FILE *fp, const char *s)
@@ -377,16 +407,13 @@ static int write_via_tmp(const char *path, int (*fill)(FILE *, const void *),
 	return 0;
 }
 
-static int fill_recs(FILE *fp, const void *arg)
+char *recfile_text(const struct recfile *f, size_t *len)
 {
-	const struct recfile *f = arg;
 	char *body = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&body, &len);
-	int rc;
+	FILE *mem = open_memstream(&body, len);
 
 	if (!mem)
-		return -1;
+		return NULL;
 	for (int i = 0; i < f->n; i++) {
 		for (int j = 0; j < f->r[i].n; j++) {
 			if (j)
@@ -397,7 +424,20 @@ static int fill_recs(FILE *fp, const void *arg)
 		}
 		fputc('\n', mem);
 	}
-	if (fclose(mem))
+	if (fclose(mem)) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
+static int fill_recs(FILE *fp, const void *arg)
+{
+	size_t len = 0;
+	char *body = recfile_text(arg, &len);
+	int rc;
+
+	if (!body)
 		return -1;
 	fprintf(fp, SF_HEAD "%08x bytes=%zu: one record a line, tab-separated key=value\n", (unsigned)crc32_z(crc32_z(0, NULL, 0),
 		(const unsigned char *)body, len), len);

@@ -34,6 +34,13 @@ int state_read(const char *path, struct recfile *f, char *err, size_t errlen);
 int state_salvage(const char *path, struct recfile *f, int *lost, int *lines);
 /* Atomic: temporary file in the same directory, fsync, rename, fsync dir. */
 int state_write(const char *path, const struct recfile *f, char *err, size_t errlen);
+/* The records as the body of a state file (no header): one record a line,
+ * malloc'd, *len its length; NULL when out of memory. */
+char *recfile_text(const struct recfile *f, size_t *len);
+/* Parse such a body (@what names it in errors, "WHAT:LINE: reason").
+ * 0, or -1 and @f empty. */
+int recfile_parse(const char *text, size_t len, const char *what, struct recfile *f,
+		  char *err, size_t errlen);
 int state_parse_line(const char *line, struct rec *r, char *err, size_t errlen);
 const char *rec_get(const struct rec *r, const char *key);
 void rec_set(struct rec *r, const char *key, const char *val);

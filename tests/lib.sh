@@ -53,3 +53,27 @@ with_journal() {
 lab_finish() {
 	[ "$failures" -eq 0 ]
 }
+
+# postfix_base DIR: a Postfix instance of the tests' own under DIR (etc,
+# spool, data, mail; its log in DIR/maillog) and the head of its main.cf,
+# which the test goes on with (cat >> DIR/etc/main.cf). The caller makes
+# the directories above DIR walkable for Postfix's users.
+postfix_base() {
+	local d=$1
+	mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
+	chown postfix "$d/data"
+	chown nobody:nogroup "$d/mail"
+	cat > "$d/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $d/spool
+data_directory = $d/data
+meta_directory = /etc/postfix
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+EOF
+}

@@ -38,21 +38,9 @@ trap auto_cleanup EXIT
 chmod 755 "$work"
 # SMTP AUTH through Postfix's Cyrus SASL with no password store it can
 # read here: every AUTH fails, and Postfix logs each failure itself
-mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/mail" "$pf/sasl"
-chown postfix "$pf/data"
-chown nobody:nogroup "$pf/mail"
-cat > "$pf/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $pf/spool
-data_directory = $pf/data
-meta_directory = /etc/postfix
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
+postfix_base "$pf"
+mkdir -p "$pf/sasl"
+cat >> "$pf/etc/main.cf" <<EOF
 myhostname = mx.corp.example
 mydomain = corp.example
 mydestination =

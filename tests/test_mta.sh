@@ -50,21 +50,8 @@ lab_pids+=($!)
 
 # ---- Postfix -------------------------------------------------------------
 chmod 755 "$work"	# Postfix's own users walk into its queue under here
-mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/mail"
-chown postfix "$pf/data"
-chown nobody:nogroup "$pf/mail"
-cat > "$pf/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $pf/spool
-data_directory = $pf/data
-meta_directory = /etc/postfix
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
+postfix_base "$pf"
+cat >> "$pf/etc/main.cf" <<EOF
 myhostname = mx.corp.example
 mydomain = corp.example
 mydestination =

@@ -22,24 +22,11 @@ route_cleanup() {
 }
 trap route_cleanup EXIT
 
-# postfix_conf DIR: an instance's directories, main.cf's common part, master.cf
+# postfix_conf DIR: postfix_base (tests/lib.sh), this test's common part, master.cf
 postfix_conf() {
 	local d=$1
-	mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
-	chown postfix "$d/data"
-	chown nobody:nogroup "$d/mail"
-	cat > "$d/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $d/spool
-data_directory = $d/data
-meta_directory = /etc/postfix
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
+	postfix_base "$d"
+	cat >> "$d/etc/main.cf" <<EOF
 mydestination =
 inet_protocols = ipv4
 alias_maps =

@@ -55,7 +55,8 @@ lab_finish() {
 }
 
 # postfix_base DIR: a Postfix instance of the tests' own under DIR (etc,
-# spool, data, mail; its log in DIR/maillog) and the head of its main.cf,
+# spool, data, mail; its log in DIR/maillog), its master.cf (the services
+# every test needs, postlogd for maillog_file) and the head of its main.cf,
 # which the test goes on with (cat >> DIR/etc/main.cf). The caller makes
 # the directories above DIR walkable for Postfix's users.
 postfix_base() {
@@ -63,6 +64,30 @@ postfix_base() {
 	mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
 	chown postfix "$d/data"
 	chown nobody:nogroup "$d/mail"
+	sed 's/^\s*//' > "$d/etc/master.cf" <<'EOF'
+smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
 	cat > "$d/etc/main.cf" <<EOF
 compatibility_level = 3.6
 queue_directory = $d/spool

@@ -22,7 +22,7 @@ route_cleanup() {
 }
 trap route_cleanup EXIT
 
-# postfix_conf DIR: postfix_base (tests/lib.sh), this test's common part, master.cf
+# postfix_conf DIR: postfix_base (tests/lib.sh) and this test's common part
 postfix_conf() {
 	local d=$1
 	postfix_base "$d"
@@ -36,29 +36,6 @@ smtputf8_enable = no
 smtp_host_lookup = native
 # no resolver in the lab: no reverse lookups to wait for
 smtpd_peername_lookup = no
-EOF
-	sed 's/^\s*//' > "$d/etc/master.cf" <<'EOF'
-smtp      inet  n       -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 }
 
